@@ -1,0 +1,31 @@
+"""Shared fixtures: seeds, tiny generated samples, and the optional ../shared data folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+_SHARED = Path(os.environ.get("SKLEARN_BSYM_SHARED", Path(__file__).resolve().parents[1] / ".." / "shared"))
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    """Tests must not depend on global RNG state: reset it before each one."""
+    np.random.seed(0)
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        return
+    torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def lhe_dir() -> Path:
+    """The real LHE test files in ../shared/data/lhe (skips when they are absent)."""
+    path = _SHARED / "data" / "lhe"
+    if not path.is_dir():
+        pytest.skip(f"shared LHE test files not found at {path} (set SKLEARN_BSYM_SHARED)")
+    return path
