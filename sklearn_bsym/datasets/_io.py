@@ -1,0 +1,502 @@
+"""Reading and writing events: LHE generator files, parquet and CSV tables.
+
+Every reader returns the canonical layout of :mod:`sklearn_bsym.events`: ``X`` of shape
+``(n_events, 8)``, the positive lepton's ``(px, py, pz, E)`` then the negative one's, in GeV.
+
+- :func:`load_lhe` reads a Les Houches Event file (``.lhe`` or ``.lhe.gz``) with pylhe and selects
+  the final-state lepton pair of each event, vectorized with awkward.
+- :func:`save_events` / :func:`load_events` round-trip ``X``, the labels and truth quantities
+  through parquet or CSV exactly.
+- :func:`load_event_file` reads any supported format; :func:`make_labelled_dataset` builds
+  ``(X, y)`` from a signal source and a background source (paths or arrays).
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import os
+import warnings
+from numbers import Integral
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._random import check_random_state
+from ..events import check_events, feature_names
+
+__all__ = [
+    "load_lhe",
+    "load_event_file",
+    "load_events",
+    "save_events",
+    "make_labelled_dataset",
+]
+
+_LHE_SUFFIXES = (".lhe", ".lhe.gz")
+_TABLE_SUFFIXES = (".parquet", ".csv", ".csv.gz")
+_LABEL = "label"
+_TRUTH_PREFIX = "truth_"
+
+# Charged leptons only: the "positive first" ordering needs the PDG sign convention, in which a
+# negative id is the antiparticle (positive charge) for leptons.
+_FLAVOURS = {"e": 11, "mu": 13, "tau": 15}
+_FLAVOUR_NAMES = {pid: name for name, pid in _FLAVOURS.items()}
+
+
+def _particle_name(pid: int) -> str:
+    return _FLAVOUR_NAMES[abs(pid)] + ("+" if pid < 0 else "-")
+
+
+def _pair_name(pair: tuple[int, int]) -> str:
+    return f"{_particle_name(pair[0])} {_particle_name(pair[1])}"
+
+
+def _lepton_pair(lepton) -> tuple[int, int]:
+    """``(positive_id, negative_id)`` for the ``lepton`` argument of :func:`load_lhe`."""
+    hint = (
+        "Pass lepton='mu', 'e' or 'tau', an unsigned PDG id (13, 11, 15), or a pair of signed "
+        "ids, one antilepton and one lepton, e.g. (-11, 13) for e+ mu-."
+    )
+    if isinstance(lepton, str):
+        key = lepton.lower()
+        if key not in _FLAVOURS:
+            raise ValueError(f"Unknown lepton {lepton!r}. {hint}")
+        return -_FLAVOURS[key], _FLAVOURS[key]
+    if isinstance(lepton, Integral) and not isinstance(lepton, bool):
+        pid = abs(int(lepton))
+        if pid not in _FLAVOUR_NAMES:
+            raise ValueError(f"PDG id {lepton} is not a charged lepton (11, 13, 15). {hint}")
+        return -pid, pid
+    if isinstance(lepton, tuple | list) and len(lepton) == 2:
+        ids = [int(i) for i in lepton if isinstance(i, Integral) and not isinstance(i, bool)]
+        if len(ids) != 2 or any(abs(i) not in _FLAVOUR_NAMES for i in ids):
+            raise ValueError(f"lepton={lepton!r} is not a pair of charged-lepton ids. {hint}")
+        positive = [i for i in ids if i < 0]
+        negative = [i for i in ids if i > 0]
+        if len(positive) != 1:
+            raise ValueError(
+                f"lepton={lepton!r} has two leptons of the same charge; the pair needs one "
+                f"antilepton (negative id, positive charge) and one lepton. {hint}"
+            )
+        return positive[0], negative[0]
+    raise ValueError(f"lepton must be a name, a PDG id or a pair of ids, got {lepton!r}. {hint}")
+
+
+def _check_max_events(max_events) -> int | None:
+    if max_events is None:
+        return None
+    if isinstance(max_events, Integral) and not isinstance(max_events, bool) and max_events >= 1:
+        return int(max_events)
+    raise ValueError(
+        f"max_events must be None (read all events) or an int >= 1, got {max_events!r}."
+    )
+
+
+def _existing_file(path) -> Path:
+    if not isinstance(path, str | os.PathLike):
+        raise ValueError(f"Expected a file path (str or os.PathLike), got {type(path).__name__}.")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"No event file at {path} (resolved: {path.resolve()}). Check the path; relative "
+            "paths are taken from the current working directory."
+        )
+    return path
+
+
+def _suffix(path: Path) -> str | None:
+    name = path.name.lower()
+    for suffix in sorted(_LHE_SUFFIXES + _TABLE_SUFFIXES, key=len, reverse=True):
+        if name.endswith(suffix):
+            return suffix
+    return None
+
+
+def _unsupported(path: Path) -> ValueError:
+    note = (
+        " ROOT files are not supported (uproot is not a dependency); convert the tree to "
+        "parquet, e.g. with uproot's arrays(library='pd').to_parquet(...)."
+        if path.name.lower().endswith(".root")
+        else ""
+    )
+    return ValueError(
+        f"Cannot read {path}: unsupported file extension. Supported: "
+        f"{', '.join(_LHE_SUFFIXES + _TABLE_SUFFIXES)}.{note}"
+    )
+
+
+def _read_lhe_records(path: Path, max_events: int | None):
+    """All events (or the first ``max_events``) of an LHE file as an awkward array."""
+    import pylhe
+
+    if path.stat().st_size == 0:
+        raise ValueError(f"LHE file {path} is empty (0 bytes); it contains no events.")
+    # pylhe reports XML parse errors as a RuntimeWarning and then stops reading, which would
+    # silently truncate the sample: turn them into an error instead.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Parse Error", category=RuntimeWarning)
+        try:
+            lhefile = pylhe.LHEFile.fromfile(path, with_attributes=False)
+            events = lhefile.events
+            try:
+                return pylhe.to_awkward(itertools.islice(events, max_events))
+            finally:
+                events.close()
+        except RuntimeWarning as exc:
+            raise ValueError(
+                f"{path} is not a complete, valid LHE (XML) file: {exc}. Check that the file is "
+                "not truncated and that it is an LHE file."
+            ) from exc
+        except (ValueError, EOFError, gzip.BadGzipFile) as exc:
+            raise ValueError(f"Could not read {path} as an LHE file: {exc}") from exc
+
+
+def _pair_counts(ids, pair: tuple[int, int]):
+    import awkward as ak
+
+    n_pos = ak.to_numpy(ak.sum(ids == pair[0], axis=1))
+    n_neg = ak.to_numpy(ak.sum(ids == pair[1], axis=1))
+    return n_pos, n_neg
+
+
+def load_lhe(path, *, lepton="mu", max_events=None, return_info=False):
+    """Read the final-state lepton pair of each event of an LHE file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A Les Houches Event file, plain (``.lhe``) or gzipped (``.lhe.gz``; detected from the
+        content, so any name works).
+    lepton : {"mu", "e", "tau"}, int or pair of int, default="mu"
+        Which pair to select: a flavour name, an unsigned PDG id (13 for muons, 11 for
+        electrons) or a pair of signed PDG ids, one antilepton (negative id, positive charge)
+        and one lepton, e.g. ``(-11, 13)`` for e+ mu-.
+    max_events : int, default=None
+        Read only the first ``max_events`` events of the file (before the selection).
+    return_info : bool, default=False
+        Also return a dict describing what was read.
+
+    Returns
+    -------
+    X : ndarray of shape (n_selected, 8), float64
+        ``(px, py, pz, E)`` in GeV of the positive lepton, then of the negative lepton.
+    info : dict
+        Only with ``return_info``: ``n_events_read``, ``n_selected``, ``n_skipped``,
+        ``lepton_ids`` (signed PDG id -> number of final-state leptons, neutrinos included, with
+        that id), ``pairs`` (flavour -> number of events with exactly one same-flavour
+        opposite-charge pair) and ``weights`` (the event weights XWGTUP of the selected events).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If the file is empty, not valid LHE, has no events, or no event has the requested pair
+        (the message names the pairs the file does contain).
+
+    Warns
+    -----
+    UserWarning
+        When some events lack exactly one positive and one negative lepton of the requested kind
+        among their final-state (status 1) particles; those events are skipped.
+    """
+    import awkward as ak
+
+    pair = _lepton_pair(lepton)
+    max_events = _check_max_events(max_events)
+    path = _existing_file(path)
+    records = _read_lhe_records(path, max_events)
+    n_read = len(records)
+    if n_read == 0:
+        raise ValueError(f"LHE file {path} contains no <event> blocks.")
+
+    particles = records["particles"]
+    final = particles[particles["status"] == 1]
+    ids = final["id"]
+    n_pos, n_neg = _pair_counts(ids, pair)
+    keep = (n_pos == 1) & (n_neg == 1)
+    n_selected = int(keep.sum())
+
+    flat_ids = ak.to_numpy(ak.flatten(ids))
+    leptons = flat_ids[(np.abs(flat_ids) >= 11) & (np.abs(flat_ids) <= 16)]
+    found_ids, found_counts = np.unique(leptons, return_counts=True)
+    pairs = {}
+    for name, pid in _FLAVOURS.items():
+        p, n = _pair_counts(ids, (-pid, pid))
+        pairs[name] = int(((p == 1) & (n == 1)).sum())
+
+    if n_selected == 0:
+        contained = [f"{name}+ {name}- pairs in {count} events" for name, count in pairs.items()]
+        contained = [c for c, count in zip(contained, pairs.values(), strict=True) if count]
+        if contained:
+            best = max(pairs, key=pairs.get)
+            what = f"it contains {', '.join(contained)}; pass lepton={best!r}"
+        else:
+            what = (
+                "it contains no same-flavour lepton pair; final-state lepton ids found: "
+                f"{dict(zip(found_ids.tolist(), found_counts.tolist(), strict=True)) or 'none'}"
+            )
+        raise ValueError(
+            f"LHE file {path} has no {_pair_name(pair)} pairs in its {n_read} events read "
+            f"(final-state, status 1 particles); {what}."
+        )
+
+    n_skipped = n_read - n_selected
+    if n_skipped:
+        many = int(((n_pos > 1) | (n_neg > 1)).sum())
+        neither = int(((n_pos == 0) & (n_neg == 0)).sum())
+        warnings.warn(
+            f"load_lhe skipped {n_skipped} of {n_read} events of {path} that do not have exactly "
+            f"one {_particle_name(pair[0])} (id {pair[0]}) and one {_particle_name(pair[1])} "
+            f"(id {pair[1]}) among their final-state particles ({neither} have neither, "
+            f"{n_skipped - neither - many} only one of the two, {many} more than one). "
+            "Choose another pair with lepton=...; return_info=True gives the counts per flavour.",
+            UserWarning,
+            stacklevel=2,
+        )
+
+    chosen = final[keep]
+    columns = []
+    for pid in pair:
+        vectors = chosen[chosen["id"] == pid]["vector"]
+        columns.extend(ak.to_numpy(ak.flatten(vectors[c])) for c in ("px", "py", "pz", "e"))
+    X = np.column_stack(columns).astype(np.float64, copy=False)
+    try:
+        X = check_events(X, n_particles=2)
+    except ValueError as exc:
+        raise ValueError(f"LHE file {path} has unusable lepton four-momenta: {exc}") from exc
+    if not return_info:
+        return X
+    info = {
+        "n_events_read": n_read,
+        "n_selected": n_selected,
+        "n_skipped": n_skipped,
+        "lepton_ids": dict(zip(found_ids.tolist(), found_counts.tolist(), strict=True)),
+        "pairs": pairs,
+        "weights": ak.to_numpy(records["eventinfo"]["weight"][keep]).astype(np.float64),
+    }
+    return X, info
+
+
+def _as_labels(y, n_events: int) -> np.ndarray:
+    arr = y.to_numpy() if isinstance(y, pd.Series | pd.DataFrame) else np.asarray(y)
+    arr = arr.ravel() if arr.ndim == 2 and arr.shape[1] == 1 else arr
+    if arr.ndim != 1 or arr.shape[0] != n_events:
+        raise ValueError(
+            f"y must be 1-D with one label per event ({n_events}), got shape {arr.shape}."
+        )
+    if arr.dtype.kind not in "biuf" or not np.isin(arr, [0, 1]).all():
+        raise ValueError(
+            "y must contain only 0 (background) and 1 (signal); got values "
+            f"{pd.unique(arr.ravel())[:10].tolist()}."
+        )
+    return arr.astype(np.int64)
+
+
+def save_events(path, X, y=None, truth=None) -> None:
+    """Write events (and optionally labels and truth quantities) to parquet or CSV.
+
+    Columns: the four-momenta as ``events.feature_names(n_particles)`` (``mu0_px ... mu1_E``),
+    then ``label`` (int64) when ``y`` is given, then the columns of ``truth`` prefixed with
+    ``truth_``. CSV floats are written with 17 significant digits, so float64 values read back
+    bit for bit; parquet keeps dtypes as well.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Output file; ``.parquet``, ``.csv`` or ``.csv.gz``. Overwritten if it exists.
+    X : array-like of shape (n_events, 4 * n_particles)
+        Events in the canonical layout; checked with :func:`sklearn_bsym.events.check_events`.
+    y : array-like of shape (n_events,), default=None
+        0/1 labels (a single class is allowed, e.g. a file of signal only).
+    truth : DataFrame, default=None
+        Per-event truth quantities with one row per event (e.g. from ``return_truth=True``).
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise ValueError(f"Expected a file path (str or os.PathLike), got {type(path).__name__}.")
+    path = Path(path)
+    suffix = _suffix(path)
+    if suffix not in _TABLE_SUFFIXES:
+        raise ValueError(
+            f"Cannot save events to {path}: supported extensions are {', '.join(_TABLE_SUFFIXES)}."
+        )
+    X = check_events(X)
+    table = pd.DataFrame(X, columns=feature_names(X.shape[1] // 4))
+    if y is not None:
+        table[_LABEL] = _as_labels(y, X.shape[0])
+    if truth is not None:
+        truth = truth if isinstance(truth, pd.DataFrame) else pd.DataFrame(truth)
+        if len(truth) != X.shape[0]:
+            raise ValueError(
+                f"truth has {len(truth)} rows but X has {X.shape[0]} events; pass one row of "
+                "truth per event."
+            )
+        for column in truth.columns:
+            table[f"{_TRUTH_PREFIX}{column}"] = truth[column].to_numpy()
+    if suffix == ".parquet":
+        table.to_parquet(path, index=False)
+    else:
+        table.to_csv(path, index=False, float_format="%.17g")
+
+
+def _read_table(path: Path, suffix: str) -> pd.DataFrame:
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError as exc:
+        raise ValueError(f"Event file {path} is empty; it contains no events.") from exc
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        kind = "parquet" if suffix == ".parquet" else "CSV"
+        raise ValueError(
+            f"Could not read {path} as a {kind} event file ({type(exc).__name__}: {exc}). "
+            "Is it a file written by save_events?"
+        ) from exc
+
+
+def load_events(path, *, return_truth=False):
+    """Read events written by :func:`save_events` (parquet, CSV or gzipped CSV).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to read.
+    return_truth : bool, default=False
+        Also return the truth columns (``truth_`` prefix removed) as a DataFrame, or None when
+        the file has none.
+
+    Returns
+    -------
+    X : ndarray of shape (n_events, 4 * n_particles)
+        Float64 (float32 when it was saved so in parquet), validated with
+        :func:`sklearn_bsym.events.check_events` (finite, physical four-vectors).
+    y : ndarray of shape (n_events,), int64, or None
+        The labels, or None when the file has no ``label`` column.
+    truth : DataFrame or None
+        Only with ``return_truth``.
+    """
+    path = _existing_file(path)
+    suffix = _suffix(path)
+    if suffix not in _TABLE_SUFFIXES:
+        if suffix in _LHE_SUFFIXES:
+            raise ValueError(
+                f"{path} is an LHE file; read it with load_lhe or load_event_file, not load_events."
+            )
+        raise _unsupported(path)
+    table = _read_table(path, suffix)
+    columns = [str(c) for c in table.columns]
+    momenta = [c for c in columns if c != _LABEL and not c.startswith(_TRUTH_PREFIX)]
+    n_particles = max(len(momenta) // 4, 1)
+    if momenta != feature_names(n_particles):
+        raise ValueError(
+            f"{path} is not an event file written by save_events: expected the four-momentum "
+            f"columns {', '.join(feature_names(1))}, ... (4 per particle, in order), optionally "
+            f"'{_LABEL}' and '{_TRUTH_PREFIX}*' columns; got columns {columns[:12]}."
+        )
+    if len(table) == 0:
+        raise ValueError(f"Event file {path} has the event columns but no rows (no events).")
+    try:
+        X = check_events(table[momenta].to_numpy())
+    except ValueError as exc:
+        raise ValueError(f"Event file {path}: {exc}") from exc
+    y = None
+    if _LABEL in columns:
+        try:
+            y = _as_labels(table[_LABEL], len(table))
+        except ValueError as exc:
+            raise ValueError(f"Event file {path}, column '{_LABEL}': {exc}") from exc
+    if not return_truth:
+        return X, y
+    truth_columns = [c for c in columns if c.startswith(_TRUTH_PREFIX)]
+    truth = None
+    if truth_columns:
+        truth = table[truth_columns].rename(columns=lambda c: c[len(_TRUTH_PREFIX) :])
+    return X, y, truth
+
+
+def load_event_file(path, *, lepton="mu", max_events=None, **kwargs):
+    """Events ``X`` from any supported file, chosen by its extension.
+
+    ``.lhe`` / ``.lhe.gz`` go to :func:`load_lhe` (with ``lepton``, ``max_events`` and any
+    further keyword); ``.parquet`` / ``.csv`` / ``.csv.gz`` to :func:`load_events` (its ``X``
+    only; ``lepton`` is not used there, the file already holds the pair). ``max_events`` keeps
+    the first events of either kind. ROOT files are not supported.
+    """
+    path = _existing_file(path)
+    max_events = _check_max_events(max_events)
+    suffix = _suffix(path)
+    if suffix in _LHE_SUFFIXES:
+        return load_lhe(path, lepton=lepton, max_events=max_events, **kwargs)
+    if suffix in _TABLE_SUFFIXES:
+        if kwargs:
+            raise ValueError(
+                f"Options {sorted(kwargs)} only apply to LHE files, not to {path}; remove them."
+            )
+        X, _ = load_events(path)
+        return X if max_events is None else X[:max_events]
+    raise _unsupported(path)
+
+
+def _source_events(source, role: str, *, lepton, max_events) -> np.ndarray:
+    if isinstance(source, str | os.PathLike):
+        return load_event_file(source, lepton=lepton, max_events=max_events)
+    try:
+        X = check_events(source)
+    except ValueError as exc:
+        raise ValueError(
+            f"{role} must be a file path or an event array; as an array: {exc}"
+        ) from exc
+    return X if max_events is None else X[:max_events]
+
+
+def make_labelled_dataset(
+    signal,
+    background,
+    *,
+    shuffle=True,
+    random_state=None,
+    lepton="mu",
+    max_events=None,
+):
+    """Labelled ``(X, y)`` from a signal source and a background source.
+
+    Parameters
+    ----------
+    signal, background : str, os.PathLike, array-like or DataFrame
+        A file in any format :func:`load_event_file` reads, or events in the canonical layout.
+    shuffle : bool, default=True
+        Shuffle the events (otherwise signal comes first, then background).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the shuffle.
+    lepton : default="mu"
+        Lepton pair to select in LHE files (see :func:`load_lhe`).
+    max_events : int, default=None
+        Use at most this many events of each source (the first ones).
+
+    Returns
+    -------
+    X : ndarray of shape (n_signal + n_background, 4 * n_particles)
+    y : ndarray of shape (n_signal + n_background,), int64
+        1 for signal, 0 for background.
+    """
+    max_events = _check_max_events(max_events)
+    X_sig = _source_events(signal, "signal", lepton=lepton, max_events=max_events)
+    X_bkg = _source_events(background, "background", lepton=lepton, max_events=max_events)
+    if X_sig.shape[1] != X_bkg.shape[1]:
+        raise ValueError(
+            f"signal has {X_sig.shape[1]} columns ({X_sig.shape[1] // 4} particles) but "
+            f"background has {X_bkg.shape[1]} ({X_bkg.shape[1] // 4} particles); both need the "
+            "same particle slots (zero-pad the smaller one)."
+        )
+    X = np.concatenate([X_sig, X_bkg])
+    y = np.concatenate(
+        [np.ones(X_sig.shape[0], dtype=np.int64), np.zeros(X_bkg.shape[0], dtype=np.int64)]
+    )
+    if shuffle:
+        order = check_random_state(random_state).permutation(X.shape[0])
+        X, y = X[order], y[order]
+    return X, y
