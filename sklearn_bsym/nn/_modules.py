@@ -1,0 +1,356 @@
+"""Torch modules of the three networks: particle flow (general), invariant, and hybrid.
+
+Every module takes events in the canonical layout, either flat ``(N, 4 * P)`` or as particles
+``(N, P, 4)`` with ``(px, py, pz, E)`` in GeV, and returns one logit per event ``(N,)``. Input
+scaling lives inside the modules, so a fitted module needs no preprocessing:
+
+- four-vector components and pT are divided by a fixed ``input_scale`` (100 GeV). A linear scale
+  keeps the Lorentz structure of the inputs (boosts and rotations stay linear maps), which a
+  per-component ``signed_log`` would destroy, and makes typical muon momenta O(1);
+- invariants go through ``signed_log`` as in the paper (they span several orders of magnitude).
+
+Every Linear but the last of a network is followed by BatchNorm1d and ReLU (the authors'
+choice). In the particle flow map the BatchNorm normalizes over the flattened particle rows
+``(N * P, C)``, never over the particle axis, so Phi is the same function for every particle and
+the network is permutation invariant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .. import kinematics
+
+__all__ = [
+    "make_mlp",
+    "ParticleFlowNetwork",
+    "InvariantNetwork",
+    "HybridNetwork",
+    "n_invariants",
+    "CONTEXTS",
+    "POOLINGS",
+]
+
+#: Named context variables of the hybrid's weight network.
+CONTEXTS = ("first", "leading", "pt_eta")
+#: Ways the hybrid combines its two latent vectors.
+POOLINGS = ("weighted", "concat", "concat_weight", "concat_context")
+
+#: GeV per unit of network input.
+DEFAULT_INPUT_SCALE = 100.0
+
+
+def make_mlp(
+    in_features: int,
+    sizes: Sequence[int],
+    *,
+    batch_norm: bool = True,
+    activate_last: bool = False,
+    dropout: float = 0.0,
+) -> nn.Sequential:
+    """The one multilayer-perceptron builder of the package.
+
+    Parameters
+    ----------
+    in_features : int
+        Width of the input.
+    sizes : sequence of int
+        Output width of each Linear layer, in order; the last one is the output width.
+    batch_norm : bool
+        Follow each activated Linear by ``BatchNorm1d`` (before the ReLU, as the authors do).
+    activate_last : bool
+        Also follow the last Linear by BatchNorm and ReLU (for latent maps such as the particle
+        flow Phi); by default the last Linear is left plain, giving logits.
+    dropout : float
+        Dropout probability after each hidden activation.
+
+    Returns
+    -------
+    torch.nn.Sequential
+
+    >>> [type(layer).__name__ for layer in make_mlp(4, [8, 1])]
+    ['Linear', 'BatchNorm1d', 'ReLU', 'Linear']
+    """
+    sizes = [int(s) for s in sizes]
+    if not sizes or min(sizes) < 1 or in_features < 1:
+        raise ValueError(
+            f"An MLP needs positive layer sizes, got in_features={in_features}, sizes={sizes}. "
+            "Pass at least one positive width, e.g. (64, 16)."
+        )
+    layers: list[nn.Module] = []
+    width = in_features
+    for i, size in enumerate(sizes):
+        last = i == len(sizes) - 1
+        # A BatchNorm right after a Linear makes the Linear's bias redundant.
+        activated = not last or activate_last
+        layers.append(nn.Linear(width, size, bias=not (activated and batch_norm)))
+        if activated:
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(size))
+            layers.append(nn.ReLU())
+            if dropout and not last:
+                layers.append(nn.Dropout(dropout))
+        width = size
+    return nn.Sequential(*layers)
+
+
+def n_invariants(n_particles: int) -> int:
+    """Number of features of :func:`sklearn_bsym.kinematics.minkowski_invariants`."""
+    return len(kinematics.invariant_feature_names(n_particles))
+
+
+def _as_particles(x: torch.Tensor) -> torch.Tensor:
+    # x: (N, 4 * P) or (N, P, 4) -> (N, P, 4)
+    if x.dim() == 2:
+        if x.shape[1] % 4:
+            raise ValueError(
+                f"Expected 4 columns (px, py, pz, E) per particle, got {x.shape[1]} columns."
+            )
+        return x.reshape(x.shape[0], -1, 4)
+    if x.dim() != 3 or x.shape[-1] != 4:
+        raise ValueError(f"Expected events of shape (N, 4 * P) or (N, P, 4), got {tuple(x.shape)}.")
+    return x
+
+
+class _ParticleMap(nn.Module):
+    """Per-particle map Phi, masked for padding slots and summed over particles."""
+
+    def __init__(self, sizes: Sequence[int], input_scale: float, dropout: float = 0.0):
+        super().__init__()
+        self.phi = make_mlp(4, sizes, activate_last=True)
+        self.input_scale = float(input_scale)
+        self.dropout = nn.Dropout(dropout) if dropout else nn.Identity()
+        self.latent_size = int(sizes[-1])
+
+    def forward(self, p: torch.Tensor) -> torch.Tensor:
+        # p: (N, P, 4) [px, py, pz, E] in GeV
+        n, n_part, _ = p.shape
+        mask = (p != 0).any(-1, keepdim=True)  # (N, P, 1), False for padding
+        # Phi sees (N * P, 4) rows, so BatchNorm statistics are shared by all particles.
+        z = self.phi(p.reshape(n * n_part, 4) / self.input_scale).reshape(n, n_part, -1)
+        # Masking after Phi: biases and BatchNorm shifts of padding rows cannot leak into the sum.
+        return self.dropout((z * mask).sum(1))  # (N, latent)
+
+
+class ParticleFlowNetwork(nn.Module):
+    """Particle Flow Network (Komiske, Metodiev, Thaler): F(sum_i Phi(p_i)).
+
+    Parameters
+    ----------
+    Phi_sizes : sequence of int
+        Widths of the per-particle map; the last one is the latent dimension.
+    F_sizes : sequence of int
+        Hidden widths of the classifier after the sum (a final Linear to 1 logit is added).
+    latent_dropout : float
+        Dropout on the summed latent vector.
+    input_scale : float
+        GeV per unit of network input.
+    """
+
+    def __init__(
+        self,
+        Phi_sizes: Sequence[int] = (128, 128, 16),
+        F_sizes: Sequence[int] = (512, 256, 128),
+        latent_dropout: float = 0.0,
+        input_scale: float = DEFAULT_INPUT_SCALE,
+    ):
+        super().__init__()
+        self.particle_map = _ParticleMap(Phi_sizes, input_scale, latent_dropout)
+        self.F = make_mlp(self.particle_map.latent_size, [*F_sizes, 1])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: (N, 4 * P) or (N, P, 4) [px, py, pz, E] in GeV -> logits (N,)
+        z = self.particle_map(_as_particles(x))  # (N, latent)
+        return self.F(z).squeeze(-1)
+
+
+class _InvariantMap(nn.Module):
+    """Minkowski invariants of the event (or precomputed ones) through an MLP."""
+
+    def __init__(self, n_particles: int, sizes, log_scale: bool, precomputed: bool, **mlp_kw):
+        super().__init__()
+        self.n_features = n_invariants(n_particles)
+        self.log_scale = bool(log_scale)
+        self.precomputed = bool(precomputed)
+        self.mlp = make_mlp(self.n_features, sizes, **mlp_kw)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: (N, n_invariants) when precomputed, else (N, 4 * P) or (N, P, 4) in GeV
+        if self.precomputed:
+            if x.dim() != 2 or x.shape[1] != self.n_features:
+                raise ValueError(
+                    f"Expected precomputed invariants of shape (N, {self.n_features}), got "
+                    f"{tuple(x.shape)}. Compute them with kinematics.minkowski_invariants."
+                )
+            inv = x
+        else:
+            inv = kinematics.minkowski_invariants(_as_particles(x), log_scale=self.log_scale)
+        return self.mlp(inv)  # (N, sizes[-1])
+
+
+class InvariantNetwork(nn.Module):
+    """MLP on the Lorentz invariants of the event (``kinematics.minkowski_invariants``).
+
+    Parameters
+    ----------
+    n_particles : int
+        Particles per event (fixes the number of invariants: 4 for two muons).
+    hidden_sizes : sequence of int
+        Hidden widths; a final Linear to 1 logit is added.
+    log_scale : bool
+        Compress the invariants with ``signed_log`` (the paper's choice).
+    precomputed : bool
+        Take the invariants ``(N, n_invariants)`` as input instead of the four-vectors.
+    """
+
+    def __init__(
+        self,
+        n_particles: int = 2,
+        hidden_sizes: Sequence[int] = (512, 256, 256, 128),
+        log_scale: bool = True,
+        precomputed: bool = False,
+    ):
+        super().__init__()
+        self.net = _InvariantMap(n_particles, [*hidden_sizes, 1], log_scale, precomputed)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: (N, 4 * P) or (N, P, 4) in GeV, or (N, n_invariants) when precomputed -> (N,)
+        return self.net(x).squeeze(-1)
+
+
+def context_size(context, n_particles: int) -> int:
+    """Width of the hybrid's context variable."""
+    if isinstance(context, str):
+        if context not in CONTEXTS:
+            raise ValueError(
+                f"context must be one of {CONTEXTS} or a list of column indices of X, got "
+                f"{context!r}."
+            )
+        return 2 if context == "pt_eta" else 1
+    cols = list(context)
+    if not cols or any(not 0 <= int(c) < 4 * n_particles for c in cols):
+        raise ValueError(
+            f"context columns must be indices into the {4 * n_particles} columns of X, got "
+            f"{cols}."
+        )
+    return len(cols)
+
+
+class HybridNetwork(nn.Module):
+    """The paper's hybrid: a general (particle flow) and an invariant subnet, mixed by a
+    weight network on a context variable that learns where the symmetry holds.
+
+    Parameters
+    ----------
+    n_particles : int
+        Particles per event.
+    Phi_sizes : sequence of int
+        Widths of the general subnet's per-particle map (last = latent size).
+    invariant_sizes : sequence of int
+        Widths of the invariant subnet (last = latent size).
+    weight_sizes : sequence of int
+        Hidden widths of the weight network (a final Linear to 2 is added, then softmax).
+    F_sizes : sequence of int
+        Hidden widths of the classifier (a final Linear to 1 logit is added).
+    pooling : {"weighted", "concat", "concat_weight", "concat_context"}
+        ``"weighted"``: w_general * z_general + w_invariant * z_invariant (the paper);
+        ``"concat"``: [z_general, z_invariant]; ``"concat_weight"``: that plus w_general;
+        ``"concat_context"``: that plus the context (the paper's Appendix C).
+    context : {"first", "leading", "pt_eta"} or list of int
+        Input of the weight network: pT of the first particle (the paper), the leading pT,
+        pT and eta of the first particle, or these columns of the flat X (scaled like momenta).
+    latent_dropout : float
+        Dropout on the pooled latent vector.
+    input_scale : float
+        GeV per unit of network input.
+
+    Notes
+    -----
+    The authors multiply the weighted latent by 2; the classifier's first BatchNorm makes a
+    constant factor irrelevant, so it is left out.
+    """
+
+    def __init__(
+        self,
+        n_particles: int = 2,
+        Phi_sizes: Sequence[int] = (64, 16),
+        invariant_sizes: Sequence[int] = (64, 16),
+        weight_sizes: Sequence[int] = (64, 64),
+        F_sizes: Sequence[int] = (512, 256, 128),
+        pooling: str = "weighted",
+        context="first",
+        latent_dropout: float = 0.0,
+        input_scale: float = DEFAULT_INPUT_SCALE,
+    ):
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
+        if pooling == "weighted" and Phi_sizes[-1] != invariant_sizes[-1]:
+            raise ValueError(
+                f"pooling='weighted' adds the two latent vectors, so Phi_sizes[-1] "
+                f"({Phi_sizes[-1]}) must equal invariant_sizes[-1] ({invariant_sizes[-1]}); "
+                "make them equal or use a 'concat' pooling."
+            )
+        self.pooling = pooling
+        self.context = context if isinstance(context, str) else [int(c) for c in context]
+        self.input_scale = float(input_scale)
+        n_context = context_size(context, n_particles)
+        self.general = _ParticleMap(Phi_sizes, input_scale)
+        self.invariant = _InvariantMap(
+            n_particles, invariant_sizes, log_scale=True, precomputed=False, activate_last=True
+        )
+        # Only the poolings that use the weights get a weight network (no dead parameters).
+        self.weight_net = (
+            make_mlp(n_context, [*weight_sizes, 2])
+            if pooling in ("weighted", "concat_weight") else None
+        )
+        latent = {
+            "weighted": Phi_sizes[-1],
+            "concat": Phi_sizes[-1] + invariant_sizes[-1],
+            "concat_weight": Phi_sizes[-1] + invariant_sizes[-1] + 1,
+            "concat_context": Phi_sizes[-1] + invariant_sizes[-1] + n_context,
+        }[pooling]
+        self.dropout = nn.Dropout(latent_dropout) if latent_dropout else nn.Identity()
+        self.F = make_mlp(latent, [*F_sizes, 1])
+
+    def context_of(self, p: torch.Tensor) -> torch.Tensor:
+        # p: (N, P, 4) in GeV -> context (N, n_context), momenta in units of input_scale
+        if self.context == "first":
+            return kinematics.pt(p[:, 0]).unsqueeze(-1) / self.input_scale
+        if self.context == "leading":
+            return kinematics.pt(p).amax(1, keepdim=True) / self.input_scale
+        if self.context == "pt_eta":
+            first = p[:, 0]
+            return torch.stack([kinematics.pt(first) / self.input_scale,
+                                kinematics.eta(first)], dim=-1)
+        return p.reshape(p.shape[0], -1)[:, self.context] / self.input_scale
+
+    def forward(self, x: torch.Tensor, return_weights: bool = False):
+        # x: (N, 4 * P) or (N, P, 4) [px, py, pz, E] in GeV
+        # -> logits (N,), or (logits (N,), weights (N, 2) [w_general, w_invariant])
+        p = _as_particles(x)
+        z_general = self.general(p)  # (N, L)
+        z_invariant = self.invariant(p)  # (N, L')
+        context = self.context_of(p)  # (N, C)
+        if self.weight_net is None:
+            if return_weights:
+                raise ValueError(
+                    f"pooling={self.pooling!r} has no symmetry weights; use pooling='weighted' "
+                    "or 'concat_weight' to learn them."
+                )
+            weights = None
+        else:
+            weights = torch.softmax(self.weight_net(context), dim=-1)  # (N, 2)
+        if self.pooling == "weighted":
+            z = weights[:, :1] * z_general + weights[:, 1:] * z_invariant
+        elif self.pooling == "concat":
+            z = torch.cat([z_general, z_invariant], dim=-1)
+        elif self.pooling == "concat_weight":
+            z = torch.cat([z_general, z_invariant, weights[:, :1]], dim=-1)
+        else:
+            z = torch.cat([z_general, z_invariant, context], dim=-1)
+        logits = self.F(self.dropout(z)).squeeze(-1)
+        return (logits, weights) if return_weights else logits

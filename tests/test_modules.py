@@ -1,0 +1,152 @@
+"""Torch modules of sklearn_bsym.nn: shapes, permutation invariance, padding, options."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose
+
+from sklearn_bsym import kinematics
+from sklearn_bsym.nn import (
+    HybridNetwork,
+    InvariantNetwork,
+    ParticleFlowNetwork,
+    make_mlp,
+    n_invariants,
+)
+
+
+def _events(n=16, n_particles=2, seed=0):
+    """Massless four-vectors (N, P, 4) with momenta of tens of GeV."""
+    g = torch.Generator().manual_seed(seed)
+    p3 = 40.0 * torch.randn(n, n_particles, 3, generator=g)
+    return torch.cat([p3, p3.norm(dim=-1, keepdim=True)], dim=-1)
+
+
+def test_make_mlp_layers():
+    mlp = make_mlp(4, [8, 6, 1])
+    kinds = [type(m).__name__ for m in mlp]
+    assert kinds == ["Linear", "BatchNorm1d", "ReLU", "Linear", "BatchNorm1d", "ReLU", "Linear"]
+    assert mlp[-1].bias is not None
+    latent = make_mlp(4, [8, 3], activate_last=True, dropout=0.5)
+    assert [type(m).__name__ for m in latent][-2:] == ["BatchNorm1d", "ReLU"]
+    assert sum(isinstance(m, torch.nn.Dropout) for m in latent) == 1
+
+
+@pytest.mark.parametrize("sizes", [[], [4, 0]])
+def test_make_mlp_rejects_bad_sizes(sizes):
+    with pytest.raises(ValueError, match="positive layer sizes"):
+        make_mlp(4, sizes)
+
+
+def test_default_sizes_match_the_authors():
+    pfn = ParticleFlowNetwork()
+    widths = [m.out_features for m in pfn.modules() if isinstance(m, torch.nn.Linear)]
+    assert widths == [128, 128, 16, 512, 256, 128, 1]
+    inv = InvariantNetwork()
+    widths = [m.out_features for m in inv.modules() if isinstance(m, torch.nn.Linear)]
+    assert widths == [512, 256, 256, 128, 1]
+    hyb = HybridNetwork()
+    assert [m.out_features for m in hyb.general.modules() if isinstance(m, torch.nn.Linear)] == [
+        64, 16]
+    assert [m.out_features for m in hyb.weight_net if isinstance(m, torch.nn.Linear)] == [
+        64, 64, 2]
+
+
+@pytest.mark.parametrize("module", [ParticleFlowNetwork, InvariantNetwork, HybridNetwork])
+@pytest.mark.parametrize("flat", [True, False])
+def test_forward_shapes(module, flat):
+    net = module().eval()
+    p = _events(7)
+    out = net(p.reshape(7, 8) if flat else p)
+    assert out.shape == (7,)
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("module", [ParticleFlowNetwork, InvariantNetwork, HybridNetwork])
+def test_batch_of_one_in_eval(module):
+    net = module().eval()
+    assert net(_events(1)).shape == (1,)
+
+
+def test_pfn_is_permutation_invariant_in_training_and_eval():
+    net = ParticleFlowNetwork(Phi_sizes=(16, 8), F_sizes=(16,))
+    p = _events(32, n_particles=3)
+    swapped = p[:, [2, 0, 1]]
+    net.train()
+    # BatchNorm over particle rows: the batch statistics do not depend on the particle order.
+    assert_allclose(net(p).detach().numpy(), net(swapped).detach().numpy(), rtol=1e-5, atol=1e-6)
+    net.eval()
+    assert_allclose(net(p).detach().numpy(), net(swapped).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_pfn_ignores_padding_slots():
+    net = ParticleFlowNetwork(Phi_sizes=(16, 8), F_sizes=(16,)).eval()
+    p = _events(10)
+    padded = torch.cat([p, torch.zeros(10, 2, 4)], dim=1)
+    assert_allclose(net(p).detach().numpy(), net(padded).detach().numpy(), rtol=1e-6)
+
+
+def test_invariant_network_precomputed_matches_four_vectors():
+    torch.manual_seed(1)
+    net = InvariantNetwork(hidden_sizes=(8,)).eval()
+    pre = InvariantNetwork(hidden_sizes=(8,), precomputed=True).eval()
+    pre.load_state_dict(net.state_dict())
+    p = _events(9)
+    inv = kinematics.minkowski_invariants(p, log_scale=True)
+    assert inv.shape == (9, n_invariants(2))
+    assert_allclose(net(p).detach().numpy(), pre(inv).detach().numpy(), rtol=1e-5)
+    with pytest.raises(ValueError, match="precomputed invariants"):
+        pre(p.reshape(9, 8))
+
+
+def test_invariant_network_is_lorentz_invariant():
+    net = InvariantNetwork(hidden_sizes=(8,)).eval().double()
+    p = _events(6).double()
+    boosted = kinematics.boost(p, torch.tensor([0.3, -0.2, 0.5], dtype=torch.float64))
+    assert_allclose(net(p).detach().numpy(), net(boosted).detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("pooling", ["weighted", "concat", "concat_weight", "concat_context"])
+@pytest.mark.parametrize("context", ["first", "leading", "pt_eta", [0, 1, 5]])
+def test_hybrid_poolings_and_contexts(pooling, context):
+    net = HybridNetwork(pooling=pooling, context=context).eval()
+    p = _events(5)
+    assert net(p).shape == (5,)
+    if pooling in ("weighted", "concat_weight"):
+        logits, w = net(p, return_weights=True)
+        assert w.shape == (5, 2)
+        assert_allclose(w.sum(1).detach().numpy(), np.ones(5), rtol=1e-6)
+    else:
+        with pytest.raises(ValueError, match="has no symmetry weights"):
+            net(p, return_weights=True)
+
+
+def test_hybrid_context_values():
+    p = _events(4)
+    assert_allclose(HybridNetwork(context="first").context_of(p)[:, 0].numpy(),
+                    kinematics.pt(p[:, 0]).numpy() / 100.0, rtol=1e-6)
+    assert_allclose(HybridNetwork(context="leading").context_of(p)[:, 0].numpy(),
+                    kinematics.pt(p).amax(1).numpy() / 100.0, rtol=1e-6)
+    assert_allclose(HybridNetwork(context=[6]).context_of(p)[:, 0].numpy(),
+                    p[:, 1, 2].numpy() / 100.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"pooling": "max"}, "pooling must be one of"),
+        ({"context": "eta"}, "context must be one of"),
+        ({"context": [8]}, "indices into the 8 columns"),
+        ({"Phi_sizes": (64, 8)}, "must equal invariant_sizes"),
+    ],
+)
+def test_hybrid_rejects_bad_options(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        HybridNetwork(**kwargs)
+
+
+def test_bad_input_shape():
+    with pytest.raises(ValueError, match="4 columns"):
+        ParticleFlowNetwork()(torch.zeros(3, 7))
