@@ -228,8 +228,7 @@ def load_lhe(path, *, lepton="mu", max_events=None, return_info=False):
         pairs[name] = int(((p == 1) & (n == 1)).sum())
 
     if n_selected == 0:
-        contained = [f"{name}+ {name}- pairs in {count} events" for name, count in pairs.items()]
-        contained = [c for c, count in zip(contained, pairs.values(), strict=True) if count]
+        contained = [f"{name}+ {name}- pairs in {n} events" for name, n in pairs.items() if n]
         if contained:
             best = max(pairs, key=pairs.get)
             what = f"it contains {', '.join(contained)}; pass lepton={best!r}"
