@@ -1,0 +1,133 @@
+"""Feature maps of events: the Lorentz invariants, and the physics features of the tree baseline."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+
+from .. import kinematics
+from ..events import to_particles
+from ._common import validate_events
+
+__all__ = ["MinkowskiInvariants", "DimuonFeatures"]
+
+
+class _EventFeatures(TransformerMixin, BaseEstimator):
+    """Shared plumbing: validate events in fit, check them again in transform, keep the dtype."""
+
+    def __init__(self):
+        pass
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Validate ``X`` (canonical event layout, :mod:`sklearn_bsym.events`).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_events, 4 * n_particles)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        validate_events(self, X, reset=True)
+        return self
+
+    def transform(self, X):
+        """Compute the features.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_events, 4 * n_particles)
+
+        Returns
+        -------
+        ndarray of shape (n_events, n_features_out), same dtype as ``X`` (float32 or float64)
+        """
+        check_is_fitted(self)
+        X = validate_events(self, X, reset=False)
+        return np.asarray(self._features(to_particles(X)), dtype=X.dtype)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns (they do not depend on the input names)."""
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        return np.asarray(self._names(self.n_features_in_ // 4), dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+class MinkowskiInvariants(_EventFeatures):
+    """All Lorentz invariants of each event (metric +, -, -, -).
+
+    For ``n`` particles: the pairwise products ``p_i.p_j`` (``i < j``), the squared masses
+    ``p_i**2``, and the squared mass of the whole system, in that order; for two muons
+    ``dot_01, m2_0, m2_1, m2_01``. The maths is
+    :func:`sklearn_bsym.kinematics.minkowski_invariants`, the same function the torch networks
+    call, so both see identical features. Padding slots contribute 0.
+
+    Parameters
+    ----------
+    log_scale : bool, default=True
+        Apply ``sign(x) * log(1 + |x|)`` to every invariant, as the paper does (the raw
+        invariants span several orders of magnitude, in GeV**2).
+
+    Attributes
+    ----------
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_bsym.preprocessing import MinkowskiInvariants
+    >>> X = np.array([[30.0, 40.0, 0.0, 50.0, -30.0, -40.0, 0.0, 50.0]])
+    >>> MinkowskiInvariants(log_scale=False).fit_transform(X)
+    array([[ 5000.,     0.,     0., 10000.]])
+    >>> MinkowskiInvariants().fit(X).get_feature_names_out().tolist()
+    ['dot_01', 'm2_0', 'm2_1', 'm2_01']
+    """
+
+    _parameter_constraints: dict = {"log_scale": ["boolean"]}
+
+    def __init__(self, *, log_scale=True):
+        self.log_scale = log_scale
+
+    def _features(self, particles):
+        return kinematics.minkowski_invariants(particles, log_scale=self.log_scale)
+
+    def _names(self, n_particles):
+        return kinematics.invariant_feature_names(n_particles)
+
+
+class DimuonFeatures(_EventFeatures):
+    """The physics features of the gradient-boosted-tree baseline: ``(mass, pt_0, pt_1)``.
+
+    ``mass`` is the (signed, never NaN) invariant mass of the whole system, ``pt_i`` the
+    transverse momentum of particle slot ``i``. For events with more slots the output has one
+    ``pt_i`` per slot (0 for padding).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_bsym.preprocessing import DimuonFeatures
+    >>> X = np.array([[30.0, 40.0, 0.0, 50.0, -30.0, -40.0, 0.0, 50.0]])
+    >>> DimuonFeatures().fit_transform(X)
+    array([[100.,  50.,  50.]])
+    """
+
+    _parameter_constraints: dict = {}
+
+    def _features(self, particles):
+        out = np.empty(particles.shape[:1] + (1 + particles.shape[1],), dtype=np.float64)
+        out[:, 0] = kinematics.mass(kinematics.system(particles))
+        out[:, 1:] = kinematics.pt(particles)
+        return out
+
+    def _names(self, n_particles):
+        return ["mass"] + [f"pt_{i}" for i in range(n_particles)]
