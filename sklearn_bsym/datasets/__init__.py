@@ -1,0 +1,41 @@
+"""Event data: the built-in generator and the readers/writers of event files."""
+
+from __future__ import annotations
+
+from ._generator import (
+    ETA_MAX,
+    MASS_MIN,
+    PT_MIN,
+    Z_MASS,
+    Z_WIDTH,
+    background_mass_pdf,
+    boson_pt_pdf,
+    cos_theta_pdf,
+    lo_acceptance,
+    make_dimuon_events,
+    mass_pdf,
+    rapidity_pdf,
+    signal_mass_pdf,
+)
+from ._io import load_event_file, load_events, load_lhe, make_labelled_dataset, save_events
+
+__all__ = [
+    "make_dimuon_events",
+    "signal_mass_pdf",
+    "background_mass_pdf",
+    "mass_pdf",
+    "rapidity_pdf",
+    "cos_theta_pdf",
+    "boson_pt_pdf",
+    "lo_acceptance",
+    "Z_MASS",
+    "Z_WIDTH",
+    "MASS_MIN",
+    "PT_MIN",
+    "ETA_MAX",
+    "load_lhe",
+    "load_event_file",
+    "load_events",
+    "save_events",
+    "make_labelled_dataset",
+]
