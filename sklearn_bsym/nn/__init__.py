@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from ._classifiers import PRESETS, HybridClassifier, InvariantClassifier, PFNClassifier
+from ._ensemble import (
+    EnsembleBatchNorm1d,
+    EnsembleClassifier,
+    EnsembleLinear,
+    fit_ensemble_members,
+    stack_modules,
+    unstack_module,
+)
 from ._modules import (
     CONTEXTS,
     POOLINGS,
@@ -13,6 +22,16 @@ from ._modules import (
 )
 
 __all__ = [
+    "EnsembleClassifier",
+    "fit_ensemble_members",
+    "stack_modules",
+    "unstack_module",
+    "EnsembleLinear",
+    "EnsembleBatchNorm1d",
+    "PRESETS",
+    "PFNClassifier",
+    "InvariantClassifier",
+    "HybridClassifier",
     "CONTEXTS",
     "POOLINGS",
     "HybridNetwork",
