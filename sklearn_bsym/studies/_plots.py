@@ -1,0 +1,235 @@
+"""The study's figures (PNG), drawn on ``matplotlib.figure.Figure`` so no GUI backend is needed.
+
+Each ``plot_*`` function draws on a given Axes (or a new figure's) and returns the Axes; the
+study writes them with :func:`save_figure`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "MODEL_STYLE",
+    "plot_fraction_curve",
+    "plot_epoch_curve",
+    "plot_symmetry",
+    "plot_resolution_scan",
+    "save_figure",
+]
+
+#: Label and colour of each model on every figure.
+MODEL_STYLE = {
+    "pfn": ("PFN (general)", "tab:blue"),
+    "invariant": ("invariant", "tab:orange"),
+    "hybrid": ("hybrid", "tab:green"),
+    "hgb": ("HGB on (m, pT1, pT2)", "tab:gray"),
+    "optimal": ("Bayes optimal", "black"),
+}
+
+
+def _axes(ax, nrows: int = 1):
+    if ax is not None:
+        return ax
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 4.4 if nrows == 1 else 6.4), layout="constrained")
+    if nrows == 1:
+        return fig.add_subplot()
+    return fig.subplots(nrows, 1, sharex=True, height_ratios=[2, 1])
+
+
+def _band(ax, x, mean, std, model, *, marker="o"):
+    label, color = MODEL_STYLE.get(model, (model, None))
+    x, mean, std = (np.asarray(a, dtype=float) for a in (x, mean, std))
+    ax.plot(x, mean, marker=marker, ms=4, color=color, label=label)
+    ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, lw=0)
+
+
+def _hline(ax, value, model, *, style="--"):
+    if value is None or not np.isfinite(value):
+        return
+    label, color = MODEL_STYLE[model]
+    ax.axhline(value, color=color, ls=style, lw=1.2, label=f"{label} ({value:.3f})")
+
+
+def plot_fraction_curve(curve, *, optimal=None, n_pool=None, resolution=None, ax=None):
+    """Test AUC against training fraction, mean +- std over seeds (the paper's Fig. 6).
+
+    Parameters
+    ----------
+    curve : DataFrame
+        Columns ``model, fraction, mean, std``; HGB is drawn as a dashed reference curve.
+    optimal : float, optional
+        Bayes-optimal AUC, drawn as a horizontal line.
+    n_pool : int, optional
+        Size of the training pool, to label the axis in events too.
+    resolution : float, optional
+        Smearing, for the title.
+    """
+    ax = _axes(ax)
+    for model, rows in curve.groupby("model", sort=False):
+        rows = rows.sort_values("fraction")
+        _band(
+            ax,
+            rows["fraction"],
+            rows["mean"],
+            rows["std"],
+            model,
+            marker="s" if model == "hgb" else "o",
+        )
+    _hline(ax, optimal, "optimal")
+    xlabel = "training fraction"
+    if n_pool:
+        xlabel += f" of {n_pool:,} events"
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("test AUC (pT-weighted)")
+    title = "AUC against training size"
+    if resolution is not None:
+        title += f", {100 * resolution:g} % smearing"
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_epoch_curve(epochs, *, hgb=None, optimal=None, fraction=None, ax=None):
+    """Validation AUC against epoch, mean +- std over seeds (the paper's Fig. 4).
+
+    Parameters
+    ----------
+    epochs : dict
+        Per network, ``{"mean": [...], "std": [...]}`` by epoch (1-based on the plot).
+    hgb, optimal : float, optional
+        Test AUC of the HGB reference and the Bayes-optimal AUC, as horizontal lines.
+    fraction : float, optional
+        Training fraction of these fits, for the title.
+    """
+    ax = _axes(ax)
+    for model, curve in epochs.items():
+        mean = np.asarray([np.nan if v is None else v for v in curve["mean"]], dtype=float)
+        if not mean.size:
+            continue
+        std = np.asarray([np.nan if v is None else v for v in curve["std"]], dtype=float)
+        _band(ax, np.arange(1, mean.size + 1), mean, std, model, marker=".")
+    _hline(ax, hgb, "hgb", style=":")
+    _hline(ax, optimal, "optimal")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation AUC (pT-weighted)")
+    title = "AUC against epoch"
+    if fraction is not None:
+        title += f", training fraction {fraction:g}"
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_symmetry(tables, *, ax=None):
+    """The hybrid's learned general-subnet weight against pT (the paper's Fig. 5).
+
+    Parameters
+    ----------
+    tables : list of dict
+        One symmetry-factor table per seed, with columns ``pt`` and ``w_general`` (as written by
+        :func:`sklearn_bsym.nn.symmetry_factor_table`).
+    """
+    ax = _axes(ax)
+    pts = [np.asarray(t["pt"], dtype=float) for t in tables]
+    ws = [
+        np.asarray([np.nan if v is None else v for v in t["w_general"]], dtype=float)
+        for t in tables
+    ]
+    same_bins = all(p.shape == pts[0].shape and np.allclose(p, pts[0]) for p in pts)
+    label, color = MODEL_STYLE["hybrid"]
+    for p, w in zip(pts, ws, strict=True):
+        ax.plot(p, w, color=color, alpha=0.35, lw=1)
+    if same_bins and pts:
+        stacked = np.vstack(ws)
+        ax.plot(
+            pts[0],
+            np.nanmean(stacked, axis=0),
+            "o-",
+            color=color,
+            label=f"{label}: mean of {len(ws)} seed(s)",
+        )
+    ax.axhline(0.5, color="gray", ls=":", lw=1)
+    ax.set_xlabel("measured pT of the first muon [GeV]")
+    ax.set_ylabel("w_general (weight of the general subnet)")
+    ax.set_ylim(0, 1)
+    ax.set_title("Learned symmetry factor against pT")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_resolution_scan(scan, *, optimal=None, axes=None):
+    """Test AUC against smearing resolution (top) and the hybrid's lead over each net (bottom).
+
+    Parameters
+    ----------
+    scan : DataFrame
+        Columns ``model, resolution, mean, std``.
+    optimal : dict, optional
+        Resolution -> Bayes-optimal AUC, drawn as a black line.
+    axes : pair of Axes, optional
+    """
+    top, bottom = _axes(axes, nrows=2) if axes is None else axes
+    for model, rows in scan.groupby("model", sort=False):
+        rows = rows.sort_values("resolution")
+        _band(
+            top,
+            100 * rows["resolution"],
+            rows["mean"],
+            rows["std"],
+            model,
+            marker="s" if model == "hgb" else "o",
+        )
+    if optimal:
+        r = np.asarray(sorted(optimal), dtype=float)
+        top.plot(
+            100 * r,
+            [optimal[v] for v in sorted(optimal)],
+            "k--",
+            lw=1.2,
+            label=MODEL_STYLE["optimal"][0],
+        )
+    top.set_ylabel("test AUC (pT-weighted)")
+    top.set_title("Resolution scan (full training pool)")
+    top.grid(alpha=0.3)
+    top.legend(fontsize="small")
+    hybrid = scan[scan["model"] == "hybrid"].set_index("resolution")
+    for model in ("pfn", "invariant"):
+        other = scan[scan["model"] == model].set_index("resolution")
+        common = hybrid.index.intersection(other.index).sort_values()
+        if hybrid.empty or not len(common):
+            continue
+        gap = hybrid.loc[common, "mean"] - other.loc[common, "mean"]
+        err = np.hypot(hybrid.loc[common, "std"], other.loc[common, "std"])
+        label, color = MODEL_STYLE[model]
+        bottom.errorbar(
+            100 * common,
+            gap,
+            yerr=err,
+            marker="o",
+            ms=4,
+            capsize=3,
+            color=color,
+            label=f"hybrid - {label}",
+        )
+    bottom.axhline(0, color="gray", lw=1)
+    bottom.set_xlabel("pT resolution r [%]")
+    bottom.set_ylabel("AUC gap")
+    bottom.grid(alpha=0.3)
+    if bottom.get_legend_handles_labels()[0]:
+        bottom.legend(fontsize="small")
+    return top, bottom
+
+
+def save_figure(ax, path) -> Path:
+    """Write the figure of ``ax`` (an Axes or a sequence of them) as a PNG and return the path."""
+    first = ax[0] if isinstance(ax, (tuple, list, np.ndarray)) else ax
+    path = Path(path)
+    first.figure.savefig(path, dpi=120)
+    return path

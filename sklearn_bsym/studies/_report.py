@@ -1,0 +1,363 @@
+"""Tables, claims, figures and the markdown summary of a finished study."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._claims import THRESHOLDS, check_claims
+
+__all__ = ["StudyResult", "summarize", "write_report"]
+
+_COLUMNS = [
+    "model",
+    "fraction",
+    "n_train",
+    "seed",
+    "resolution",
+    "test_auc",
+    "train_auc",
+    "best_epoch",
+    "n_epochs",
+    "fit_time",
+]
+
+
+@dataclass
+class StudyResult:
+    """What a study produced.
+
+    Attributes
+    ----------
+    folder : Path
+        The result-set folder.
+    fits : DataFrame
+        One row per fit (``results.csv``).
+    curve : DataFrame
+        Test AUC per (model, fraction): ``mean``, ``std`` over seeds, ``n`` seeds, and ``gap``
+        to the Bayes-optimal AUC when known.
+    scan : DataFrame
+        Test AUC per (model, resolution) on the full training pool.
+    optimal : dict
+        Resolution -> Bayes-optimal test AUC (empty for user files).
+    claims : list of dict
+        See :func:`sklearn_bsym.studies.check_claims`.
+    summary : dict
+        Everything above as written to ``summary.json``.
+    markdown : str
+        The text of ``summary.md``.
+    files : list of Path
+        Every file written.
+    """
+
+    folder: Path
+    fits: pd.DataFrame
+    curve: pd.DataFrame
+    scan: pd.DataFrame
+    optimal: dict[float, float]
+    claims: list[dict[str, Any]]
+    summary: dict[str, Any]
+    markdown: str
+    files: list[Path] = field(default_factory=list)
+
+
+def _mean_std(values) -> tuple[float, float, int]:
+    """Mean, sample std (0 for a single value) and count of the finite values."""
+    arr = np.asarray([np.nan if v is None else v for v in values], dtype=float)
+    arr = arr[np.isfinite(arr)]
+    if not arr.size:
+        return np.nan, np.nan, 0
+    return float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else 0.0, int(arr.size)
+
+
+def _aggregate(fits: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    rows = []
+    for key, group in fits.groupby(by, sort=False):
+        mean, std, n = _mean_std(group["test_auc"])
+        rows.append({**dict(zip(by, key, strict=True)), "mean": mean, "std": std, "n": n})
+    return pd.DataFrame(rows, columns=[*by, "mean", "std", "n"])
+
+
+def _epoch_curves(payloads) -> dict[str, list]:
+    """Validation AUC per epoch, mean and std over the runs (runs may stop at different epochs)."""
+    histories = [p["valid_auc"] for p in payloads if p["valid_auc"]]
+    if not histories:
+        return {"mean": [], "std": []}
+    longest = max(len(h) for h in histories)
+    means, stds = [], []
+    for epoch in range(longest):
+        mean, std, n = _mean_std([h[epoch] for h in histories if len(h) > epoch])
+        means.append(mean if n else None)
+        stds.append(std if n else None)
+    return {"mean": means, "std": stds}
+
+
+def summarize(config, payloads: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Tables and claims of a study from its fit payloads (no files written).
+
+    Returns a dict with the DataFrames ``fits``, ``curve``, ``scan`` and the entries ``optimal``,
+    ``epochs``, ``symmetry``, ``hgb_at_largest`` and ``claims``.
+    """
+    records = list(payloads.values())
+    fits = pd.DataFrame([{c: p[c] for c in _COLUMNS} for p in records], columns=_COLUMNS)
+    trained = fits[fits["model"] != "optimal"]
+    optimal = {
+        float(p["resolution"]): float(p["test_auc"]) for p in records if p["model"] == "optimal"
+    }
+    at_resolution = np.isclose(trained["resolution"].astype(float), config.resolution)
+    in_curve = trained[at_resolution & trained["fraction"].isin(config.fractions)]
+    curve = _aggregate(in_curve, ["model", "fraction"])
+    curve["gap"] = optimal.get(float(config.resolution), np.nan) - curve["mean"]
+    curve = curve.sort_values(["model", "fraction"], key=_model_order).reset_index(drop=True)
+    in_scan = trained[
+        (trained["fraction"] == 1.0) & trained["resolution"].isin(config.scan_resolutions)
+    ]
+    scan = _aggregate(in_scan, ["model", "resolution"])
+    if len(scan):
+        scan = scan.sort_values(["model", "resolution"], key=_model_order).reset_index(drop=True)
+
+    largest = max(config.fractions)
+
+    def at_largest(model):
+        return [
+            p
+            for p in records
+            if p["model"] == model
+            and p["fraction"] == largest
+            and np.isclose(p["resolution"], config.resolution)
+        ]
+
+    epochs = {m: _epoch_curves(at_largest(m)) for m in ("pfn", "invariant", "hybrid")}
+    epochs = {m: c for m, c in epochs.items() if c["mean"]}
+    symmetry = [p["symmetry"] for p in at_largest("hybrid") if p["symmetry"]]
+    hgb = _mean_std([p["test_auc"] for p in at_largest("hgb")])[0]
+    claims = check_claims(curve, epochs, symmetry)
+    return {
+        "fits": fits,
+        "curve": curve,
+        "scan": scan,
+        "optimal": optimal,
+        "epochs": epochs,
+        "symmetry": symmetry,
+        "hgb_at_largest": None if np.isnan(hgb) else hgb,
+        "claims": claims,
+    }
+
+
+_ORDER = {"pfn": 0, "invariant": 1, "hybrid": 2, "hgb": 3, "optimal": 4}
+
+
+def _model_order(column: pd.Series) -> pd.Series:
+    if column.name == "model":
+        return column.map(lambda m: _ORDER.get(m, 99))
+    return column
+
+
+def _fmt(mean: float, std: float) -> str:
+    if not np.isfinite(mean):
+        return "-"
+    return f"{mean:.4f} ± {std:.4f}"
+
+
+def _pivot_markdown(table: pd.DataFrame, column: str, header: str, value) -> str:
+    keys = sorted(table[column].unique())
+    lines = [
+        f"| model | {' | '.join(header.format(k) for k in keys)} |",
+        "| --- |" + " --- |" * len(keys),
+    ]
+    for model, rows in table.groupby("model", sort=False):
+        cells = []
+        for k in keys:
+            row = rows[rows[column] == k]
+            cells.append(value(row.iloc[0]) if len(row) else "-")
+        lines.append(f"| {model} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def _claims_markdown(claims) -> str:
+    lines = []
+    for claim in claims:
+        lines.append(f"{claim['claim']}. **{claim['verdict']}**: {claim['statement']}")
+        if "reason" in claim:
+            lines.append(f"   - not checked: {claim['reason']}")
+        for check in claim["checks"]:
+            numbers = ", ".join(
+                f"{k} {v:.4f}" for k, v in check.items() if k not in ("check", "verdict")
+            )
+            lines.append(f"   - {check['verdict']}: {check['check']} ({numbers})")
+    return "\n".join(lines)
+
+
+def _markdown(config, set_id, tables, n_pool, n_test) -> str:
+    curve, scan, optimal = tables["curve"], tables["scan"], tables["optimal"]
+    source = (
+        "built-in generator"
+        if config.uses_generator
+        else f"signal `{config.signal}`, background `{config.background}`"
+    )
+    epochs = "preset default" if config.max_epochs is None else str(config.max_epochs)
+    parts = [
+        f"## sklearn_bsym study `{set_id}`",
+        "",
+        f"Data: {source}; {n_pool + n_test:,} events, {n_test:,} in the fixed test split, "
+        f"{n_pool:,} in the training pool (validation share {config.validation_fraction:g} of "
+        f"each training subset). Smearing {100 * config.resolution:g} % (transverse). Preset "
+        f"`{config.preset}`, max epochs {epochs}, {config.n_seeds} seed(s), random_state "
+        f"{config.random_state}. AUCs are pT-weighted, on the test split, mean ± std over seeds.",
+        "",
+        "### Test AUC against training fraction",
+        "",
+    ]
+    table = curve.copy()
+    opt = optimal.get(float(config.resolution))
+    if opt is not None:
+        extra = pd.DataFrame(
+            {"model": "optimal", "fraction": sorted(config.fractions), "mean": opt, "std": 0.0}
+        )
+        table = pd.concat([table, extra], ignore_index=True)
+    parts.append(
+        _pivot_markdown(
+            table,
+            "fraction",
+            "{:g}",
+            lambda r: _fmt(r["mean"], r["std"]) if r["model"] != "optimal" else f"{r['mean']:.4f}",
+        )
+    )
+    if opt is not None:
+        parts += [
+            "",
+            f"### Gap to the Bayes-optimal AUC ({opt:.4f})",
+            "",
+            _pivot_markdown(curve, "fraction", "{:g}", lambda r: f"{r['gap']:+.4f}"),
+        ]
+    else:
+        parts += ["", "No Bayes-optimal AUC: it is known for the built-in generator only."]
+    if len(scan):
+        table = scan.copy()
+        if optimal:
+            extra = pd.DataFrame(
+                {
+                    "model": "optimal",
+                    "resolution": sorted(optimal),
+                    "mean": [optimal[r] for r in sorted(optimal)],
+                    "std": 0.0,
+                }
+            )
+            table = pd.concat([table, extra[extra["resolution"].isin(scan["resolution"])]])
+        parts += [
+            "",
+            "### Resolution scan (full training pool)",
+            "",
+            _pivot_markdown(
+                table,
+                "resolution",
+                "{:.3g}",
+                lambda r: (
+                    _fmt(r["mean"], r["std"]) if r["model"] != "optimal" else f"{r['mean']:.4f}"
+                ),
+            ),
+        ]
+    parts += [
+        "",
+        "### Claims (physics.md section 7)",
+        "",
+        f"Thresholds: {THRESHOLDS}; comparisons use the larger std over seeds as tolerance.",
+        "",
+        _claims_markdown(tables["claims"]),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    clean = frame.astype(object).where(frame.notna(), None)
+    return [{k: _py(v) for k, v in row.items()} for row in clean.to_dict("records")]
+
+
+def _py(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def write_report(config, payloads, store, *, plots: bool = True) -> StudyResult:
+    """Write ``results.csv``, ``summary.json``, ``summary.md`` and the figures of a study."""
+    from ._study import _dataset
+
+    tables = summarize(config, payloads)
+    _, _, test, pool = _dataset(config)
+    set_id = store.folder.name
+    markdown = _markdown(config, set_id, tables, len(pool), len(test))
+    folder = store.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    fits = tables["fits"].sort_values(["model", "resolution", "fraction", "seed"], key=_model_order)
+    files.append(store.write_text("results.csv", fits.to_csv(index=False)))
+    summary = {
+        "set_id": set_id,
+        "config": {k: v for k, v in config.result_options().items()},
+        "selection": {
+            "models": list(config.models),
+            "fractions": list(config.fractions),
+            "n_seeds": config.n_seeds,
+            "scan_resolutions": list(config.scan_resolutions),
+        },
+        "n_pool": len(pool),
+        "n_test": len(test),
+        "curve": _records(tables["curve"]),
+        "scan": _records(tables["scan"]),
+        "optimal": {f"{r:g}": v for r, v in tables["optimal"].items()},
+        "epochs": tables["epochs"],
+        "claims": tables["claims"],
+    }
+    files.append(store.write_json("summary.json", summary))
+    files.append(store.write_text("summary.md", markdown))
+    if plots:
+        files += _write_figures(config, tables, folder, len(pool))
+    return StudyResult(
+        folder=folder,
+        fits=tables["fits"],
+        curve=tables["curve"],
+        scan=tables["scan"],
+        optimal=tables["optimal"],
+        claims=tables["claims"],
+        summary=summary,
+        markdown=markdown,
+        files=files,
+    )
+
+
+def _write_figures(config, tables, folder: Path, n_pool: int) -> list[Path]:
+    from ._plots import (
+        plot_epoch_curve,
+        plot_fraction_curve,
+        plot_resolution_scan,
+        plot_symmetry,
+        save_figure,
+    )
+
+    optimal = tables["optimal"]
+    opt = optimal.get(float(config.resolution))
+    files = []
+    if len(tables["curve"]):
+        ax = plot_fraction_curve(
+            tables["curve"], optimal=opt, n_pool=n_pool, resolution=config.resolution
+        )
+        files.append(save_figure(ax, folder / "fraction_curve.png"))
+    if tables["epochs"]:
+        ax = plot_epoch_curve(
+            tables["epochs"],
+            hgb=tables["hgb_at_largest"],
+            optimal=opt,
+            fraction=max(config.fractions),
+        )
+        files.append(save_figure(ax, folder / "auc_vs_epoch.png"))
+    if tables["symmetry"]:
+        ax = plot_symmetry(tables["symmetry"])
+        files.append(save_figure(ax, folder / "symmetry_factor.png"))
+    if len(tables["scan"]) and tables["scan"]["resolution"].nunique() > 1:
+        axes = plot_resolution_scan(tables["scan"], optimal=optimal)
+        files.append(save_figure(axes, folder / "resolution_scan.png"))
+    return files

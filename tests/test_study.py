@@ -1,0 +1,327 @@
+"""The study: result store, resumable parallel runner, result sets, claims, end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from sklearn_bsym.studies import (
+    CorruptResultWarning,
+    ResultStore,
+    StudyConfig,
+    check_claims,
+    run_study,
+    run_tasks,
+    study_tasks,
+)
+
+# A tiny study: HGB reference (quick to train) on 1,000 events, 2 fractions, 2 seeds, 2-point
+# resolution scan. The networks' own tests live with them; here the plumbing is under test.
+TINY = StudyConfig(
+    n_events=1000,
+    fractions=(0.5, 1.0),
+    n_seeds=2,
+    models=("hgb",),
+    scan_resolutions=(0.0, 0.1),
+    model_params={"hgb": {"max_iter": 15}},
+)
+TINY_KEYS = {
+    "hgb_f0.5_r0.1_s0",
+    "hgb_f0.5_r0.1_s1",
+    "hgb_f1_r0.1_s0",
+    "hgb_f1_r0.1_s1",
+    "hgb_f1_r0_s0",
+    "hgb_f1_r0_s1",
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """One serial run of TINY, shared by the tests that only read it."""
+    out = tmp_path_factory.mktemp("study")
+    ran = []
+    result = run_study(TINY, out, on_done=ran.append)
+    return out, result, ran
+
+
+# ---------------------------------------------------------------------------- store
+
+
+def test_store_round_trip(tmp_path):
+    store = ResultStore(tmp_path)
+    store.save("a_f0.5", {"auc": 0.75, "history": [0.7, None]})
+    assert store.load("a_f0.5") == {"auc": 0.75, "history": [0.7, None]}
+    assert store.load("absent") is None
+    assert not list(store.fits_dir.glob("*.tmp"))
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda text: text[: len(text) // 2], "not valid JSON"),
+        (lambda text: text.replace("0.75", "0.76"), "checksum"),
+        (lambda text: text.replace('"key": "a"', '"key": "b"'), "holds fit 'b'"),
+        (lambda text: json.dumps({"auc": 0.75}), "lacks"),
+    ],
+)
+def test_store_rejects_damaged_file(tmp_path, damage, reason):
+    store = ResultStore(tmp_path)
+    path = store.save("a", {"auc": 0.75})
+    path.write_text(damage(path.read_text()))
+    with pytest.warns(CorruptResultWarning, match=reason):
+        assert store.load("a") is None
+
+
+def test_store_rejects_unsafe_key(tmp_path):
+    with pytest.raises(ValueError, match="not a safe file name"):
+        ResultStore(tmp_path).path("../escape")
+
+
+def test_store_refuses_nan(tmp_path):
+    with pytest.raises(ValueError, match="JSON compliant"):
+        ResultStore(tmp_path).save("a", {"auc": float("nan")})
+
+
+# ---------------------------------------------------------------------------- runner
+
+# ``dict`` is a picklable task function that every backend can import.
+TOY_TASKS = [(f"t{i}", ([("value", i * i)],)) for i in range(6)]
+
+
+def test_runner_resumes_only_unfinished(tmp_path):
+    store = ResultStore(tmp_path)
+    ran = []
+    first = run_tasks(dict, TOY_TASKS, store, on_done=ran.append)
+    assert ran == [key for key, _ in TOY_TASKS]
+    assert first == {f"t{i}": {"value": i * i} for i in range(6)}
+    store.path("t2").unlink()
+    store.path("t4").unlink()
+    ran.clear()
+    again = run_tasks(dict, TOY_TASKS, store, on_done=ran.append)
+    assert sorted(ran) == ["t2", "t4"]
+    assert again == first
+
+
+def test_runner_redoes_corrupt_file(tmp_path):
+    store = ResultStore(tmp_path)
+    run_tasks(dict, TOY_TASKS, store)
+    path = store.path("t3")
+    path.write_text(path.read_text()[:10])
+    ran = []
+    with pytest.warns(CorruptResultWarning, match="t3.json"):
+        result = run_tasks(dict, TOY_TASKS, store, on_done=ran.append)
+    assert ran == ["t3"]
+    assert result["t3"] == {"value": 9}
+    assert store.load("t3") == {"value": 9}
+
+
+def test_runner_rejects_duplicate_keys(tmp_path):
+    with pytest.raises(ValueError, match="unique"):
+        run_tasks(dict, TOY_TASKS + TOY_TASKS[:1], ResultStore(tmp_path))
+
+
+@pytest.mark.parametrize("backend", [{"n_jobs": 2}, {"dask": "local", "n_jobs": 2}])
+def test_runner_backends_agree(tmp_path, backend):
+    serial = run_tasks(dict, TOY_TASKS, ResultStore(tmp_path / "serial"))
+    other = run_tasks(
+        dict, TOY_TASKS, ResultStore(tmp_path / "other"), dask_processes=False, **backend
+    )
+    assert other == serial
+    assert list(other) == [key for key, _ in TOY_TASKS]
+
+
+# ---------------------------------------------------------------------------- config
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"resolution": 0.05},
+        {"n_events": 1200},
+        {"random_state": 1},
+        {"max_epochs": 3},
+        {"validation_fraction": 0.3},
+        {"model_params": {"hgb": {"max_iter": 16}}},
+    ],
+)
+def test_result_changing_option_gives_new_set(change):
+    import dataclasses
+
+    assert dataclasses.replace(TINY, **change).result_set_id() != TINY.result_set_id()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"fractions": (0.25, 1.0)}, {"n_seeds": 5}, {"models": ("hgb", "pfn")}, {"scan_resolutions": ()}],
+)
+def test_selection_option_keeps_set(change):
+    import dataclasses
+
+    assert dataclasses.replace(TINY, **change).result_set_id() == TINY.result_set_id()
+
+
+def test_widening_seeds_reuses_fits():
+    import dataclasses
+
+    three = {key: args for key, args in study_tasks(dataclasses.replace(TINY, n_seeds=3))}
+    two = dict(study_tasks(TINY))
+    assert set(two) == TINY_KEYS
+    assert set(two) < set(three)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"models": ("pfn", "mlp")}, "Unknown or no model names"),
+        ({"fractions": (0.0, 1.0)}, r"must lie in \(0, 1\]"),
+        ({"fractions": (0.5, 0.5)}, "repeat"),
+        ({"test_fraction": 1.0}, "test_fraction must lie"),
+        ({"n_seeds": 0}, "n_seeds must be >= 1"),
+        ({"resolution": -0.1}, "Resolutions must be >= 0"),
+        ({"signal": "s.lhe"}, "both --signal and --background"),
+        ({"n_events": 10}, "at least 100"),
+        ({"preset": "huge"}, "preset must be"),
+        ({"model_params": {"mlp": {}}}, "unknown model names"),
+    ],
+)
+def test_config_rejects_bad_options(change, match):
+    with pytest.raises(ValueError, match=match):
+        StudyConfig(**change)
+
+
+def test_missing_event_file_is_named(tmp_path):
+    config = StudyConfig(signal=str(tmp_path / "s.lhe"), background=str(tmp_path / "b.lhe"))
+    with pytest.raises(FileNotFoundError, match="s.lhe does not exist"):
+        config.result_set_id()
+
+
+# ---------------------------------------------------------------------------- end to end
+
+
+def test_study_writes_results(tiny_run):
+    out, result, ran = tiny_run
+    assert set(ran) == TINY_KEYS
+    folder = out / TINY.result_set_id()
+    assert result.folder == folder
+    for name in ("results.csv", "summary.json", "summary.md", "fraction_curve.png",
+                 "resolution_scan.png"):
+        assert (folder / name).stat().st_size > 0, name
+    assert len(list((folder / "fits").glob("*.json"))) == len(TINY_KEYS)
+    table = pd.read_csv(folder / "results.csv")
+    assert len(table) == len(TINY_KEYS)
+    assert table["test_auc"].between(0.55, 1.0).all()
+    assert set(table["n_train"]) == {400, 800}
+    curve = result.curve.set_index(["model", "fraction"])
+    assert curve.loc[("hgb", 1.0), "n"] == 2
+    assert curve.loc[("hgb", 1.0), "std"] > 0
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["n_test"] == 200 and summary["n_pool"] == 800
+    assert "| hgb |" in result.markdown and "### Claims" in result.markdown
+
+
+def test_study_scan_without_smearing_is_easier(tiny_run):
+    scan = tiny_run[1].scan.set_index(["model", "resolution"])["mean"]
+    assert scan[("hgb", 0.0)] > scan[("hgb", 0.1)]
+
+
+def test_study_resumes_and_redoes_corrupt(tiny_run, tmp_path):
+    out, first, _ = tiny_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    fits = copy / TINY.result_set_id() / "fits"
+    (fits / "hgb_f0.5_r0.1_s1.json").unlink()
+    corrupt = fits / "hgb_f1_r0_s0.json"
+    corrupt.write_text(corrupt.read_text()[:-40])
+    ran = []
+    with pytest.warns(CorruptResultWarning, match="hgb_f1_r0_s0"):
+        again = run_study(TINY, copy, on_done=ran.append, plots=False)
+    assert sorted(ran) == ["hgb_f0.5_r0.1_s1", "hgb_f1_r0_s0"]
+    assert_allclose(again.fits["test_auc"], first.fits["test_auc"])
+
+
+@pytest.mark.parametrize(
+    "backend", [{"n_jobs": 2}, {"dask": "local", "n_jobs": 1}], ids=["loky", "dask"]
+)
+def test_study_backends_give_identical_numbers(tiny_run, tmp_path, backend):
+    import dataclasses
+
+    config = dataclasses.replace(TINY, scan_resolutions=())
+    result = run_study(config, tmp_path, plots=False, **backend)
+    serial = tiny_run[1].fits.set_index(["fraction", "seed", "resolution"])["test_auc"]
+    other = result.fits.set_index(["fraction", "seed", "resolution"])["test_auc"]
+    assert_allclose(other.to_numpy(), serial.loc[other.index].to_numpy())
+
+
+def test_learning_and_validation_curve_agree(tmp_path):
+    """The fraction-1 fit through validation_curve equals learning_curve at the full pool."""
+    from sklearn.model_selection import learning_curve
+
+    from sklearn_bsym.preprocessing import pt_weighted_roc_auc
+    from sklearn_bsym.studies._study import (
+        _dataset,
+        _fit_seeds,
+        _fit_task,
+        _pipeline,
+        _study_seeds,
+        make_model,
+    )
+
+    via_validation = _fit_task(TINY, "hgb", 1.0, 0.1, 0)["test_auc"]
+    X, y, test, pool = _dataset(TINY)
+    pool_seed, model_seed = _fit_seeds(TINY, 0)
+    pool = np.random.default_rng(pool_seed).permutation(pool)
+    pipeline = _pipeline(make_model("hgb", TINY, model_seed), 0.1, _study_seeds(TINY)["smear"])
+    _, _, scores = learning_curve(
+        pipeline, X, y, train_sizes=[len(pool)], cv=[(pool, test)], scoring=pt_weighted_roc_auc
+    )
+    assert_allclose(scores[0, 0], via_validation)
+
+
+# ---------------------------------------------------------------------------- claims
+
+
+def _curve(table: dict[str, list[float]], fractions, std=0.002):
+    rows = [
+        {"model": m, "fraction": f, "mean": v, "std": std}
+        for m, values in table.items()
+        for f, v in zip(fractions, values, strict=True)
+    ]
+    return pd.DataFrame(rows)
+
+
+PAPER = {  # physics.md section 6, fractions 0.1 / 0.5 / 1.0
+    "pfn": [0.727, 0.776, 0.789],
+    "invariant": [0.761, 0.764, 0.762],
+    "hybrid": [0.771, 0.781, 0.785],
+}
+PAPER_EPOCHS = {
+    "pfn": {"mean": [0.680, 0.745, 0.781], "std": [0.002] * 3},
+    "invariant": {"mean": [0.752, 0.751, 0.753], "std": [0.002] * 3},
+    "hybrid": {"mean": [0.764, 0.770, 0.777], "std": [0.002] * 3},
+}
+RISING = [{"pt": [15, 25, 35, 45, 60], "w_general": [0.2, 0.3, 0.45, 0.6, 0.8]}]
+
+
+def test_claims_hold_on_the_papers_numbers():
+    # The paper gives no spread; 0.004 makes its 0.785 vs 0.789 at full size a tie.
+    claims = check_claims(_curve(PAPER, [0.1, 0.5, 1.0], std=0.004), PAPER_EPOCHS, RISING)
+    assert [c["verdict"] for c in claims] == ["held"] * 4
+
+
+def test_claims_fail_when_reversed():
+    reversed_table = {"pfn": PAPER["invariant"], "invariant": PAPER["pfn"], "hybrid": [0.70] * 3}
+    falling = [{"pt": RISING[0]["pt"], "w_general": RISING[0]["w_general"][::-1]}]
+    claims = check_claims(_curve(reversed_table, [0.1, 0.5, 1.0]), {}, falling)
+    assert [c["verdict"] for c in claims] == ["not held"] * 4
+
+
+def test_claims_inconclusive_within_std():
+    tied = {m: [0.76, 0.76, 0.76] for m in PAPER}
+    claims = check_claims(_curve(tied, [0.1, 0.5, 1.0], std=0.01), {}, [])
+    assert claims[2]["verdict"] == "inconclusive"
+    assert claims[3]["verdict"] == "not checked"
