@@ -4,28 +4,67 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.pipeline import Pipeline
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import validate_data
 
 from ..events import check_events, check_labels
 
-__all__ = ["FLOAT_DTYPES", "validate_events", "head_smearers", "apply_head_smearers"]
+__all__ = [
+    "FLOAT_DTYPES",
+    "check_target",
+    "validate_events",
+    "head_smearers",
+    "apply_head_smearers",
+]
 
 #: float64 first: integer input is converted to it; float32 is kept as float32.
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
-def validate_events(estimator, X, y=None, *, reset: bool):
+def check_target(estimator, y) -> np.ndarray:
+    """Binary 0/1 labels with both classes, checked before ``X`` so that a wrong target is
+    reported as such (scikit-learn's wording for the missing, continuous or multiclass cases)."""
+    name = type(estimator).__name__
+    if y is None:
+        raise ValueError(
+            f"{name} requires y to be passed, but the target y is None. Pass the labels "
+            "(1 = signal, 0 = background)."
+        )
+    values = np.asarray(y)
+    if values.dtype.kind in "fc" and not np.all(np.isfinite(values)):
+        raise ValueError(
+            "Input y contains NaN or infinity; labels must be 1 (signal) or 0 (background)."
+        )
+    y_type = type_of_target(y, input_name="y", raise_unknown=True)
+    if y_type != "binary":
+        raise ValueError(
+            f"Only binary classification is supported. The type of the target is {y_type}; "
+            f"{name} needs labels 1 = signal and 0 = background."
+        )
+    classes = np.unique(values)
+    if classes.size < 2:
+        raise ValueError(
+            f"y contains one class only ({classes.tolist()}); {name} needs both signal (1) "
+            "and background (0) events."
+        )
+    return check_labels(y)
+
+
+def validate_events(estimator, X, y="no_validation", *, reset: bool):
     """``validate_data`` (feature names and count, finite values, dtype), then
     :func:`sklearn_bsym.events.check_events` (multiple of 4 columns, E >= |p|).
 
     Returns ``X`` as a float ndarray, or ``(X, y)`` with ``y`` as int64 0/1 labels when ``y`` is
-    given (both classes required).
+    passed (both classes required, see :func:`check_target`).
     """
-    if y is None:
+    if isinstance(y, str) and y == "no_validation":
         X = validate_data(estimator, X, reset=reset, dtype=FLOAT_DTYPES)
         return check_events(X)
+    if y is None:
+        check_target(estimator, y)
     X, y = validate_data(estimator, X, y, reset=reset, dtype=FLOAT_DTYPES)
-    return check_events(X), check_labels(y, n_events=X.shape[0])
+    y = check_target(estimator, y)
+    return check_events(X), y
 
 
 def head_smearers(estimator) -> int:

@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from .. import kinematics
 from .._random import check_random_state
 from ..events import to_particles
-from ._common import apply_head_smearers, head_smearers, validate_events
+from ._common import apply_head_smearers, check_target, head_smearers, validate_events
 
 __all__ = ["PtReweighter", "PtReweightedClassifier", "pt_weighted_roc_auc", "weighted_roc_auc"]
 
@@ -351,6 +351,7 @@ class PtReweightedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
                 "do not pass one. To combine weights, fit the estimator directly with "
                 "PtReweighter().fit(X, y).compute_sample_weight(X, y) * your_weights."
             )
+        check_target(self, y)
         estimator = clone(self.estimator)
         n_head = head_smearers(estimator)
         X_measured = X
