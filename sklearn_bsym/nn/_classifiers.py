@@ -136,14 +136,18 @@ class OneCycleSchedule(Callback):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         n_batches = len(net.get_iterator(net.get_split_datasets(X)[0], training=True))
-        self.scheduler_ = torch.optim.lr_scheduler.OneCycleLR(
-            net.optimizer_, max_lr=self.max_lr, total_steps=max(1, self.epochs * n_batches),
-            pct_start=self.pct_start, cycle_momentum=False,
-        )
-        self.steps_left_ = self.epochs * n_batches
+        total = self.epochs * n_batches
+        self.steps_left_ = total
+        self.scheduler_ = None
+        # torch's OneCycleLR needs two warm-up steps; a fit that short keeps a constant lr.
+        if self.pct_start * total >= 2:
+            self.scheduler_ = torch.optim.lr_scheduler.OneCycleLR(
+                net.optimizer_, max_lr=self.max_lr, total_steps=total,
+                pct_start=self.pct_start, cycle_momentum=False,
+            )
 
     def on_batch_end(self, net, training=False, **kwargs):
-        if training and self.steps_left_ > 1:
+        if training and self.scheduler_ is not None and self.steps_left_ > 1:
             self.scheduler_.step()
             self.steps_left_ -= 1
 

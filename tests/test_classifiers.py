@@ -1,0 +1,344 @@
+"""The skorch classifiers of sklearn_bsym.nn: API, weights, seeding, routing, errors, learning."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+import torch
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.metrics import make_scorer, roc_auc_score
+from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
+from sklearn.pipeline import make_pipeline
+
+from sklearn_bsym.datasets import make_dimuon_events
+from sklearn_bsym.nn import HybridClassifier, InvariantClassifier, PFNClassifier
+from sklearn_bsym.preprocessing import MomentumSmearer, PtReweighter, weighted_roc_auc
+
+TINY = {
+    PFNClassifier: {"Phi_sizes": (8, 4), "F_sizes": (8,)},
+    InvariantClassifier: {"hidden_sizes": (8, 8)},
+    HybridClassifier: {"Phi_sizes": (8, 4), "invariant_sizes": (8, 4), "weight_sizes": (8,),
+                       "F_sizes": (8,)},
+}
+CLASSES = list(TINY)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny networks gain nothing from threads, and the test machine's cores are shared."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny(cls, **kwargs):
+    params = {**TINY[cls], "max_epochs": 2, "batch_size": 64, "random_state": 0, **kwargs}
+    return cls(**params)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_dimuon_events(400, random_state=0)
+    return MomentumSmearer(0.10, random_state=1).fit_transform(X), y
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_fit_predict_shapes(cls, data):
+    X, y = data
+    clf = tiny(cls).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 2) and proba.dtype == np.float64
+    assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
+    assert set(np.unique(clf.predict(X))) <= {0, 1}
+    assert clf.decision_function(X).shape == (len(X),)
+    assert clf.n_features_in_ == 8
+    assert_array_equal(clf.classes_, [0, 1])
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_accepts_float32_float64_and_dataframe(cls, data):
+    X, y = data
+    ref = tiny(cls).fit(X, y).predict_proba(X)
+    assert_allclose(tiny(cls).fit(X.astype(np.float32), y).predict_proba(X), ref, rtol=1e-5)
+    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(8)])
+    clf = tiny(cls).fit(frame, pd.Series(y))
+    assert_allclose(clf.predict_proba(frame), ref, rtol=1e-5)
+    assert list(clf.feature_names_in_) == list(frame.columns)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_same_random_state_same_predictions(cls, data):
+    X, y = data
+    a = tiny(cls).fit(X, y).predict_proba(X)
+    b = tiny(cls).fit(X, y).predict_proba(X)
+    c = tiny(cls, random_state=1).fit(X, y).predict_proba(X)
+    assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_seeding_leaves_global_rng_alone(data):
+    X, y = data
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    tiny(PFNClassifier).fit(X, y)
+    assert_array_equal(torch.rand(3).numpy(), expected.numpy())
+
+
+def test_cross_val_score_serial_equals_parallel(data):
+    X, y = data
+    clf = tiny(HybridClassifier)
+    serial = cross_val_score(clf, X, y, cv=2, scoring="roc_auc", n_jobs=1)
+    parallel = cross_val_score(clf, X, y, cv=2, scoring="roc_auc", n_jobs=2)
+    # Other processes may use another number of threads, so allow float reassociation.
+    assert_allclose(serial, parallel, rtol=1e-4)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_sample_weight_is_used_per_event(cls, data):
+    X, y = data
+    plain = tiny(cls).fit(X, y).predict_proba(X)
+    # Weights are normalized to mean 1, so a constant weight is no weight.
+    const = tiny(cls).fit(X, y, sample_weight=np.full(len(y), 3.0)).predict_proba(X)
+    assert_allclose(const, plain, rtol=1e-4, atol=1e-6)
+    w = np.where(np.arange(len(y)) % 2 == 0, 1.0, 0.0)
+    half = tiny(cls).fit(X, y, sample_weight=w).predict_proba(X)
+    assert not np.allclose(half, plain, atol=1e-3)
+
+
+def test_zero_weight_events_do_not_matter(data):
+    """Events with weight 0 may carry any label without changing the fit's loss."""
+    X, y = data
+    clf = tiny(InvariantClassifier, max_epochs=1, batch_size=len(y))
+    w = np.ones(len(y))
+    w[:100] = 0.0
+    flipped = y.copy()
+    flipped[:100] = 1 - flipped[:100]
+    a = clone(clf).fit(X, y, sample_weight=w)
+    b = clone(clf).fit(X, flipped, sample_weight=w)
+    # One full-batch step: identical gradients, so identical parameters.
+    for pa, pb in zip(a.module_.parameters(), b.module_.parameters(), strict=True):
+        assert_allclose(pa.detach().numpy(), pb.detach().numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_pipeline_with_transformers_and_step_weights(data):
+    X, y = data
+    w = PtReweighter().fit(X, y).compute_sample_weight(X, y)
+    pipe = make_pipeline(MomentumSmearer(0.05, random_state=0), tiny(HybridClassifier))
+    pipe.fit(X, y, hybridclassifier__sample_weight=w)
+    assert pipe.predict_proba(X).shape == (len(X), 2)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_metadata_routing_in_pipeline_cross_validate(cls, data):
+    X, y = data
+    w = PtReweighter().fit(X, y).compute_sample_weight(X, y)
+    with sklearn.config_context(enable_metadata_routing=True):
+        auc = _weighted_auc_scorer()
+        pipe = make_pipeline(MomentumSmearer(0.05, random_state=0),
+                             tiny(cls).set_fit_request(sample_weight=True))
+        res = cross_validate(pipe, X, y, cv=2, params={"sample_weight": w}, scoring=auc)
+        assert np.isfinite(res["test_score"]).all()
+        # Unrequested weights must be refused, not silently dropped.
+        pipe_unrequested = make_pipeline(tiny(cls))
+        with pytest.raises(Exception, match="sample_weight"):
+            cross_validate(pipe_unrequested, X, y, cv=2, params={"sample_weight": w},
+                           scoring=auc, error_score="raise")
+
+
+def _weighted_auc_scorer():
+    """ROC AUC that takes the routed weights too (must be built with routing enabled)."""
+    return make_scorer(roc_auc_score, response_method="predict_proba").set_score_request(
+        sample_weight=True)
+
+
+def test_metadata_routing_grid_search_and_learning_curve(data):
+    from sklearn.model_selection import learning_curve
+
+    X, y = data
+    w = PtReweighter().fit(X, y).compute_sample_weight(X, y)
+    with sklearn.config_context(enable_metadata_routing=True):
+        auc = _weighted_auc_scorer()
+        clf = tiny(PFNClassifier).set_fit_request(sample_weight=True)
+        clf.set_partial_fit_request(sample_weight=True)
+        search = GridSearchCV(clf, {"latent_dropout": [0.0, 0.2]}, cv=2, scoring=auc)
+        search.fit(X, y, sample_weight=w)
+        assert search.best_params_["latent_dropout"] in (0.0, 0.2)
+        sizes, train, test = learning_curve(clf, X, y, cv=2, train_sizes=[0.5, 1.0],
+                                            params={"sample_weight": w}, scoring=auc)
+        assert np.isfinite(test).all()
+
+
+def test_grid_search_in_pipeline_over_friendly_names(data):
+    X, y = data
+    pipe = make_pipeline(MomentumSmearer(0.05, random_state=0), tiny(HybridClassifier))
+    grid = {"hybridclassifier__pooling": ["weighted", "concat"],
+            "hybridclassifier__lr": [1e-3, 3e-3]}
+    search = GridSearchCV(pipe, grid, cv=2, scoring="roc_auc").fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert search.best_estimator_[-1].module_.pooling == search.best_params_[
+        "hybridclassifier__pooling"]
+
+
+def test_friendly_names_and_module_routing_reach_the_module(data):
+    X, y = data
+    clf = tiny(PFNClassifier, Phi_sizes=(6, 5)).fit(X, y)
+    assert clf.module_.particle_map.latent_size == 5
+    routed = tiny(PFNClassifier, module__Phi_sizes=(6, 3)).fit(X, y)
+    assert routed.module_.particle_map.latent_size == 3
+    hyb = tiny(HybridClassifier, context="pt_eta").fit(X, y)
+    assert hyb.module_.context == "pt_eta"
+
+
+@pytest.mark.parametrize(
+    ("cls", "preset", "lr", "epochs", "batch"),
+    [
+        (PFNClassifier, "paper", 1e-5, 100, 128),
+        (InvariantClassifier, "paper", 1e-6, 100, 128),
+        (HybridClassifier, "fast", 3e-3, 12, 256),
+    ],
+)
+def test_presets_and_overrides(cls, preset, lr, epochs, batch):
+    clf = cls(preset=preset)
+    assert (clf._setting("lr"), clf._setting("max_epochs"), clf._setting("batch_size")) == (
+        lr, epochs, batch)
+    assert cls(preset=preset, lr=0.5, max_epochs=3)._setting("lr") == 0.5
+    clf.initialize()
+    group = clf.optimizer_.param_groups[0]
+    assert group["weight_decay"] == 0.01
+    # The one-cycle schedule of the fast preset changes lr during training, not at init.
+    assert ("lr_scheduler" in dict(clf.callbacks_)) == (preset == "fast")
+
+
+def test_validation_split_records_valid_auc_and_stops_early(data):
+    X, y = data
+    clf = tiny(HybridClassifier, validation_fraction=0.25, max_epochs=30, patience=2,
+               lr=1e-2).fit(X, y)
+    aucs = clf.history[:, "valid_auc"]
+    assert len(aucs) < 30 and all(0.0 <= a <= 1.0 for a in aucs)
+    assert "valid_loss" in clf.history[-1]
+
+
+def test_progress_bar_option():
+    clf = tiny(PFNClassifier, progress_bar=True).initialize()
+    assert "progress_bar" in dict(clf.callbacks_)
+    assert "progress_bar" not in dict(tiny(PFNClassifier).initialize().callbacks_)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_pickle_and_clone(cls, data):
+    X, y = data
+    clf = tiny(cls, validation_fraction=0.2).fit(X, y)
+    again = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+    fresh = clone(clf)
+    assert fresh.get_params()["validation_fraction"] == 0.2
+    assert not hasattr(fresh, "n_features_in_")
+
+
+def test_device_auto_on_cpu(data):
+    X, y = data
+    clf = tiny(PFNClassifier, device="auto").fit(X, y)
+    assert clf.device == "auto"
+    assert next(clf.module_.parameters()).device.type == ("cuda" if torch.cuda.is_available()
+                                                          else "cpu")
+    assert clone(clf).device == "auto"
+    assert pickle.loads(pickle.dumps(clf)).device == "auto"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message without CUDA")
+def test_device_cuda_without_cuda_is_a_clear_error(data):
+    X, y = data
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        tiny(PFNClassifier, device="cuda").fit(X, y)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_symmetry_factor_only_on_the_hybrid(cls, data):
+    X, y = data
+    clf = tiny(cls).fit(X, y)
+    if cls is HybridClassifier:
+        w = clf.symmetry_factor(X[:50])
+        assert w.shape == (50, 2)
+        assert_allclose(w.sum(1), 1.0, rtol=1e-6)
+        assert ((w >= 0) & (w <= 1)).all()
+    else:
+        assert not hasattr(clf, "symmetry_factor")
+
+
+def test_symmetry_factor_needs_weights(data):
+    X, y = data
+    clf = tiny(HybridClassifier, pooling="concat").fit(X, y)
+    with pytest.raises(ValueError, match="has no symmetry weights"):
+        clf.symmetry_factor(X)
+
+
+def test_predict_before_fit_raises(data):
+    with pytest.raises(sklearn.exceptions.NotFittedError):
+        tiny(PFNClassifier).predict_proba(data[0])
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_bad_input_is_a_clear_error(cls, data):
+    X, y = data
+    clf = tiny(cls).fit(X, y)
+    with pytest.raises(ValueError, match="8 features"):
+        clf.predict_proba(X[:, :4])
+    bad = X.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        tiny(cls).fit(bad, y)
+    with pytest.raises(ValueError, match="only class"):
+        tiny(cls).fit(X, np.ones_like(y))
+    with pytest.raises(ValueError, match="binary"):
+        tiny(cls).fit(X, np.arange(len(y)) % 3)
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        tiny(cls, batch_size=64).fit(X[:40], y[:40])
+    with pytest.raises(ValueError, match="multiple of 4"):
+        tiny(cls).fit(X[:, :6], y)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fit_kw", "match"),
+    [
+        ({"preset": "slow"}, {}, "preset must be one of"),
+        ({"lr": -1.0}, {}, "lr must be positive"),
+        ({"validation_fraction": 1.5}, {}, "validation_fraction"),
+        ({"device": "tpu"}, {}, "device must be"),
+        ({}, {"sample_weight": -np.ones(400)}, "non-negative"),
+        ({}, {"sample_weight": np.ones(5)}, "one weight per event"),
+    ],
+)
+def test_bad_settings_are_clear_errors(kwargs, fit_kw, match, data):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        tiny(PFNClassifier, **kwargs).fit(X, y, **fit_kw)
+
+
+# Learning: 20,000 generated events, 10 % smearing, pT weights, a few epochs of the fast
+# recipe. Thresholds sit below the measured weighted test AUCs (in the comments) with margin.
+@pytest.fixture(scope="module")
+def smeared_20k():
+    X, y = make_dimuon_events(25000, random_state=3)
+    X = MomentumSmearer(0.10, random_state=4).fit_transform(X)
+    Xtr, ytr, Xte, yte = X[:20000], y[:20000], X[20000:], y[20000:]
+    w = PtReweighter().fit(Xtr, ytr).compute_sample_weight(Xtr, ytr)
+    return Xtr, ytr, w, Xte, yte
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("cls", "epochs", "threshold"),
+    [(PFNClassifier, 4, 0.74), (InvariantClassifier, 3, 0.74), (HybridClassifier, 3, 0.75)],
+)
+def test_learns_within_a_few_epochs(cls, epochs, threshold, smeared_20k):
+    Xtr, ytr, w, Xte, yte = smeared_20k
+    clf = cls(max_epochs=epochs, random_state=0).fit(Xtr, ytr, sample_weight=w)
+    auc = weighted_roc_auc(yte, clf.predict_proba(Xte)[:, 1], Xte)
+    assert auc > threshold, f"{cls.__name__} weighted test AUC {auc:.3f} <= {threshold}"
