@@ -243,7 +243,7 @@ def _is_zero(resolution) -> bool:
 
 
 def _check_resolution(resolution) -> None:
-    """What the parameter constraints cannot say: finite numbers, and (a, b) pairs."""
+    """What the parameter constraints cannot say: the (a, b) pair's values."""
     if isinstance(resolution, tuple):
         ok = len(resolution) == 2 and all(
             isinstance(v, Real) and not isinstance(v, bool) and np.isfinite(v) and v >= 0
@@ -254,8 +254,6 @@ def _check_resolution(resolution) -> None:
                 f"resolution=(a, b) must be two finite numbers >= 0 (sigma/pT = a (+) b*pT, b in "
                 f"1/GeV), got {resolution!r}. Example: resolution=(0.01, 0.0005)."
             )
-    elif not callable(resolution) and not np.isfinite(resolution):
-        raise ValueError(f"resolution must be finite, got {resolution!r}; the paper uses 0.10.")
 
 
 def _relative_resolution(resolution, pt: np.ndarray):

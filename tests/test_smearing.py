@@ -1,0 +1,233 @@
+"""MomentumSmearer: the smearing model, its draws, and its errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy import stats
+from sklearn.model_selection import KFold
+
+from sklearn_bsym import kinematics
+from sklearn_bsym.datasets import make_dimuon_events
+from sklearn_bsym.events import to_particles
+from sklearn_bsym.preprocessing import MomentumSmearer
+from sklearn_bsym.preprocessing._smearing import MIN_FACTOR, event_normals
+
+
+@pytest.fixture(scope="module")
+def events():
+    return make_dimuon_events(3000, random_state=2)[0]
+
+
+def _factors(X, Xs):
+    """Measured pT / true pT for every particle, shape (n, n_particles)."""
+    return kinematics.pt(to_particles(Xs)) / kinematics.pt(to_particles(X))
+
+
+def test_paper_model_scales_pt_keeps_pz_and_mass(events):
+    Xs = MomentumSmearer(0.10, random_state=0).fit_transform(events)
+    p, ps = to_particles(events), to_particles(Xs)
+    f = _factors(events, Xs)
+    # px and py scaled by the same factor: the direction in the transverse plane is kept
+    assert_allclose(ps[..., 0], f * p[..., 0], rtol=1e-12)
+    assert_allclose(ps[..., 1], f * p[..., 1], rtol=1e-12)
+    assert_array_equal(ps[..., 2], p[..., 2])
+    # massless muons stay massless: E recomputed as |p'|
+    assert_allclose(ps[..., 3], kinematics.p_abs(ps), rtol=1e-12)
+    # sigma(pT)/pT = 0.10: (f - 1) / 0.10 is the normal draw
+    assert_allclose(np.std(f - 1.0), 0.10, rtol=0.05)
+
+
+def test_momentum_mode_scales_three_momentum(events):
+    Xs = MomentumSmearer(0.10, mode="momentum", random_state=0).fit_transform(events)
+    p, ps = to_particles(events), to_particles(Xs)
+    f = _factors(events, Xs)
+    assert_allclose(ps[..., :3], f[..., None] * p[..., :3], rtol=1e-12)
+    assert_allclose(ps[..., 3], kinematics.p_abs(ps), rtol=1e-12)
+
+
+def test_both_modes_use_the_same_draws(events):
+    f_t = _factors(events, MomentumSmearer(0.1, random_state=3).fit_transform(events))
+    f_m = _factors(
+        events, MomentumSmearer(0.1, mode="momentum", random_state=3).fit_transform(events)
+    )
+    assert_allclose(f_t, f_m, rtol=1e-12)
+
+
+def test_mass_kept_for_massive_particles():
+    # a 10 GeV particle and a massless one
+    X = np.array([[3.0, 4.0, 12.0, np.sqrt(9 + 16 + 144 + 100.0), 3.0, 0.0, 4.0, 5.0]])
+    Xs = MomentumSmearer(0.3, random_state=1).fit_transform(X)
+    assert_allclose(kinematics.mass(to_particles(Xs)), [[10.0, 0.0]], atol=1e-9)
+    assert not np.allclose(Xs, X)
+
+
+@pytest.mark.parametrize(
+    ("resolution", "expected"),
+    [
+        ((0.02, 0.001), lambda pt: np.sqrt(0.02**2 + (0.001 * pt) ** 2)),
+        (lambda pt: 0.05 * pt + 0.001 * pt**2, lambda pt: 0.05 + 0.001 * pt),
+    ],
+    ids=["quadrature", "callable"],
+)
+def test_resolution_models(events, resolution, expected):
+    z = event_normals(events, 5)
+    Xs = MomentumSmearer(resolution, random_state=5).fit_transform(events)
+    pt = kinematics.pt(to_particles(events))
+    assert_allclose(_factors(events, Xs), 1.0 + expected(pt) * z, rtol=1e-10)
+
+
+def test_float_resolution_uses_event_normals(events):
+    z = event_normals(events, 7)
+    Xs = MomentumSmearer(0.1, random_state=7).fit_transform(events)
+    assert_allclose(_factors(events, Xs), 1.0 + 0.1 * z, rtol=1e-10)
+
+
+@pytest.mark.parametrize("resolution", [0, 0.0, (0.0, 0.0)])
+def test_zero_resolution_is_identity(events, resolution):
+    smearer = MomentumSmearer(resolution).fit(events)
+    out = smearer.transform(events)
+    assert_array_equal(out, events)
+    assert out is not events
+
+
+def test_negative_pt_draws_are_clipped():
+    X = np.tile([[30.0, 40.0, 0.0, 50.0]], (20000, 1))
+    X[:, 0] += np.linspace(0, 1, 20000)  # distinct events, distinct draws
+    X[:, 3] = np.sqrt(X[:, 0] ** 2 + 40.0**2)
+    Xs = MomentumSmearer(2.0, random_state=0).fit_transform(X)
+    f = _factors(X, Xs)
+    # at r = 2 a third of the draws would flip pT: they are clipped to the minimum factor
+    assert np.all(f > 0)
+    assert_allclose(f.min(), MIN_FACTOR, rtol=1e-9)
+    assert 0.25 < np.mean(np.isclose(f, MIN_FACTOR)) < 0.4
+
+
+def test_padding_stays_zero():
+    X = np.array([[30.0, 40.0, 10.0, np.sqrt(2600.0), 0.0, 0.0, 0.0, 0.0]] * 3)
+    X[1, 0] = 20.0
+    X[1, 3] = np.sqrt(400 + 1600 + 100.0)
+    Xs = MomentumSmearer(0.5, random_state=0).fit_transform(X)
+    assert_array_equal(Xs[:, 4:], 0.0)
+    assert not np.allclose(Xs[:, :4], X[:, :4])
+
+
+def test_zero_pt_particle_is_not_smeared():
+    # a particle along the beam axis: no transverse momentum to smear, in either mode
+    X = np.array([[0.0, 0.0, 30.0, 30.0, 10.0, 0.0, 0.0, 10.0]])
+    for mode in ("transverse", "momentum"):
+        Xs = MomentumSmearer(0.5, mode=mode, random_state=0).fit_transform(X)
+        assert_allclose(Xs[0, :4], X[0, :4])
+
+
+def test_same_seed_same_output_different_seed_differs(events):
+    a = MomentumSmearer(random_state=4).fit_transform(events)
+    b = MomentumSmearer(random_state=4).fit_transform(events)
+    c = MomentumSmearer(random_state=5).fit_transform(events)
+    assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_none_seed_is_fixed_at_fit(events):
+    smearer = MomentumSmearer(random_state=None).fit(events)
+    assert_array_equal(smearer.transform(events), smearer.transform(events))
+    other = MomentumSmearer(random_state=None).fit(events)
+    assert smearer.seed_ != other.seed_
+
+
+def test_fit_transform_equals_fit_then_transform(events):
+    smearer = MomentumSmearer(random_state=8)
+    assert_array_equal(smearer.fit_transform(events), smearer.fit(events).transform(events))
+
+
+def test_draws_do_not_depend_on_row_position(events):
+    smearer = MomentumSmearer(random_state=0).fit(events)
+    full = smearer.transform(events)
+    for _train, test in KFold(3, shuffle=True, random_state=0).split(events):
+        assert_array_equal(smearer.transform(events[test]), full[test])
+    reversed_ = smearer.transform(events[::-1])
+    assert_array_equal(reversed_[::-1], full)
+
+
+def test_train_and_test_rows_get_independent_draws(events):
+    # rows 0..k of two different sets must not share draws
+    z_a = event_normals(events[:1000], 0)
+    z_b = event_normals(events[1000:2000], 0)
+    assert abs(stats.pearsonr(z_a[:, 0], z_b[:, 0]).statistic) < 0.1
+
+
+def test_float32_and_float64_share_draws(events):
+    X32 = events.astype(np.float32)
+    assert_array_equal(event_normals(X32, 3), event_normals(X32.astype(np.float64), 3))
+    out = MomentumSmearer(random_state=3).fit_transform(X32)
+    assert out.dtype == np.float32
+    assert_allclose(out, MomentumSmearer(random_state=3).fit_transform(X32.astype(np.float64)),
+                    rtol=1e-6)
+
+
+def test_signed_zero_hashes_like_zero():
+    X = np.array([[0.0, 40.0, 0.0, 40.0, 0.0, -40.0, 0.0, 40.0]])
+    Xneg = X.copy()
+    Xneg[0, [0, 2, 4, 6]] = -0.0
+    assert_array_equal(event_normals(Xneg, 1), event_normals(X, 1))
+
+
+def test_draw_statistics():
+    # 20,000 distinct events (a tiny shift makes each one unique)
+    X = np.tile([[30.0, 40.0, 5.0, 0.0, -30.0, -40.0, 5.0, 0.0]], (20000, 1))
+    X[:, 0] += np.arange(20000) * 1e-6
+    z = event_normals(X, 11)
+    assert abs(z.mean()) < 0.03
+    assert abs(z.std() - 1.0) < 0.02
+    for i in range(2):
+        assert stats.kstest(z[:, i], "norm").pvalue > 0.01
+    # the two particles of an event, and neighbouring events, are uncorrelated
+    assert abs(stats.pearsonr(z[:, 0], z[:, 1]).statistic) < 0.03
+    assert abs(stats.pearsonr(z[:-1, 0], z[1:, 0]).statistic) < 0.03
+    # a different seed gives independent draws for the same events
+    assert abs(stats.pearsonr(z[:, 0], event_normals(X, 12)[:, 0]).statistic) < 0.03
+
+
+def test_identical_events_get_identical_draws():
+    X = np.tile([[30.0, 40.0, 5.0, np.sqrt(2525.0), -30.0, -40.0, 5.0, np.sqrt(2525.0)]], (4, 1))
+    Xs = MomentumSmearer(random_state=0).fit_transform(X)
+    assert_array_equal(Xs, np.tile(Xs[:1], (4, 1)))
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"resolution": -0.1}, "The 'resolution' parameter of MomentumSmearer must be"),
+        ({"resolution": "10%"}, "The 'resolution' parameter of MomentumSmearer must be"),
+        ({"resolution": (0.1,)}, r"resolution=\(a, b\) must be two finite numbers"),
+        ({"resolution": (0.1, -1.0)}, r"resolution=\(a, b\) must be two finite numbers"),
+        ({"resolution": float("inf")}, "The 'resolution' parameter of MomentumSmearer must be"),
+        ({"mode": "longitudinal"}, "The 'mode' parameter of MomentumSmearer must be"),
+    ],
+)
+def test_bad_parameters(events, params, match):
+    with pytest.raises(ValueError, match=match):
+        MomentumSmearer(**params).fit(events)
+
+
+@pytest.mark.parametrize(
+    "sigma", [lambda pt: -pt, lambda pt: pt[:1], lambda pt: np.full_like(pt, np.nan)]
+)
+def test_bad_resolution_callable(events, sigma):
+    smearer = MomentumSmearer(sigma).fit(events)
+    with pytest.raises(ValueError, match="resolution callable must map"):
+        smearer.transform(events)
+
+
+@pytest.mark.parametrize(
+    ("X", "match"),
+    [
+        (np.ones((3, 6)), "not a positive multiple of 4"),
+        (np.array([[30.0, 40.0, 0.0, 20.0]]), r"E < \|p\|"),
+        (np.array([[30.0, 40.0, 0.0, np.nan]]), "NaN"),
+    ],
+)
+def test_bad_events(X, match):
+    with pytest.raises(ValueError, match=match):
+        MomentumSmearer().fit(X)
