@@ -1,0 +1,115 @@
+"""MinkowskiInvariants and DimuonFeatures, and the one invariant definition for numpy and torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from sklearn_bsym import kinematics
+from sklearn_bsym.datasets import make_dimuon_events
+from sklearn_bsym.events import to_particles
+from sklearn_bsym.preprocessing import DimuonFeatures, MinkowskiInvariants
+
+# two hand-made muons: p1 = (3, 4, 0; 5), p2 = (-3, 0, 4; 5)
+HAND = np.array([[3.0, 4.0, 0.0, 5.0, -3.0, 0.0, 4.0, 5.0]])
+# p1.p2 = 25 - (-9 + 0 + 0) = 34; (p1 + p2)^2 = 100 - (0 + 16 + 16) = 68
+
+
+@pytest.fixture(scope="module")
+def events():
+    return make_dimuon_events(500, random_state=6)[0]
+
+
+def test_hand_computed_invariants():
+    out = MinkowskiInvariants(log_scale=False).fit_transform(HAND)
+    assert_allclose(out, [[34.0, 0.0, 0.0, 68.0]], atol=1e-12)
+    logged = MinkowskiInvariants().fit_transform(HAND)
+    assert_allclose(logged, [[np.log(35.0), 0.0, 0.0, np.log(69.0)]], atol=1e-12)
+
+
+def test_hand_computed_dimuon_features():
+    assert_allclose(DimuonFeatures().fit_transform(HAND), [[np.sqrt(68.0), 5.0, 3.0]])
+
+
+def test_feature_names():
+    assert MinkowskiInvariants().fit(HAND).get_feature_names_out().tolist() == [
+        "dot_01", "m2_0", "m2_1", "m2_01"
+    ]
+    assert DimuonFeatures().fit(HAND).get_feature_names_out().tolist() == ["mass", "pt_0", "pt_1"]
+    three = np.hstack([HAND, HAND[:, :4]])
+    assert MinkowskiInvariants().fit(three).get_feature_names_out().tolist() == [
+        "dot_01", "dot_02", "dot_12", "m2_0", "m2_1", "m2_2", "m2_012"
+    ]
+
+
+def test_invariants_are_lorentz_invariant(events):
+    p = to_particles(events)
+    boosted = kinematics.boost(p, np.array([0.3, -0.2, 0.5]))
+    a = MinkowskiInvariants(log_scale=False).fit_transform(events)
+    b = MinkowskiInvariants(log_scale=False).fit_transform(boosted.reshape(len(events), 8))
+    assert_allclose(b[:, [0, 3]], a[:, [0, 3]], rtol=1e-9)
+    assert_allclose(b[:, 1:3], 0.0, atol=1e-6 * np.abs(a[:, [0]]).max())
+
+
+def test_dimuon_features_match_kinematics(events):
+    out = DimuonFeatures().fit_transform(events)
+    p = to_particles(events)
+    assert_allclose(out[:, 0], kinematics.mass(p.sum(axis=1)))
+    assert_allclose(out[:, 1:], kinematics.pt(p))
+    # m^2 = 2 p1.p2 for massless muons: the two transformers agree
+    inv = MinkowskiInvariants(log_scale=False).fit_transform(events)
+    assert_allclose(out[:, 0] ** 2, inv[:, 3], rtol=1e-9)
+
+
+def test_padding_slots_give_zero():
+    X = np.hstack([HAND, np.zeros((1, 4))])
+    out = MinkowskiInvariants(log_scale=False).fit_transform(X)
+    assert_allclose(out, [[34.0, 0.0, 0.0, 0.0, 0.0, 0.0, 68.0]], atol=1e-12)
+    feats = DimuonFeatures().fit_transform(X)
+    assert_allclose(feats, [[np.sqrt(68.0), 5.0, 3.0, 0.0]])
+    assert np.all(np.isfinite(feats))
+
+
+@pytest.mark.parametrize("transformer", [MinkowskiInvariants(), DimuonFeatures()])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_kept(events, transformer, dtype):
+    out = transformer.fit_transform(events.astype(dtype))
+    assert out.dtype == dtype
+    # float32 inputs: E and |p| of a massless muon differ by rounding, ~1e-7 E, so m2_i is
+    # known to ~1e-7 E^2 (up to 0.2 in log scale for TeV muons)
+    tol = {"rtol": 1e-5, "atol": 0.2} if dtype == np.float32 else {"rtol": 0}
+    assert_allclose(out, transformer.fit_transform(events), **tol)
+
+
+def test_numpy_and_torch_invariants_agree(events):
+    torch = pytest.importorskip("torch")
+    p = to_particles(events)
+    for log_scale in (False, True):
+        ours = kinematics.minkowski_invariants(p, log_scale=log_scale)
+        theirs = kinematics.minkowski_invariants(torch.from_numpy(p), log_scale=log_scale)
+        assert isinstance(theirs, torch.Tensor) and theirs.dtype == torch.float64
+        # massless m2_i are 0 up to float64 rounding of E^2 ~ 1e4 GeV^2
+        assert_allclose(theirs.numpy(), ours, rtol=1e-12, atol=1e-9)
+        assert_array_equal(
+            MinkowskiInvariants(log_scale=log_scale).fit_transform(events), ours
+        )
+
+
+@pytest.mark.parametrize("transformer", [MinkowskiInvariants(), DimuonFeatures()])
+@pytest.mark.parametrize(
+    ("X", "match"),
+    [
+        (np.ones((2, 5)), "not a positive multiple of 4"),
+        (np.array([[3.0, 4.0, 0.0, 4.0]]), r"E < \|p\|"),
+        (np.array([[3.0, 4.0, 0.0, np.inf]]), "infinity"),
+    ],
+)
+def test_bad_events(transformer, X, match):
+    with pytest.raises(ValueError, match=match):
+        transformer.fit(X)
+
+
+def test_bad_log_scale():
+    with pytest.raises(ValueError, match="The 'log_scale' parameter of MinkowskiInvariants"):
+        MinkowskiInvariants(log_scale="yes").fit(HAND)
