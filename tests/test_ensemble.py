@@ -1,0 +1,269 @@
+"""Vectorized ensembles: stacked modules equal their members; ensemble fits equal separate fits."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose
+from sklearn.metrics import roc_auc_score
+
+from sklearn_bsym.datasets import make_dimuon_events
+from sklearn_bsym.nn import (
+    EnsembleBatchNorm1d,
+    EnsembleClassifier,
+    HybridClassifier,
+    HybridNetwork,
+    InvariantNetwork,
+    ParticleFlowNetwork,
+    PFNClassifier,
+    fit_ensemble_members,
+    stack_modules,
+    unstack_module,
+)
+from sklearn_bsym.preprocessing import MomentumSmearer
+
+#: Small widths keep the fits fast; the stacking does not depend on them.
+SMALL = {
+    ParticleFlowNetwork: {"Phi_sizes": (16, 8), "F_sizes": (32, 16)},
+    InvariantNetwork: {"hidden_sizes": (32, 16)},
+    HybridNetwork: {"Phi_sizes": (16, 8), "invariant_sizes": (16, 8), "weight_sizes": (16,),
+                    "F_sizes": (32, 16)},
+}
+SMALL_HYBRID = {"Phi_sizes": (16, 8), "invariant_sizes": (16, 8), "weight_sizes": (16,),
+                "F_sizes": (32, 16)}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread: on a busy 2-core machine two threads contend and every small op
+    becomes many times slower (measured: 126 s instead of 5 s for three small fits)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _events(n, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    p3 = 40.0 * torch.randn(n, 2, 3, generator=g)
+    return torch.cat([p3, p3.norm(dim=-1, keepdim=True)], dim=-1).reshape(n, 8)
+
+
+def _members(cls, k=3, **kwargs):
+    out = []
+    for seed in range(k):
+        torch.manual_seed(seed)
+        out.append(cls(**{**SMALL[cls], **kwargs}))
+    return out
+
+
+@pytest.fixture(scope="module")
+def smeared():
+    X, y = make_dimuon_events(20_000, random_state=0)
+    X = MomentumSmearer(0.10, random_state=1).fit_transform(X)
+    return X[:12_000], y[:12_000], X[12_000:], y[12_000:]
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("cls", [ParticleFlowNetwork, InvariantNetwork, HybridNetwork])
+def test_stacked_forward_equals_members(cls, training):
+    nets = _members(cls)
+    for net in nets:  # non-trivial running statistics for eval mode
+        net.train()(_events(64, seed=5))
+    stacked = stack_modules(nets).train(training)
+    x = torch.stack([_events(40, seed=k) for k in range(3)])
+    out = stacked(x.reshape(-1, 8)).reshape(3, 40)
+    for k, net in enumerate(nets):
+        assert_allclose(out[k].detach(), net.train(training)(x[k]).detach(), atol=1e-5)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_stacked_hybrid_weights_equal_members(training):
+    nets = _members(HybridNetwork)
+    stacked = stack_modules(nets).train(training)
+    x = torch.stack([_events(32, seed=k) for k in range(3)])
+    logits, weights = stacked(x.reshape(-1, 8), return_weights=True)
+    for k, net in enumerate(nets):
+        ref_logits, ref_weights = net.train(training)(x[k], return_weights=True)
+        assert_allclose(logits[k * 32:(k + 1) * 32].detach(), ref_logits.detach(), atol=1e-5)
+        assert_allclose(weights[k * 32:(k + 1) * 32].detach(), ref_weights.detach(), atol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [ParticleFlowNetwork, InvariantNetwork, HybridNetwork])
+def test_unstack_gives_exact_members(cls):
+    nets = _members(cls)
+    stacked = stack_modules(nets)
+    for k, net in enumerate(nets):
+        plain = unstack_module(stacked, k)
+        assert type(plain) is cls
+        ref = net.state_dict()
+        got = plain.state_dict()
+        assert list(got) == list(ref)
+        for name in ref:
+            assert torch.equal(got[name], ref[name]), name
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_ensemble_batchnorm_statistics_per_member(momentum):
+    norms = [torch.nn.BatchNorm1d(6, momentum=momentum) for _ in range(2)]
+    stacked = EnsembleBatchNorm1d.from_modules(norms)
+    x = torch.randn(2, 10, 6) * torch.tensor([1.0, 5.0]).view(2, 1, 1)
+    for _ in range(2):
+        stacked(x.reshape(-1, 6))
+        for k in range(2):
+            norms[k](x[k])
+    for k in range(2):
+        assert_allclose(stacked.member(k).running_mean, norms[k].running_mean, atol=1e-6)
+        assert_allclose(stacked.member(k).running_var, norms[k].running_var, atol=1e-5)
+
+
+def test_stacked_gradients_equal_separate_gradients():
+    nets = _members(HybridNetwork)
+    stacked = stack_modules(nets)
+    x = torch.stack([_events(32, seed=k) for k in range(3)])
+    y = (torch.rand(3, 32) > 0.5).float()
+    logits = stacked(x.reshape(-1, 8)).reshape(3, 32)
+    torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, y, reduction="none").mean(1).sum().backward()
+    for k, net in enumerate(nets):
+        torch.nn.functional.binary_cross_entropy_with_logits(net(x[k]), y[k]).backward()
+        grads = {n: p.grad for n, p in net.named_parameters()}
+        for name, layer in stacked.named_modules():
+            if hasattr(layer, "n_members") and isinstance(layer.weight, torch.nn.Parameter):
+                g = layer.weight.grad
+                ref = grads[f"{name}.weight"]
+                got = g[k].t() if g.dim() == 3 else g.view(3, -1)[k]
+                assert_allclose(got, ref, atol=1e-5, rtol=1e-4, err_msg=name)
+
+
+def test_stack_modules_rejects_bad_input():
+    with pytest.raises(ValueError, match="at least one module"):
+        stack_modules([])
+    with pytest.raises(ValueError, match="same structure"):
+        stack_modules([ParticleFlowNetwork(), InvariantNetwork()])
+    with pytest.raises(ValueError, match="different shapes"):
+        stack_modules([ParticleFlowNetwork(F_sizes=(8,)), ParticleFlowNetwork(F_sizes=(9,))])
+    norm = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.LayerNorm(4))
+    with pytest.raises(ValueError, match="Only nn.Linear and nn.BatchNorm1d"):
+        stack_modules([norm, norm])
+    stacked = stack_modules(_members(InvariantNetwork))
+    with pytest.raises(ValueError, match="already stacked"):
+        stack_modules([stacked, stacked])
+    with pytest.raises(ValueError, match="out of range"):
+        unstack_module(stacked, 3)
+
+
+@pytest.fixture(scope="module")
+def hybrid_ensemble(smeared):
+    X, y, _, _ = smeared
+    template = HybridClassifier(**SMALL_HYBRID, max_epochs=4)
+    return EnsembleClassifier(template, n_members=3, random_state=0).fit(X, y)
+
+
+def test_ensemble_members_match_separate_fits(smeared, hybrid_ensemble):
+    X, y, X_test, y_test = smeared
+    ens = hybrid_ensemble
+    ens_auc = [roc_auc_score(y_test, p[:, 1]) for p in ens.predict_proba_members(X_test)]
+    separate = [
+        HybridClassifier(**SMALL_HYBRID, max_epochs=4, random_state=seed).fit(X, y)
+        for seed in ens.seeds_
+    ]
+    sep_auc = [roc_auc_score(y_test, m.predict_proba(X_test)[:, 1]) for m in separate]
+    # Seed-to-seed spread of these small fits is about 0.003 in AUC.
+    assert abs(np.mean(ens_auc) - np.mean(sep_auc)) < 0.01
+    assert max(ens_auc) - min(sep_auc) < 0.02 and max(sep_auc) - min(ens_auc) < 0.02
+    assert min(ens_auc) > 0.75
+    for member, ref in zip(ens.members_, separate, strict=True):
+        assert len(member.history) == len(ref.history) == 4
+        losses = np.array(member.history[:, "train_loss"])
+        ref_losses = np.array(ref.history[:, "train_loss"])
+        assert_allclose(losses, ref_losses, atol=0.02)
+
+
+def test_ensemble_members_are_usable_alone(smeared, hybrid_ensemble):
+    _, _, X_test, y_test = smeared
+    ens = hybrid_ensemble
+    per_member = ens.predict_proba_members(X_test[:500])
+    assert per_member.shape == (3, 500, 2)
+    assert_allclose(ens.predict_proba(X_test[:500]), per_member.mean(0))
+    for k, member in enumerate(ens.members_):
+        assert type(member) is HybridClassifier
+        assert member.random_state == ens.seeds_[k]
+        assert ens.member_estimator(k) is member
+        assert_allclose(member.predict_proba(X_test[:500]), per_member[k], atol=1e-5)
+        assert member.symmetry_factor(X_test[:10]).shape == (10, 2)
+    clone = pickle.loads(pickle.dumps(ens.members_[1]))
+    assert_allclose(clone.predict_proba(X_test[:50]), per_member[1, :50], atol=1e-5)
+    assert 0.7 < ens.score(X_test, y_test) <= 1.0
+    assert set(np.unique(ens.predict(X_test[:100]))) <= {0, 1}
+
+
+def test_constant_sample_weight_changes_nothing(smeared):
+    X, y, X_test, _ = smeared
+    template = PFNClassifier(Phi_sizes=(8, 4), F_sizes=(16,), max_epochs=1)
+    plain = EnsembleClassifier(template, n_members=2, random_state=3).fit(X[:2000], y[:2000])
+    weighted = EnsembleClassifier(template, n_members=2, random_state=3).fit(
+        X[:2000], y[:2000], sample_weight=np.full(2000, 3.0))
+    assert_allclose(weighted.predict_proba_members(X_test[:200]),
+                    plain.predict_proba_members(X_test[:200]), atol=1e-6)
+
+
+def test_early_stopping_restores_each_members_best_epoch(smeared):
+    X, y, _, _ = smeared
+    template = PFNClassifier(Phi_sizes=(8, 4), F_sizes=(16,), max_epochs=4,
+                             validation_fraction=0.25, patience=2)
+    members = fit_ensemble_members(template, X[:4000], y[:4000], seeds=[11, 12])
+    for member, seed in zip(members, [11, 12], strict=True):
+        valid_auc = np.array(member.history[:, "valid_auc"])
+        assert 1 <= len(valid_auc) <= 4
+        # The member's own validation split, as its separate fit draws it.
+        _, valid = member.get_split_datasets(member.get_dataset(X[:4000], y[:4000]))
+        auc = roc_auc_score(valid.target.numpy(), member.predict_proba(valid.X.numpy())[:, 1])
+        assert auc == pytest.approx(valid_auc.max(), abs=1e-6)
+        assert member.random_state == seed
+
+
+def test_fit_ensemble_members_subsets_and_groups(smeared):
+    X, y, _, _ = smeared
+    rng = np.random.default_rng(0)
+    subsets = [rng.choice(len(y), n, replace=False) for n in (600, 1200, 600)]
+    template = PFNClassifier(Phi_sizes=(8, 4), F_sizes=(16,), max_epochs=2, batch_size=128)
+    for grouping in ("size", "all"):
+        members = fit_ensemble_members(template, X, y, subsets=subsets, seeds=[1, 2, 3],
+                                       grouping=grouping, max_members=2)
+        assert [m.random_state for m in members] == [1, 2, 3]
+        assert all(len(m.history) == 2 for m in members)
+        assert all(m.n_features_in_ == 8 for m in members)
+    # With no seeds, one member per subset seeded from the template.
+    members = fit_ensemble_members(template.set_params(random_state=5), X, y,
+                                   subsets=subsets[:2])
+    assert len(members) == 2 and members[0].random_state != members[1].random_state
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"subsets": [np.arange(10)]}, "subsets for 2 members"),
+        ({"subsets": [np.arange(10), np.array([0.5])]}, "integer indices"),
+        ({"subsets": [np.arange(10), np.array([10**6])]}, "must lie in"),
+        ({"grouping": "none"}, "grouping must be"),
+        ({"max_members": 0}, "max_members"),
+        ({"seeds": []}, "No members"),
+    ],
+)
+def test_fit_ensemble_members_rejects_bad_arguments(kwargs, match):
+    X = _events(64).numpy().astype(np.float64)
+    y = np.arange(64) % 2
+    kwargs = {"seeds": [1, 2], **kwargs}
+    with pytest.raises(ValueError, match=match):
+        fit_ensemble_members(PFNClassifier(), X, y, **kwargs)
+
+
+@pytest.mark.parametrize("n_members", [0, 2.5])
+def test_ensemble_classifier_rejects_bad_n_members(n_members):
+    X = _events(64).numpy().astype(np.float64)
+    with pytest.raises(ValueError, match="n_members must be a positive int"):
+        EnsembleClassifier(PFNClassifier(), n_members=n_members).fit(X, np.arange(64) % 2)
