@@ -350,7 +350,10 @@ def _with_weights(target: torch.Tensor) -> torch.Tensor:
 
 
 def _onecycle_lrs(max_lr: float, total: int, pct_start: float = 0.25) -> np.ndarray:
-    """Learning rate at each of ``total`` steps of ``OneCycleSchedule`` (torch's OneCycleLR)."""
+    """Learning rate at each of ``total`` steps of ``OneCycleSchedule`` (torch's OneCycleLR;
+    constant ``max_lr`` for fits too short for its warm-up, as the callback does)."""
+    if pct_start * total < 2:
+        return np.full(max(1, total), float(max_lr))
     probe = torch.zeros(1, requires_grad=True)
     opt = torch.optim.SGD([probe], lr=max_lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=max(1, total),

@@ -1,0 +1,206 @@
+"""Wall time of K seeds trained together (vectorized ensemble) against K sequential fits.
+
+Default comparison (issue 7): the hybrid, 16,000 training events with 10 % smearing and pT
+weights, batch 128 per member, the same epochs for both ways, K = 5 seeds:
+
+    python benchmarks/ensemble_speed.py                       # CPU, 2 threads, 3 epochs
+    python benchmarks/ensemble_speed.py --epochs 10 --members 5 --device cuda
+    python benchmarks/ensemble_speed.py --quick               # tiny check that it runs
+
+The full paper protocol (3 models x 10 training fractions x 5 seeds on 100,000 events, 20 %
+test, 20 % of each training subset for validation and epoch selection, paper preset: batch 128,
+100 epochs), trained as one vectorized ensemble per model (or per model and fraction with
+``--grouping size``), for a GPU machine:
+
+    python benchmarks/ensemble_speed.py --protocol --device cuda
+    python benchmarks/ensemble_speed.py --protocol --quick    # tiny check on CPU
+
+Prints a table and writes the numbers as JSON (``--output``). The machine's load average is
+recorded before and after, because timings on a shared machine depend on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+
+from sklearn_bsym.datasets import make_dimuon_events
+from sklearn_bsym.nn import (
+    EnsembleClassifier,
+    HybridClassifier,
+    InvariantClassifier,
+    PFNClassifier,
+    fit_ensemble_members,
+)
+from sklearn_bsym.preprocessing import MomentumSmearer, PtReweighter
+
+MODELS = {"pfn": PFNClassifier, "invariant": InvariantClassifier, "hybrid": HybridClassifier}
+FRACTIONS = tuple(round(0.1 * i, 1) for i in range(1, 11))
+
+
+def _data(n_train: int, n_test: int, seed: int = 0):
+    X, y = make_dimuon_events(n_train + n_test, random_state=seed)
+    X = MomentumSmearer(0.10, random_state=seed + 1).fit_transform(X)
+    X_train, y_train, X_test, y_test = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+    w = PtReweighter().fit(X_train, y_train).compute_sample_weight(X_train, y_train)
+    return X_train, y_train, w, X_test, y_test
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def compare(args) -> dict:
+    """K seeds: one vectorized ensemble against K sequential fits of the same estimator."""
+    X, y, w, X_test, y_test = _data(args.events, args.test_events)
+    template = MODELS[args.model](preset=args.preset, max_epochs=args.epochs,
+                                  batch_size=args.batch_size, device=args.device)
+    # First calls pay one-off costs (kernel selection, allocator growth): not what is compared.
+    warm = template.set_params(max_epochs=1)
+    EnsembleClassifier(warm, n_members=2, random_state=0).fit(X[:1024], y[:1024], w[:1024])
+    clone(warm).fit(X[:1024], y[:1024], sample_weight=w[:1024])
+    template.set_params(max_epochs=args.epochs)
+    load_before = os.getloadavg()
+    _sync(args.device)
+    tic = time.perf_counter()
+    ens = EnsembleClassifier(template, n_members=args.members, random_state=0).fit(
+        X, y, sample_weight=w)
+    _sync(args.device)
+    t_ensemble = time.perf_counter() - tic
+    load_mid = os.getloadavg()
+    tic = time.perf_counter()
+    separate = [clone(template).set_params(random_state=seed).fit(X, y, sample_weight=w)
+                for seed in ens.seeds_]
+    _sync(args.device)
+    t_separate = time.perf_counter() - tic
+    load_after = os.getloadavg()
+    auc_ens = [roc_auc_score(y_test, p[:, 1]) for p in ens.predict_proba_members(X_test)]
+    auc_sep = [roc_auc_score(y_test, m.predict_proba(X_test)[:, 1]) for m in separate]
+    return {
+        "model": args.model, "preset": args.preset, "members": args.members,
+        "events": args.events, "epochs": args.epochs, "batch_size": args.batch_size,
+        "device": args.device, "threads": torch.get_num_threads(),
+        "ensemble_s": t_ensemble, "sequential_s": t_separate,
+        "speedup": t_separate / t_ensemble,
+        "ensemble_s_per_epoch": t_ensemble / args.epochs,
+        "sequential_s_per_epoch_per_fit": t_separate / args.epochs / args.members,
+        "auc_ensemble_members": auc_ens, "auc_sequential": auc_sep,
+        "loadavg_before": load_before, "loadavg_between": load_mid,
+        "loadavg_after": load_after,
+    }
+
+
+def protocol(args) -> dict:
+    """The paper's protocol as vectorized ensembles: every (model, fraction, seed) fit."""
+    n_test = int(round(args.protocol_events * 0.2))
+    n_pool = args.protocol_events - n_test
+    X, y, w, X_test, y_test = _data(n_pool, n_test)
+    fractions = FRACTIONS[:: max(1, len(FRACTIONS) // args.fractions)][: args.fractions]
+    rng = np.random.default_rng(0)
+    subsets, labels = [], []
+    for seed in range(args.seeds):
+        order = rng.permutation(n_pool)
+        for fraction in fractions:
+            subsets.append(np.sort(order[: int(round(fraction * n_pool))]))
+            labels.append((fraction, seed))
+    out = {"events": args.protocol_events, "fractions": list(fractions), "seeds": args.seeds,
+           "preset": args.preset, "epochs": args.epochs, "grouping": args.grouping,
+           "device": args.device, "threads": torch.get_num_threads(),
+           "loadavg_before": os.getloadavg(), "models": {}}
+    total = 0.0
+    for name in args.models:
+        template = MODELS[name](preset=args.preset, max_epochs=args.epochs,
+                                validation_fraction=0.2, device=args.device, random_state=1)
+        _sync(args.device)
+        tic = time.perf_counter()
+        members = fit_ensemble_members(template, X, y, w, subsets, grouping=args.grouping,
+                                       max_members=args.max_members)
+        _sync(args.device)
+        elapsed = time.perf_counter() - tic
+        total += elapsed
+        aucs: dict[float, list[float]] = {}
+        for (fraction, _), member in zip(labels, members, strict=True):
+            aucs.setdefault(fraction, []).append(
+                float(roc_auc_score(y_test, member.predict_proba(X_test)[:, 1])))
+        out["models"][name] = {
+            "seconds": elapsed, "fits": len(members),
+            "auc_mean": {f"{f:g}": float(np.mean(a)) for f, a in aucs.items()},
+            "auc_std": {f"{f:g}": float(np.std(a)) for f, a in aucs.items()},
+            "epochs_run": [len(m.history) for m in members],
+        }
+        print(f"{name}: {len(members)} fits in {elapsed:.1f} s; test AUC by fraction: "
+              + ", ".join(f"{f:g}: {np.mean(a):.3f}" for f, a in aucs.items()), flush=True)
+    out["total_s"] = total
+    out["loadavg_after"] = os.getloadavg()
+    return out
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", choices=sorted(MODELS), default="hybrid")
+    parser.add_argument("--members", type=int, default=5)
+    parser.add_argument("--events", type=int, default=16_000, help="training events")
+    parser.add_argument("--test-events", type=int, default=20_000)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs (default 3; 100 with --protocol and the paper preset)")
+    parser.add_argument("--batch-size", type=int, default=128, help="events per member")
+    parser.add_argument("--preset", choices=["fast", "paper"], default=None,
+                        help="training recipe (default fast; paper with --protocol)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads on CPU")
+    parser.add_argument("--protocol", action="store_true",
+                        help="run the full paper protocol as ensembles (for a GPU)")
+    parser.add_argument("--protocol-events", type=int, default=100_000)
+    parser.add_argument("--fractions", type=int, default=10, help="training fractions (protocol)")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds per fraction (protocol)")
+    parser.add_argument("--models", nargs="+", choices=sorted(MODELS),
+                        default=["pfn", "invariant", "hybrid"])
+    parser.add_argument("--grouping", choices=["all", "size"], default="all",
+                        help="protocol: one ensemble per model (all) or per model and fraction")
+    parser.add_argument("--max-members", type=int, default=None)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: check that it runs")
+    parser.add_argument("--output", default=None, help="JSON results file")
+    args = parser.parse_args(argv)
+    args.preset = args.preset or ("paper" if args.protocol else "fast")
+    if args.epochs is None:
+        args.epochs = 100 if args.protocol and args.preset == "paper" else 3
+    if args.quick:
+        args.events, args.test_events, args.epochs = 1_000, 1_000, 1
+        args.protocol_events, args.fractions, args.seeds = 5_000, 2, 2
+    torch.set_num_threads(args.threads)
+    result = protocol(args) if args.protocol else compare(args)
+    result["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
+                         "torch": torch.__version__,
+                         "gpu": (torch.cuda.get_device_name() if args.device.startswith("cuda")
+                                 else None)}
+    if args.protocol:
+        print(f"protocol total: {result['total_s']:.1f} s on {args.device}")
+    else:
+        print(f"{args.members} x {args.model}, {args.events} events, {args.epochs} epochs, "
+              f"batch {args.batch_size}/member, {args.device}, {result['threads']} threads")
+        print(f"  ensemble   {result['ensemble_s']:8.1f} s  "
+              f"({result['ensemble_s_per_epoch']:.2f} s per epoch for all members)")
+        print(f"  sequential {result['sequential_s']:8.1f} s  "
+              f"({result['sequential_s_per_epoch_per_fit']:.2f} s per epoch per fit)")
+        print(f"  speed-up   {result['speedup']:8.2f} x")
+        print(f"  test AUC   ensemble members {np.round(result['auc_ensemble_members'], 4)}, "
+              f"sequential {np.round(result['auc_sequential'], 4)}")
+        print(f"  load avg   before {result['loadavg_before']}, between "
+              f"{result['loadavg_between']}, after {result['loadavg_after']}")
+    if args.output:
+        with open(args.output, "w") as fh:
+            json.dump(result, fh, indent=2)
+    return result
+
+
+if __name__ == "__main__":
+    main()
