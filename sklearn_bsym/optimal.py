@@ -86,8 +86,8 @@ def class_acceptance(label: int) -> float:
 
 
 def _log_mass_ratio_term(m):
-    """log f_s(m) / A_s - log f_b(m) / A_b."""
-    with np.errstate(divide="ignore"):
+    """log f_s(m) / A_s - log f_b(m) / A_b (NaN where both densities vanish)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
         return (np.log(gen.signal_mass_pdf(m)) - np.log(class_acceptance(1))
                 - np.log(gen.background_mass_pdf(m)) + np.log(class_acceptance(0)))
 

@@ -1,0 +1,183 @@
+"""Tests of the Bayes-optimal discriminant of the built-in generator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import roc_auc_score
+from threadpoolctl import threadpool_limits
+
+from sklearn_bsym import kinematics
+from sklearn_bsym.datasets import background_mass_pdf, make_dimuon_events, signal_mass_pdf
+from sklearn_bsym.events import to_particles
+from sklearn_bsym.optimal import BayesOptimalClassifier, _lo_mass, _p_of_mass, optimal_discriminant
+from sklearn_bsym.preprocessing import MomentumSmearer, PtReweighter
+
+
+def _auc_error(auc, n_pos, n_neg):
+    """Hanley-McNeil standard error of an AUC."""
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2))
+    return np.sqrt(var / (n_pos * n_neg))
+
+
+@pytest.fixture(scope="module")
+def smeared():
+    X, y = make_dimuon_events(60_000, random_state=11)
+    Xs = MomentumSmearer(0.10, random_state=2).fit_transform(X)
+    return Xs, y, optimal_discriminant(Xs, resolution=0.10)
+
+
+def test_resolution_zero_separates_like_the_true_mass_ratio():
+    X, y, truth = make_dimuon_events(20_000, random_state=3, return_truth=True)
+    d = optimal_discriminant(X, resolution=0.0)
+    m = truth["mass"].to_numpy()
+    truth_ratio = np.log(signal_mass_pdf(m)) - np.log(background_mass_pdf(m))
+    # Everything but the mass density cancels: the same ordering, up to a constant shift.
+    assert_allclose(d - truth_ratio, (d - truth_ratio).mean(), atol=1e-8)
+    assert_allclose(roc_auc_score(y, d), roc_auc_score(y, truth_ratio), atol=1e-12)
+
+
+def test_small_resolution_approaches_resolution_zero():
+    X, _ = make_dimuon_events(2000, random_state=4)
+    Xs = MomentumSmearer(1e-4, random_state=0).fit_transform(X)
+    assert_allclose(optimal_discriminant(Xs, resolution=1e-4),
+                    optimal_discriminant(X, resolution=0.0), atol=0.02)
+
+
+def test_posterior_is_calibrated(smeared):
+    # expit(d) is P(signal | x) for balanced classes, only if both normalisations are exact.
+    Xs, y, d = smeared
+    prob = 1 / (1 + np.exp(-d))
+    bins = np.digitize(prob, [0.1, 0.3, 0.5, 0.7, 0.9])
+    for i in range(6):
+        sel = bins == i
+        if sel.sum() < 500:
+            continue
+        err = np.sqrt(prob[sel].mean() * (1 - prob[sel].mean()) / sel.sum())
+        assert abs(y[sel].mean() - prob[sel].mean()) < 4 * err + 0.005
+
+
+def test_histogram_ratio_on_a_slice(smeared):
+    # Central muons, bins of measured mass: n_s / n_b in a bin estimates E_b[exp(d) | bin].
+    Xs, y, d = smeared
+    p = to_particles(Xs)
+    central = (np.abs(kinematics.eta(p)) < 0.8).all(axis=1)
+    mass = kinematics.mass(kinematics.system(p))
+    edges = np.array([70, 80, 85, 88, 90, 92, 94, 97, 102, 110, 130])
+    index = np.digitize(mass, edges) - 1
+    for b in range(edges.size - 1):
+        sel = central & (index == b)
+        n_s, n_b = int((sel & (y == 1)).sum()), int((sel & (y == 0)).sum())
+        if min(n_s, n_b) < 100:
+            continue
+        expected = np.exp(d[sel & (y == 0)]).mean()
+        observed = n_s / n_b
+        rel_err = np.sqrt(1 / n_s + 1 / n_b)
+        assert abs(np.log(observed / expected)) < 4 * rel_err, (b, observed, expected)
+
+
+def test_beats_histogram_ratio_and_trained_model_on_held_out(smeared):
+    Xs, y, d = smeared
+    train, test = slice(0, 40_000), slice(40_000, None)
+    p = to_particles(Xs)
+    mass = kinematics.mass(kinematics.system(p))
+    edges = np.quantile(mass[train], np.linspace(0, 1, 41))
+    idx = np.clip(np.digitize(mass, edges) - 1, 0, 39)
+    n_s = np.bincount(idx[train][y[train] == 1], minlength=40) + 1
+    n_b = np.bincount(idx[train][y[train] == 0], minlength=40) + 1
+    hist_score = np.log(n_s / n_b)[idx[test]]
+    # One thread: OpenMP threads on busy shared cores slow it down many times over.
+    with threadpool_limits(1):
+        hgb = HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(Xs[train], y[train])
+    auc_opt = roc_auc_score(y[test], d[test])
+    err = _auc_error(auc_opt, int(y[test].sum()), int((1 - y[test]).sum()))
+    for score in (hist_score, hgb.predict_proba(Xs[test])[:, 1]):
+        assert roc_auc_score(y[test], score) <= auc_opt + 2 * err
+    assert auc_opt > roc_auc_score(y[test], hist_score)
+
+
+def test_p_of_mass_inverts_lo_mass():
+    rng = np.random.default_rng(0)
+    pz1, pz2 = rng.normal(0, 60, 1000), rng.normal(0, 60, 1000)
+    p = rng.uniform(10, 100, 1000)
+    m = _lo_mass(p, pz1, pz2)
+    assert_allclose(_p_of_mass(m, pz1, pz2), p, rtol=1e-7)
+
+
+def _event(pt1, pt2, pz1, pz2):
+    e1, e2 = np.hypot(pt1, pz1), np.hypot(pt2, pz2)
+    return [pt1, 0.0, pz1, e1, -pt2, 0.0, pz2, e2]
+
+
+@pytest.mark.parametrize("resolution", [0.0, 0.02, 0.10, 0.20])
+def test_finite_on_edge_cases(resolution):
+    X = np.array([
+        _event(10.0001, 10.0001, 60.0, -60.0),   # at the pT cut
+        _event(40.0, 40.0, 240.0, 0.0),           # eta near 2.5
+        _event(1000.0, 1000.0, 10.0, -10.0),      # far above both masses
+        _event(5.0, 200.0, 1.0, 1.0),             # very asymmetric
+        _event(3.0, 3.0, 0.5, -0.5),              # below every cut
+        _event(45.6, 45.6, 0.0, 0.0),             # on the Z peak
+        _event(35.0, 35.0, 1000.0, 1000.0),       # both very forward
+    ])
+    d = optimal_discriminant(X, resolution=resolution)
+    assert np.isfinite(d).all()
+
+
+def test_reweighter_subtracts_log_background_weight(smeared):
+    Xs, y, d = smeared
+    X = Xs[:2000]
+
+    def weight(X_):
+        return 1.0 + kinematics.pt(to_particles(X_)[:, 0]) / 50.0
+
+    assert_allclose(optimal_discriminant(X, reweighter=weight), d[:2000] - np.log(weight(X)))
+    rw = PtReweighter(n_bins=20).fit(Xs, y)
+    pt = kinematics.pt(to_particles(X)[:, 0])
+    index = np.clip(np.searchsorted(rw.bin_edges_, pt, side="right") - 1, 0, 19)
+    expected = d[:2000] - np.log(rw.density_ratio_[index])
+    assert_allclose(optimal_discriminant(X, reweighter=rw), expected)
+
+
+def test_weighted_discriminant_is_better_for_the_weighted_problem(smeared):
+    Xs, y, d = smeared
+    rw = PtReweighter(n_bins=50).fit(Xs, y)
+    w = rw.compute_sample_weight(Xs, y)
+    d_rw = optimal_discriminant(Xs, reweighter=rw)
+    assert roc_auc_score(y, d_rw, sample_weight=w) >= roc_auc_score(y, d, sample_weight=w) - 1e-3
+
+
+def test_classifier_api(smeared):
+    Xs, y, d = smeared
+    clf = BayesOptimalClassifier(resolution=0.10).fit(Xs[:500], y[:500])
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    assert_allclose(clf.decision_function(Xs[:500]), d[:500])
+    proba = clf.predict_proba(Xs[:500])
+    assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.predict(Xs[:500]), (d[:500] > 0).astype(int))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"resolution": -0.1}, "resolution must be a finite float >= 0"),
+        ({"resolution": (0.01, 0.001)}, "resolution must be a finite float >= 0"),
+        ({"n_nodes": 2}, "n_nodes must be an int >= 8"),
+        ({"reweighter": "yes"}, "reweighter must be a fitted PtReweighter or a callable"),
+        ({"reweighter": lambda X: -np.ones(len(X))}, "finite background weight >= 0"),
+    ],
+)
+def test_bad_input(kwargs, match):
+    X, _ = make_dimuon_events(10, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        optimal_discriminant(X, **kwargs)
+
+
+def test_wrong_number_of_particles():
+    with pytest.raises(ValueError, match="Expected 2 particles"):
+        optimal_discriminant(np.tile([1.0, 0.0, 0.0, 2.0], (3, 3)))
+    with pytest.raises(ValueError, match="resolution"):
+        BayesOptimalClassifier(resolution=-1).fit(*make_dimuon_events(10, random_state=0))
