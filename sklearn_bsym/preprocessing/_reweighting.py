@@ -129,6 +129,9 @@ class PtReweighter(BaseEstimator):
         self
         """
         X, y = validate_events(self, X, y, reset=True)
+        return self._fit(X, y)
+
+    def _fit(self, X: np.ndarray, y: np.ndarray):
         value = _pt_variable(X, self.variable)
         self.bin_edges_ = self._edges(value)
         n_bins = self.bin_edges_.size - 1
@@ -201,6 +204,9 @@ class PtReweighter(BaseEstimator):
         """
         check_is_fitted(self)
         X, y = validate_events(self, X, y, reset=False)
+        return self._weights(X, y)
+
+    def _weights(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
         index, outside = self._bin_index(_pt_variable(X, self.variable))
         if outside.any():
             warnings.warn(
@@ -208,7 +214,7 @@ class PtReweighter(BaseEstimator):
                 f"bins [{self.bin_edges_[0]:.4g}, {self.bin_edges_[-1]:.4g}] GeV and get weight "
                 "0. Fit the reweighter on the events it weights, or pass wider binning edges.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         background = y == 0
         empty = background & ~outside & (self.background_counts_[index] == 0)
@@ -217,7 +223,7 @@ class PtReweighter(BaseEstimator):
                 f"{int(empty.sum())} background event(s) fall in bins without training "
                 "background and get weight 0. Use fewer bins or fit on more events.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         weight = np.where(background, self.density_ratio_[index], 1.0)
         weight[outside] = 0.0
@@ -233,6 +239,7 @@ class PtReweighter(BaseEstimator):
         weight[background] *= total_signal / total_background
         return weight
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_resample(self, X, y):
         """The paper's procedure: fit, then resample the background with replacement.
 
@@ -252,8 +259,8 @@ class PtReweighter(BaseEstimator):
         X_res : same type as ``X``, shape (2 * n_signal_kept, 4 * n_particles)
         y_res : same type as ``y``
         """
-        weight = self.fit(X, y).compute_sample_weight(X, y)
-        labels = validate_events(self, X, y, reset=False)[1]
+        X_valid, labels = validate_events(self, X, y, reset=True)
+        weight = self._fit(X_valid, labels)._weights(X_valid, labels)
         signal = np.flatnonzero((labels == 1) & (weight > 0))
         background = np.flatnonzero(labels == 0)
         prob = weight[background] / weight[background].sum()

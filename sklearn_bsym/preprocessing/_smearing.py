@@ -26,13 +26,15 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 
 
-def _mix(z: np.ndarray) -> np.ndarray:
-    """splitmix64 finalizer, in place on a uint64 array (numpy wraps uint64 arithmetic)."""
-    z ^= z >> np.uint64(30)
-    z *= _M1
-    z ^= z >> np.uint64(27)
-    z *= _M2
-    z ^= z >> np.uint64(31)
+def _mix(z: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+    """splitmix64 finalizer, in place on a uint64 array (numpy wraps uint64 arithmetic);
+    ``tmp`` is scratch space of the same shape."""
+    for shift, mult in ((30, _M1), (27, _M2)):
+        np.right_shift(z, np.uint64(shift), out=tmp)
+        z ^= tmp
+        z *= mult
+    np.right_shift(z, np.uint64(31), out=tmp)
+    z ^= tmp
     return z
 
 
@@ -43,20 +45,22 @@ def _row_hash(X: np.ndarray, seed: int) -> np.ndarray:
     event stored as float64; adding 0.0 maps -0.0 to 0.0 so both zeros hash alike.
     """
     h = np.full(X.shape[0], (seed * _GOLDEN + _GOLDEN) & _MASK, dtype=np.uint64)
-    _mix(h)
+    word = np.empty(X.shape[0], dtype=np.float64)
+    tmp = np.empty_like(h)
+    _mix(h, tmp)
     for k in range(X.shape[1]):
-        word = X[:, k].astype(np.float64)
-        word += 0.0
+        np.add(X[:, k], 0.0, out=word)
         h ^= word.view(np.uint64)
         h += np.uint64(_GOLDEN)
-        _mix(h)
+        _mix(h, tmp)
     return h
 
 
-def _uniform53(h: np.ndarray, stream: int) -> np.ndarray:
-    """The ``stream``-th splitmix64 output from state ``h``, as 53-bit floats in [0, 1)."""
-    bits = h + np.uint64((stream * _GOLDEN) & _MASK)
-    _mix(bits)
+def _uniform53(h: np.ndarray, stream: int, out: np.ndarray) -> np.ndarray:
+    """The ``stream``-th splitmix64 output from state ``h``, as 53-bit floats in [0, 1)
+    (``out``: uint64 scratch space shaped like ``h``, overwritten)."""
+    bits = np.add(h, np.uint64((stream * _GOLDEN) & _MASK), out=out)
+    _mix(bits, np.empty_like(bits))
     bits >>= np.uint64(11)
     return bits.astype(np.float64) * 2.0**-53
 
@@ -66,16 +70,24 @@ def event_normals(X: np.ndarray, seed: int) -> np.ndarray:
 
     Each draw is a deterministic function of (seed, the event's own values, the particle index)
     only, so an event gets the same draw whatever its row, fold or batch. Box-Muller on two
-    53-bit uniforms of a splitmix64 stream started at the row hash.
+    53-bit uniforms of a splitmix64 stream started at the row hash; its two independent
+    normals (cosine and sine) go to the particle slots 2k and 2k + 1.
     """
     n_particles = X.shape[1] // 4
     h = _row_hash(X, seed)
     z = np.empty((X.shape[0], n_particles), dtype=np.float64)
-    for i in range(n_particles):
-        u1 = _uniform53(h, 2 * i + 1)
-        u1 = 1.0 - u1  # (0, 1]: log is finite
-        u2 = _uniform53(h, 2 * i + 2)
-        z[:, i] = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    scratch = np.empty_like(h)
+    for pair in range((n_particles + 1) // 2):
+        radius = _uniform53(h, 2 * pair + 1, scratch)
+        np.subtract(1.0, radius, out=radius)  # (0, 1]: the log is finite
+        np.log(radius, out=radius)
+        radius *= -2.0
+        np.sqrt(radius, out=radius)
+        angle = _uniform53(h, 2 * pair + 2, scratch)
+        angle *= 2.0 * np.pi
+        z[:, 2 * pair] = radius * np.cos(angle)
+        if 2 * pair + 1 < n_particles:
+            z[:, 2 * pair + 1] = radius * np.sin(angle)
     return z
 
 
