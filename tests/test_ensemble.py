@@ -207,8 +207,11 @@ def test_constant_sample_weight_changes_nothing(smeared):
     plain = EnsembleClassifier(template, n_members=2, random_state=3).fit(X[:2000], y[:2000])
     weighted = EnsembleClassifier(template, n_members=2, random_state=3).fit(
         X[:2000], y[:2000], sample_weight=np.full(2000, 3.0))
-    assert_allclose(weighted.predict_proba_members(X_test[:200]),
-                    plain.predict_proba_members(X_test[:200]), atol=1e-6)
+    per_member = EnsembleClassifier(template, n_members=2, random_state=3).fit(
+        X[:2000], y[:2000], sample_weight=[np.full(2000, 0.5), np.full(2000, 7.0)])
+    for fitted in (weighted, per_member):
+        assert_allclose(fitted.predict_proba_members(X_test[:200]),
+                        plain.predict_proba_members(X_test[:200]), atol=1e-6)
 
 
 def test_early_stopping_restores_each_members_best_epoch(smeared):
@@ -252,6 +255,8 @@ def test_fit_ensemble_members_subsets_and_groups(smeared):
         ({"grouping": "none"}, "grouping must be"),
         ({"max_members": 0}, "max_members"),
         ({"seeds": []}, "No members"),
+        ({"sample_weight": [np.ones(64)]}, "1 sample_weight arrays for 2 members"),
+        ({"sample_weight": [np.ones(64), np.ones(3)]}, "align each array"),
     ],
 )
 def test_fit_ensemble_members_rejects_bad_arguments(kwargs, match):

@@ -531,7 +531,7 @@ def _recipe(template) -> dict:
     }
 
 
-def _fit_group(template, X, y, sample_weight, subsets, seeds, device, verbose):
+def _fit_group(template, X, y, weights, subsets, seeds, device, verbose):
     """Train one stacked group; returns the members as fitted estimators of the template's
     class."""
     if device is not None:
@@ -539,11 +539,9 @@ def _fit_group(template, X, y, sample_weight, subsets, seeds, device, verbose):
     members = [clone(template).set_params(random_state=seed) for seed in seeds]
     recipe = _recipe(template)
     trains, valids = [], []
-    for est, idx in zip(members, subsets, strict=True):
+    for est, idx, wk in zip(members, subsets, weights, strict=True):
         Xk = X if idx is None else _take(X, idx)
         yk = y if idx is None else _take(y, idx)
-        wk = None if sample_weight is None else (
-            sample_weight if idx is None else _take(sample_weight, idx))
         # The member's own input checks, weight normalization and validation split, exactly
         # as its separate fit would do them.
         data = est._to_tensors(Xk, yk, wk, reset=True)
@@ -568,6 +566,27 @@ def _fit_group(template, X, y, sample_weight, subsets, seeds, device, verbose):
 def _take(a, idx):
     idx = np.asarray(idx)
     return a.iloc[idx] if hasattr(a, "iloc") else np.asarray(a)[idx]
+
+
+def _member_weights(sample_weight, subsets, n_events: int) -> list:
+    """Each member's weights: ``sample_weight`` indexed by its subset, or, given as one array
+    per member, that member's array (aligned with its subset)."""
+    if sample_weight is None:
+        return [None] * len(subsets)
+    if isinstance(sample_weight, (list, tuple)):
+        if len(sample_weight) != len(subsets):
+            raise ValueError(f"Got {len(sample_weight)} sample_weight arrays for "
+                             f"{len(subsets)} members; pass one array per member or one "
+                             "array over all events.")
+        out = []
+        for w, idx in zip(sample_weight, subsets, strict=True):
+            n = n_events if idx is None else len(idx)
+            if w is not None and len(w) != n:
+                raise ValueError(f"A member's sample_weight has {len(w)} entries but its "
+                                 f"subset has {n} events; align each array with its subset.")
+            out.append(w)
+        return out
+    return [sample_weight if idx is None else _take(sample_weight, idx) for idx in subsets]
 
 
 def _check_subsets(subsets, n_events: int, n_members: int):
@@ -601,8 +620,9 @@ def fit_ensemble_members(template, X, y, sample_weight=None, subsets=None, seeds
         Unfitted estimator giving the network and the training recipe.
     X : array-like of shape (n_events, 4 * n_particles)
     y : array-like of shape (n_events,)
-    sample_weight : array-like of shape (n_events,), optional
-        Per-event loss weights; normalized to mean 1 over each member's subset.
+    sample_weight : array-like of shape (n_events,) or list of arrays, optional
+        Per-event loss weights, normalized to mean 1 over each member's subset; or one array
+        per member aligned with its subset (e.g. pT weights fitted on each training subset).
     subsets : list of int arrays, optional
         Training events of each member (indices into X); None trains every member on all of X.
     seeds : list of int, optional
@@ -638,6 +658,7 @@ def fit_ensemble_members(template, X, y, sample_weight=None, subsets=None, seeds
         raise ValueError(f"grouping must be 'size' or 'all', got {grouping!r}.")
     if max_members is not None and max_members < 1:
         raise ValueError(f"max_members must be a positive int or None, got {max_members!r}.")
+    weights = _member_weights(sample_weight, subsets, n_events)
     sizes = [n_events if s is None else len(s) for s in subsets]
     if grouping == "size":
         groups = [[i for i in range(len(seeds)) if sizes[i] == n] for n in dict.fromkeys(sizes)]
@@ -647,7 +668,8 @@ def fit_ensemble_members(template, X, y, sample_weight=None, subsets=None, seeds
         groups = [g[i:i + max_members] for g in groups for i in range(0, len(g), max_members)]
     fitted: list = [None] * len(seeds)
     for group in groups:
-        members, _ = _fit_group(template, X, y, sample_weight, [subsets[i] for i in group],
+        members, _ = _fit_group(template, X, y, [weights[i] for i in group],
+                                [subsets[i] for i in group],
                                 [seeds[i] for i in group], device, verbose)
         for i, est in zip(group, members, strict=True):
             fitted[i] = est
@@ -703,8 +725,9 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_events, 4 * n_particles)
         y : array-like of shape (n_events,)
-        sample_weight : array-like of shape (n_events,), optional
-            Per-event loss weights, normalized to mean 1 over each member's events.
+        sample_weight : array-like of shape (n_events,) or list of arrays, optional
+            Per-event loss weights, normalized to mean 1 over each member's events; or one
+            array per member, aligned with its subset.
         subsets : list of int arrays, optional
             One array of indices into X per member (e.g. training fractions); None trains every
             member on all events.
@@ -717,7 +740,8 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"n_members must be a positive int, got {self.n_members!r}.")
         self.seeds_ = spawn_seeds(self.random_state, int(self.n_members))
         subsets = _check_subsets(subsets, len(y), len(self.seeds_))
-        self.members_, self.module_ = _fit_group(self.estimator, X, y, sample_weight, subsets,
+        weights = _member_weights(sample_weight, subsets, len(y))
+        self.members_, self.module_ = _fit_group(self.estimator, X, y, weights, subsets,
                                                  self.seeds_, self.device, self.verbose)
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = self.members_[0].n_features_in_
