@@ -202,6 +202,7 @@ def test_friendly_names_and_module_routing_reach_the_module(data):
         (PFNClassifier, "paper", 1e-5, 100, 128),
         (InvariantClassifier, "paper", 1e-6, 100, 128),
         (HybridClassifier, "fast", 3e-3, 12, 256),
+        (PFNClassifier, "fast", 1e-3, 12, 256),
     ],
 )
 def test_presets_and_overrides(cls, preset, lr, epochs, batch):
@@ -342,3 +343,29 @@ def test_learns_within_a_few_epochs(cls, epochs, threshold, smeared_20k):
     clf = cls(max_epochs=epochs, random_state=0).fit(Xtr, ytr, sample_weight=w)
     auc = weighted_roc_auc(yte, clf.predict_proba(Xte)[:, 1], Xte)
     assert auc > threshold, f"{cls.__name__} weighted test AUC {auc:.3f} <= {threshold}"
+
+
+def test_symmetry_factor_table_and_plot(data):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sklearn_bsym.nn import plot_symmetry_factor, symmetry_factor_table
+
+    X, y = data
+    clf = tiny(HybridClassifier).fit(X, y)
+    table = symmetry_factor_table(clf, X, bins=4)
+    assert list(table.columns) == ["pt_low", "pt_high", "pt_center", "w_general_mean",
+                                   "w_general_std", "count"]
+    assert table["count"].sum() == len(X) and len(table) == 4
+    assert ((table["w_general_mean"] >= 0) & (table["w_general_mean"] <= 1)).all()
+    edges = symmetry_factor_table(clf, X, bins=[0.0, 40.0, 1e4], variable="leading")
+    assert_allclose(edges["pt_center"], [20.0, 5020.0])
+    pipe = make_pipeline(MomentumSmearer(0.05, random_state=0), tiny(HybridClassifier)).fit(X, y)
+    assert symmetry_factor_table(pipe, X, bins=3)["count"].sum() == len(X)
+    ax = plot_symmetry_factor(table)
+    assert ax.get_ylabel().startswith("general")
+    assert plot_symmetry_factor(clf, X, bins=3) is not None
+    with pytest.raises(ValueError, match="has no symmetry_factor"):
+        symmetry_factor_table(tiny(PFNClassifier).fit(X, y), X)
+    with pytest.raises(ValueError, match="variable must be"):
+        symmetry_factor_table(clf, X, variable="dimuon")

@@ -20,6 +20,7 @@ from ._modules import (
     make_mlp,
     n_invariants,
 )
+from ._symmetry import plot_symmetry_factor, symmetry_factor_table
 
 __all__ = [
     "EnsembleClassifier",
@@ -32,6 +33,8 @@ __all__ = [
     "PFNClassifier",
     "InvariantClassifier",
     "HybridClassifier",
+    "symmetry_factor_table",
+    "plot_symmetry_factor",
     "CONTEXTS",
     "POOLINGS",
     "HybridNetwork",
