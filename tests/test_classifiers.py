@@ -202,7 +202,7 @@ def test_friendly_names_and_module_routing_reach_the_module(data):
         (PFNClassifier, "paper", 1e-5, 100, 128),
         (InvariantClassifier, "paper", 1e-6, 100, 128),
         (HybridClassifier, "fast", 3e-3, 12, 256),
-        (PFNClassifier, "fast", 1e-3, 12, 256),
+        (PFNClassifier, "fast", 3e-4, 12, 256),
     ],
 )
 def test_presets_and_overrides(cls, preset, lr, epochs, batch):
