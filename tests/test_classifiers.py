@@ -323,7 +323,8 @@ def test_bad_settings_are_clear_errors(kwargs, fit_kw, match, data):
 
 
 # Learning: 20,000 generated events, 10 % smearing, pT weights, a few epochs of the fast
-# recipe. Thresholds sit below the measured weighted test AUCs (in the comments) with margin.
+# recipe. Thresholds sit below the measured weighted test AUCs with margin (measured, seed 0:
+# PFN 0.747 after 4 epochs, invariant 0.781 and hybrid 0.794 after 3).
 @pytest.fixture(scope="module")
 def smeared_20k():
     X, y = make_dimuon_events(25000, random_state=3)
@@ -336,7 +337,7 @@ def smeared_20k():
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("cls", "epochs", "threshold"),
-    [(PFNClassifier, 4, 0.74), (InvariantClassifier, 3, 0.74), (HybridClassifier, 3, 0.75)],
+    [(PFNClassifier, 4, 0.72), (InvariantClassifier, 3, 0.76), (HybridClassifier, 3, 0.77)],
 )
 def test_learns_within_a_few_epochs(cls, epochs, threshold, smeared_20k):
     Xtr, ytr, w, Xte, yte = smeared_20k
