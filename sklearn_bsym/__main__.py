@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         nargs="+",
         metavar="R",
-        help="resolutions of the scan (default: 0 0.025 0.05 0.1 0.2)",
+        help="resolutions of the scan (default: 0 0.05 0.1 0.2 with --quick, 0 0.025 0.05 "
+        "0.1 0.2 with --full)",
     )
     parser.add_argument(
         "--signal", metavar="PATH", help="signal events (.lhe, .lhe.gz, .parquet, .csv)"

@@ -157,7 +157,12 @@ def test_result_changing_option_gives_new_set(change):
 
 @pytest.mark.parametrize(
     "change",
-    [{"fractions": (0.25, 1.0)}, {"n_seeds": 5}, {"models": ("hgb", "pfn")}, {"scan_resolutions": ()}],
+    [
+        {"fractions": (0.25, 1.0)},
+        {"n_seeds": 5},
+        {"models": ("hgb", "pfn")},
+        {"scan_resolutions": ()},
+    ],
 )
 def test_selection_option_keeps_set(change):
     import dataclasses
@@ -208,8 +213,13 @@ def test_study_writes_results(tiny_run):
     assert set(ran) == TINY_KEYS
     folder = out / TINY.result_set_id()
     assert result.folder == folder
-    for name in ("results.csv", "summary.json", "summary.md", "fraction_curve.png",
-                 "resolution_scan.png"):
+    for name in (
+        "results.csv",
+        "summary.json",
+        "summary.md",
+        "fraction_curve.png",
+        "resolution_scan.png",
+    ):
         assert (folder / name).stat().st_size > 0, name
     assert len(list((folder / "fits").glob("*.json"))) == len(TINY_KEYS)
     table = pd.read_csv(folder / "results.csv")
@@ -304,7 +314,7 @@ PAPER_EPOCHS = {
     "invariant": {"mean": [0.752, 0.751, 0.753], "std": [0.002] * 3},
     "hybrid": {"mean": [0.764, 0.770, 0.777], "std": [0.002] * 3},
 }
-RISING = [{"pt": [15, 25, 35, 45, 60], "w_general": [0.2, 0.3, 0.45, 0.6, 0.8]}]
+RISING = [{"pt_center": [15, 25, 35, 45, 60], "w_general_mean": [0.2, 0.3, 0.45, 0.6, 0.8]}]
 
 
 def test_claims_hold_on_the_papers_numbers():
@@ -315,7 +325,7 @@ def test_claims_hold_on_the_papers_numbers():
 
 def test_claims_fail_when_reversed():
     reversed_table = {"pfn": PAPER["invariant"], "invariant": PAPER["pfn"], "hybrid": [0.70] * 3}
-    falling = [{"pt": RISING[0]["pt"], "w_general": RISING[0]["w_general"][::-1]}]
+    falling = [{**RISING[0], "w_general_mean": RISING[0]["w_general_mean"][::-1]}]
     claims = check_claims(_curve(reversed_table, [0.1, 0.5, 1.0]), {}, falling)
     assert [c["verdict"] for c in claims] == ["not held"] * 4
 
@@ -325,3 +335,46 @@ def test_claims_inconclusive_within_std():
     claims = check_claims(_curve(tied, [0.1, 0.5, 1.0], std=0.01), {}, [])
     assert claims[2]["verdict"] == "inconclusive"
     assert claims[3]["verdict"] == "not checked"
+
+
+# ---------------------------------------------------------------------------- the networks
+
+TINY_NETS = StudyConfig(
+    n_events=1000,
+    fractions=(0.5, 1.0),
+    n_seeds=2,
+    scan_resolutions=(),
+    max_epochs=2,
+    model_params={
+        "pfn": {"Phi_sizes": (16, 8), "F_sizes": (16,)},
+        "invariant": {"hidden_sizes": (16, 16)},
+        "hybrid": {
+            "Phi_sizes": (16, 8),
+            "invariant_sizes": (16, 8),
+            "weight_sizes": (16,),
+            "F_sizes": (16,),
+        },
+        "hgb": {"max_iter": 10},
+    },
+)
+
+
+def test_study_with_the_networks_end_to_end(tmp_path):
+    result = run_study(TINY_NETS, tmp_path)
+    folder = result.folder
+    for name in ("fraction_curve.png", "auc_vs_epoch.png", "symmetry_factor.png"):
+        assert (folder / name).stat().st_size > 0, name
+    fits = result.fits.set_index("model")
+    assert set(fits.index) == {"pfn", "invariant", "hybrid", "hgb", "optimal"}
+    nets = result.fits[result.fits["model"].isin(["pfn", "invariant", "hybrid"])]
+    assert nets["best_epoch"].between(1, 2).all() and (nets["n_epochs"] <= 2).all()
+    assert result.fits["test_auc"].between(0.3, 1.0).all()
+    curve = result.curve
+    assert curve["gap"].notna().all()
+    assert [c["claim"] for c in result.claims] == [1, 2, 3, 4]
+    assert all(c["verdict"] != "not checked" for c in result.claims)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert set(summary["epochs"]) == {"pfn", "invariant", "hybrid"}
+    assert len(summary["epochs"]["hybrid"]["mean"]) == 2
+    stored = json.loads((folder / "fits" / "hybrid_f1_r0.1_s0.json").read_text())
+    assert {"pt_center", "w_general_mean"} <= set(stored["payload"]["symmetry"])

@@ -99,7 +99,8 @@ def check_claims(curve, epochs: dict[str, dict[str, list]], symmetry: list[dict[
         Per network name, ``{"mean": [...], "std": [...]}``: validation AUC per epoch at the
         largest training fraction (Fig. 4).
     symmetry : list of dict
-        The hybrid's symmetry-factor tables (one per seed, columns ``pt`` and ``w_general``).
+        The hybrid's symmetry-factor tables (one per seed, columns ``pt_center`` and
+        ``w_general_mean``, as from :func:`sklearn_bsym.nn.symmetry_factor_table`).
 
     Returns
     -------
@@ -255,8 +256,8 @@ def check_claims(curve, epochs: dict[str, dict[str, list]], symmetry: list[dict[
 
     rhos, slopes = [], []
     for table in symmetry:
-        pt = np.asarray(table["pt"], dtype=float)
-        w = np.asarray([np.nan if v is None else v for v in table["w_general"]], dtype=float)
+        pt = np.asarray(table["pt_center"], dtype=float)
+        w = np.asarray([np.nan if v is None else v for v in table["w_general_mean"]], dtype=float)
         ok = np.isfinite(pt) & np.isfinite(w)
         if ok.sum() >= 3 and np.ptp(w[ok]) > 0:
             rhos.append(float(spearmanr(pt[ok], w[ok]).statistic))

@@ -129,38 +129,33 @@ def plot_epoch_curve(epochs, *, hgb=None, optimal=None, fraction=None, ax=None):
 def plot_symmetry(tables, *, ax=None):
     """The hybrid's learned general-subnet weight against pT (the paper's Fig. 5).
 
+    The mean over seeds is drawn by :func:`sklearn_bsym.nn.plot_symmetry_factor` (its band is
+    the spread of w_general over the events of a bin); each seed's own curve is a thin line.
+
     Parameters
     ----------
-    tables : list of dict
-        One symmetry-factor table per seed, with columns ``pt`` and ``w_general`` (as written by
-        :func:`sklearn_bsym.nn.symmetry_factor_table`).
+    tables : list of dict or DataFrame
+        One :func:`sklearn_bsym.nn.symmetry_factor_table` per seed, on the same events (hence
+        the same pT bins).
     """
+    import pandas as pd
+
+    from ..nn import plot_symmetry_factor
+
     ax = _axes(ax)
-    pts = [np.asarray(t["pt"], dtype=float) for t in tables]
-    ws = [
-        np.asarray([np.nan if v is None else v for v in t["w_general"]], dtype=float)
-        for t in tables
-    ]
-    same_bins = all(p.shape == pts[0].shape and np.allclose(p, pts[0]) for p in pts)
-    label, color = MODEL_STYLE["hybrid"]
-    for p, w in zip(pts, ws, strict=True):
-        ax.plot(p, w, color=color, alpha=0.35, lw=1)
-    if same_bins and pts:
-        stacked = np.vstack(ws)
-        ax.plot(
-            pts[0],
-            np.nanmean(stacked, axis=0),
-            "o-",
-            color=color,
-            label=f"{label}: mean of {len(ws)} seed(s)",
-        )
+    frames = [pd.DataFrame(t).astype(float) for t in tables]
+    mean = frames[0].copy()
+    if all(len(f) == len(mean) and np.allclose(f["pt_center"], mean["pt_center"]) for f in frames):
+        for column in ("w_general_mean", "w_general_std"):
+            mean[column] = np.mean([f[column] for f in frames], axis=0)
+    plot_symmetry_factor(mean, ax=ax)
+    color = ax.lines[-1].get_color()
+    for frame in frames if len(frames) > 1 else []:
+        ax.plot(frame["pt_center"], frame["w_general_mean"], color=color, alpha=0.4, lw=0.8)
     ax.axhline(0.5, color="gray", ls=":", lw=1)
     ax.set_xlabel("measured pT of the first muon [GeV]")
-    ax.set_ylabel("w_general (weight of the general subnet)")
-    ax.set_ylim(0, 1)
-    ax.set_title("Learned symmetry factor against pT")
+    ax.set_title(f"Learned symmetry factor against pT ({len(frames)} seed(s), thin: each seed)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
     return ax
 
 
