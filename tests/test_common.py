@@ -252,3 +252,11 @@ def test_set_output_pandas(estimator, events):
     assert isinstance(out, pd.DataFrame)
     assert out.columns.tolist() == est.get_feature_names_out().tolist()
     assert_array_equal(out.index, X.index)
+
+
+@pytest.mark.parametrize("estimator", TRANSFORMERS, ids=_ids(TRANSFORMERS))
+def test_blocked_transform_equals_whole(estimator, events, monkeypatch):
+    X = events[0]
+    whole = clone(estimator).fit(X).transform(X)
+    monkeypatch.setattr("sklearn_bsym.preprocessing._common.BLOCK_ROWS", 7)
+    assert_array_equal(clone(estimator).fit(X).transform(X), whole)

@@ -312,6 +312,9 @@ def test_grid_search_and_learning_curve(data):
     ).fit(X, y)
     assert grid.best_params_["estimator__logisticregression__C"] in (0.01, 1.0)
     assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
+    # scoring the fitted search itself reaches the smearer of its best estimator
+    best = pt_weighted_roc_auc(grid.best_estimator_, X, y)
+    assert_allclose(pt_weighted_roc_auc(grid, X, y), best)
     sizes, train, test = learning_curve(
         clf, X, y, train_sizes=[0.3, 1.0], cv=2, scoring=pt_weighted_roc_auc
     )

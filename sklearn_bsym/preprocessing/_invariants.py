@@ -8,7 +8,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from .. import kinematics
 from ..events import to_particles
-from ._common import validate_events
+from ._common import map_row_blocks, validate_events
 
 __all__ = ["MinkowskiInvariants", "DimuonFeatures"]
 
@@ -48,7 +48,8 @@ class _EventFeatures(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_events(self, X, reset=False)
-        return np.asarray(self._features(to_particles(X)), dtype=X.dtype)
+        n_out = len(self._names(self.n_features_in_ // 4))
+        return map_row_blocks(lambda block: self._features(to_particles(block)), X, n_out)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns (they do not depend on the input names)."""

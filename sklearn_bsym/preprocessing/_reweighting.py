@@ -448,7 +448,8 @@ def pt_weighted_roc_auc(estimator, X, y) -> float:
     ``GridSearchCV``. The weights come from a :class:`PtReweighter` fitted on ``(X, y)`` (the
     scored fold, never the training fold); the one configured in a
     :class:`PtReweightedClassifier` when the estimator is one, else ``PtReweighter()``. When the
-    estimator is a Pipeline (possibly inside a PtReweightedClassifier) starting with
+    estimator is a Pipeline (possibly inside a PtReweightedClassifier or a fitted search's
+    ``best_estimator_``) starting with
     :class:`MomentumSmearer` steps, ``X`` is first passed through those fitted steps, so the
     weights use the measured pT, the same smeared events the classifier sees.
 
@@ -463,8 +464,13 @@ def pt_weighted_roc_auc(estimator, X, y) -> float:
     float
     """
     inner, reweighter = estimator, None
-    if isinstance(estimator, PtReweightedClassifier):
-        check_is_fitted(estimator)
-        inner, reweighter = estimator.estimator_, estimator.reweighter
+    while True:  # down to the Pipeline that smears, through wrappers and fitted searches
+        if isinstance(inner, PtReweightedClassifier):
+            check_is_fitted(inner)
+            inner, reweighter = inner.estimator_, inner.reweighter
+        elif hasattr(inner, "best_estimator_"):
+            inner = inner.best_estimator_
+        else:
+            break
     X_measured = apply_head_smearers(inner, X)
     return weighted_roc_auc(y, _signal_score(estimator, X), X_measured, reweighter=reweighter)

@@ -12,7 +12,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 from .. import kinematics
 from .._random import as_seed
 from ..events import feature_names, to_particles
-from ._common import validate_events
+from ._common import map_row_blocks, validate_events
 
 __all__ = ["MomentumSmearer"]
 
@@ -203,9 +203,12 @@ class MomentumSmearer(TransformerMixin, BaseEstimator):
         X = validate_events(self, X, reset=False)
         if _is_zero(self.resolution):
             return X.copy()
+        return map_row_blocks(self._smear_block, X, X.shape[1])
+
+    def _smear_block(self, X: np.ndarray) -> np.ndarray:
         z = event_normals(X, self.seed_)
         particles = to_particles(X)
-        out = np.empty_like(particles)
+        out = np.empty(particles.shape, dtype=np.float64)
         for i in range(particles.shape[1]):
             out[:, i, :] = self._smear_particle(particles[:, i, :], z[:, i])
         return out.reshape(X.shape)
