@@ -213,6 +213,10 @@ def plot_resolution_scan(scan, *, optimal=None, axes=None):
             color=color,
             label=f"hybrid - {label}",
         )
+    if hybrid.empty:
+        bottom.text(
+            0.5, 0.5, "no hybrid in this run", ha="center", va="center", transform=bottom.transAxes
+        )
     bottom.axhline(0, color="gray", lw=1)
     bottom.set_xlabel("pT resolution r [%]")
     bottom.set_ylabel("AUC gap")

@@ -64,6 +64,15 @@ class StudyResult:
     markdown: str
     files: list[Path] = field(default_factory=list)
 
+    def copy_to(self, folder) -> list[Path]:
+        """Copy the written files (not the per-fit JSON) to ``folder`` under the same names,
+        for a stable place to link to (the result-set folder name changes with the options)."""
+        import shutil
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        return [Path(shutil.copy2(path, folder / path.name)) for path in self.files]
+
 
 def _mean_std(values) -> tuple[float, float, int]:
     """Mean, sample std (0 for a single value) and count of the finite values."""
