@@ -488,11 +488,15 @@ def _optimal_task(config: StudyConfig, resolution: float):
     from ..optimal import optimal_discriminant
     from ..preprocessing import MomentumSmearer, PtReweighter, weighted_roc_auc
 
-    X, y, test, _ = _dataset(config)
+    X, y, test, pool = _dataset(config)
     start = time.perf_counter()
-    smear = MomentumSmearer(resolution, random_state=_study_seeds(config)["smear"])
-    measured = smear.fit_transform(X[test])
-    reweighter = PtReweighter().fit(measured, y[test])
+    smear = MomentumSmearer(resolution, random_state=_study_seeds(config)["smear"]).fit(X[pool])
+    measured = smear.transform(X[test])
+    # The discriminant's background weight w(pT) comes from the training pool, like everything a
+    # classifier may know: one fitted on the test fold would use the test labels (its per-bin
+    # noise), an optimistic bias at small test sizes. The AUC itself is weighted as for every
+    # model, with weights of the scored fold.
+    reweighter = PtReweighter().fit(smear.transform(X[pool]), y[pool])
     score = optimal_discriminant(measured, resolution=resolution, reweighter=reweighter)
     auc = float(weighted_roc_auc(y[test], score, measured))
     return {
