@@ -12,7 +12,7 @@ test, 20 % of each training subset for validation and epoch selection, paper pre
 100 epochs), trained as one vectorized ensemble per model (or per model and fraction with
 ``--grouping size``), for a GPU machine:
 
-    python benchmarks/ensemble_speed.py --protocol --device cuda
+    python benchmarks/ensemble_speed.py --protocol --device cuda [--tf32] [--grouping size]
     python benchmarks/ensemble_speed.py --protocol --quick    # tiny check on CPU
 
 Prints a table and writes the numbers as JSON (``--output``). The machine's load average is
@@ -167,6 +167,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--grouping", choices=["all", "size"], default="all",
                         help="protocol: one ensemble per model (all) or per model and fraction")
     parser.add_argument("--max-members", type=int, default=None)
+    parser.add_argument("--tf32", action="store_true",
+                        help="allow TF32 matrix products on the GPU (faster, 10-bit mantissa)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: check that it runs")
     parser.add_argument("--output", default=None, help="JSON results file")
     args = parser.parse_args(argv)
@@ -177,6 +179,8 @@ def main(argv=None) -> dict:
         args.events, args.test_events, args.epochs = 1_000, 1_000, 1
         args.protocol_events, args.fractions, args.seeds = 5_000, 2, 2
     torch.set_num_threads(args.threads)
+    if args.tf32:
+        torch.set_float32_matmul_precision("high")
     result = protocol(args) if args.protocol else compare(args)
     result["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
                          "torch": torch.__version__,
