@@ -164,23 +164,17 @@ def _likelihoods(a, b, pz1, pz2, r, n_nodes):
 
 
 def _background_log_weight(reweighter, X):
-    if hasattr(reweighter, "density_ratio_") and hasattr(reweighter, "bin_edges_"):
+    if hasattr(reweighter, "density_ratio") and hasattr(reweighter, "density_ratio_"):
         # A fitted PtReweighter: its background weight as a function of the measured event (the
         # overall scale it applies per sample is a constant and does not change the ordering).
-        from .preprocessing._reweighting import _pt_variable
-
-        value = _pt_variable(X, reweighter.variable)
-        edges = reweighter.bin_edges_
-        index = np.clip(np.searchsorted(edges, value, side="right") - 1, 0, edges.size - 2)
-        weight = np.where((value >= edges[0]) & (value <= edges[-1]),
-                          reweighter.density_ratio_[index], 0.0)
+        weight = reweighter.density_ratio(X)
     elif callable(reweighter):
         weight = np.asarray(reweighter(X), dtype=np.float64)
         if weight.shape != (X.shape[0],) or not np.all(np.isfinite(weight)) or np.any(weight < 0):
             raise ValueError(
                 "The reweighter callable must map the events X to one finite background weight "
-                f">= 0 per event (shape ({X.shape[0]},)); got shape {weight.shape}. Return e.g. "
-                "fitted_pt_reweighter.density_ratio_[bin_of_pt]."
+                f">= 0 per event (shape ({X.shape[0]},)); got shape {weight.shape}. Pass e.g. "
+                "fitted_pt_reweighter.density_ratio."
             )
     else:
         raise ValueError(

@@ -76,6 +76,9 @@ def test_hand_computed_weights():
     # that the background total (3/4 + 3/4 + 3/2 = 3) equals the signal's (2)
     assert_allclose(rw.density_ratio_, [0.75, 1.5])
     assert_allclose(rw.compute_sample_weight(X, y), [1.0, 1.0, 0.5, 0.5, 1.0])
+    # the label-free ratio: per bin, 0 outside the edges
+    outside = np.array([_event(60.0)])
+    assert_allclose(rw.density_ratio(np.vstack([X, outside])), [0.75, 1.5, 0.75, 0.75, 1.5, 0.0])
 
 
 @pytest.mark.parametrize("binning", ["quantile", "uniform"])

@@ -206,6 +206,19 @@ class PtReweighter(BaseEstimator):
         X, y = validate_events(self, X, y, reset=False)
         return self._weights(X, y)
 
+    def density_ratio(self, X) -> np.ndarray:
+        """Unnormalised background weight of each event: the fitted signal/background density
+        ratio in its pT bin, 0 outside the bins or in bins without training background.
+
+        It is a function of the measured event alone (no labels), e.g. for the Bayes-optimal
+        discriminant of the weighted problem (:func:`sklearn_bsym.optimal.optimal_discriminant`);
+        :meth:`compute_sample_weight` scales it so that both classes carry equal weight.
+        """
+        check_is_fitted(self)
+        X = validate_events(self, X, reset=False)
+        index, outside = self._bin_index(_pt_variable(X, self.variable))
+        return np.where(outside, 0.0, self.density_ratio_[index])
+
     def _weights(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
         index, outside = self._bin_index(_pt_variable(X, self.variable))
         if outside.any():
