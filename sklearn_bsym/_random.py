@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
-__all__ = ["as_seed", "spawn_seeds", "check_random_state"]
+__all__ = ["as_seed", "spawn_seeds", "derive_seed", "check_random_state"]
 
 
 def as_seed(random_state) -> int:
@@ -28,3 +28,9 @@ def spawn_seeds(random_state, n: int) -> list[int]:
     """``n`` independent int seeds derived from ``random_state`` (NumPy's SeedSequence)."""
     children = np.random.SeedSequence(as_seed(random_state)).spawn(n)
     return [int(c.generate_state(1)[0]) for c in children]
+
+
+def derive_seed(seed: int, *keys: int) -> int:
+    """A 32-bit seed that is a fixed function of ``seed`` and the integer ``keys`` (for example
+    an epoch number), independent across keys."""
+    return int(np.random.SeedSequence([int(seed), *map(int, keys)]).generate_state(1)[0])

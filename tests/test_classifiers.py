@@ -82,6 +82,21 @@ def test_same_random_state_same_predictions(cls, data):
     assert not np.allclose(a, c)
 
 
+def test_each_epoch_has_its_own_batch_order(data):
+    X, y = data
+    clf = tiny(InvariantClassifier, max_epochs=1).fit(X, y)
+    dataset = clf.get_dataset(X, y)
+
+    def first_batch():
+        return next(iter(clf.get_iterator(dataset, training=True)))[0].clone()
+
+    epoch_1, again = first_batch(), first_batch()
+    clf.history.new_epoch()
+    epoch_2 = first_batch()
+    assert torch.equal(epoch_1, again)  # reproducible within an epoch
+    assert not torch.equal(epoch_1, epoch_2)  # reshuffled between epochs
+
+
 def test_seeding_leaves_global_rng_alone(data):
     X, y = data
     torch.manual_seed(123)

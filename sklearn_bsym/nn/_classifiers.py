@@ -36,7 +36,7 @@ from skorch.callbacks import (
 )
 
 from .. import events
-from .._random import as_seed, spawn_seeds
+from .._random import as_seed, derive_seed, spawn_seeds
 from ._modules import HybridNetwork, InvariantNetwork, ParticleFlowNetwork
 
 __all__ = ["PFNClassifier", "InvariantClassifier", "HybridClassifier", "PRESETS"]
@@ -372,7 +372,12 @@ class _EventClassifier(NeuralNetBinaryClassifier):
             kwargs.setdefault("batch_size", max(self._setting("batch_size"), _PREDICT_BATCH))
         if iterator is BatchIterator and training:
             kwargs.setdefault("shuffle", True)
-            kwargs.setdefault("seed", getattr(self, "seed_", None))
+            seed = getattr(self, "seed_", None)
+            # skorch asks for a new iterator every epoch: key the shuffle by the epoch number so
+            # each epoch gets its own batch order, reproducibly.
+            if seed is not None:
+                seed = derive_seed(seed, len(self.history))
+            kwargs.setdefault("seed", seed)
         return iterator(dataset, **kwargs)
 
     def get_dataset(self, X, y=None):
