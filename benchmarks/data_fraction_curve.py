@@ -3,7 +3,7 @@ symmetry factor (Fig. 5): a thin wrapper over :func:`sklearn_bsym.studies.run_st
 
     python benchmarks/data_fraction_curve.py --quick        # seconds: checks the plumbing
     python benchmarks/data_fraction_curve.py                 # the --quick study's curve
-    python benchmarks/data_fraction_curve.py --paper         # paper protocol (hours on a CPU)
+    python benchmarks/data_fraction_curve.py --paper         # paper protocol (about an hour)
 
 Fits are stored under ``--store`` and resumed on a rerun; the table (``summary.md``,
 ``results.csv``, ``summary.json``) and figures are copied to ``--output``.
@@ -34,7 +34,7 @@ def main(argv=None) -> None:
         "--paper",
         action="store_true",
         help="the paper's protocol: 100,000 events, fractions 0.1 ... 1, 5 seeds, "
-        "the 'paper' preset",
+        "the fast recipe",
     )
     parser.add_argument("--n-events", type=int, help=f"events (default {QUICK.n_events:,})")
     parser.add_argument("--fractions", type=float, nargs="+", help="training fractions")

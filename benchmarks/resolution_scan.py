@@ -5,7 +5,7 @@ resolution, via ``validation_curve`` over ``smear__resolution``. A thin wrapper 
 
     python benchmarks/resolution_scan.py --quick             # seconds: checks the plumbing
     python benchmarks/resolution_scan.py                     # 20,000 events, 3 seeds
-    python benchmarks/resolution_scan.py --paper             # 100,000 events, 5 seeds, paper preset
+    python benchmarks/resolution_scan.py --paper             # 100,000 events, 5 seeds
 
 Fits are stored under ``--store`` and resumed on a rerun; the table and figure are copied to
 ``--output``.
@@ -32,7 +32,7 @@ def main(argv=None) -> None:
         help=f"tiny check: {TINY.n_events} events, resolutions 0, 0.1, 0.2, 2 seeds, 2 epochs",
     )
     size.add_argument(
-        "--paper", action="store_true", help="100,000 events, 5 seeds, the 'paper' preset"
+        "--paper", action="store_true", help="100,000 events, 5 seeds (the --full study's scan)"
     )
     parser.add_argument(
         "--resolutions",

@@ -385,3 +385,10 @@ def test_symmetry_factor_table_and_plot(data):
         symmetry_factor_table(tiny(PFNClassifier).fit(X, y), X)
     with pytest.raises(ValueError, match="variable must be"):
         symmetry_factor_table(clf, X, variable="dimuon")
+
+
+def test_fast_preset_makes_at_least_min_steps():
+    assert InvariantClassifier().planned_epochs(n_batches=5) == 120  # 600 steps of 5 batches
+    assert InvariantClassifier().planned_epochs(n_batches=1000) == 12  # the preset's epochs
+    assert InvariantClassifier(max_epochs=3).planned_epochs(n_batches=5) == 3  # explicit wins
+    assert InvariantClassifier(preset="paper").planned_epochs(n_batches=5) == 100

@@ -10,7 +10,8 @@ Training recipes
 ----------------
 ``preset="fast"`` (default): AdamW (fused where the torch build supports it), one-cycle learning
 rate schedule (warm-up then cosine decay) peaking at 3e-3 (3e-4 for the PFN), batch 256,
-12 epochs, weight decay 0.01; BatchNorm statistics recomputed for the final weights.
+12 epochs (more for small training sets: at least 600 optimizer steps), weight decay 0.01;
+BatchNorm statistics recomputed for the final weights.
 ``preset="paper"``: the authors' settings, AdamW at lr 1e-5 (1e-6 for the invariant network),
 weight decay 0.01, batch 128, 100 epochs, constant learning rate. Explicit ``lr``,
 ``batch_size``, ``max_epochs`` and ``weight_decay`` override either preset.
@@ -44,9 +45,9 @@ __all__ = ["PFNClassifier", "InvariantClassifier", "HybridClassifier", "PRESETS"
 #: The training recipes; ``lr`` None means per network (``_fast_lr``, ``_paper_lr``).
 PRESETS = {
     "fast": {"lr": None, "batch_size": 256, "max_epochs": 12, "weight_decay": 0.01,
-             "schedule": "onecycle"},
+             "schedule": "onecycle", "min_steps": 600},
     "paper": {"lr": None, "batch_size": 128, "max_epochs": 100, "weight_decay": 0.01,
-              "schedule": None},
+              "schedule": None, "min_steps": None},
 }
 
 #: Events per batch at prediction time: BatchNorm is frozen there, so bigger is just faster.
@@ -130,14 +131,13 @@ class OneCycleSchedule(Callback):
     which is why skorch's ``LRScheduler`` with a fixed ``total_steps`` is not used.
     """
 
-    def __init__(self, max_lr: float, epochs: int, pct_start: float = 0.25):
+    def __init__(self, max_lr: float, pct_start: float = 0.25):
         self.max_lr = max_lr
-        self.epochs = epochs
         self.pct_start = pct_start
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         n_batches = len(net.get_iterator(net.get_split_datasets(X)[0], training=True))
-        total = self.epochs * n_batches
+        total = net.planned_epochs(n_batches) * n_batches
         self.steps_left_ = total
         self.scheduler_ = None
         # torch's OneCycleLR needs two warm-up steps; a fit that short keeps a constant lr.
@@ -269,6 +269,19 @@ class _EventClassifier(NeuralNetBinaryClassifier):
             value = self._paper_lr if self.preset == "paper" else self._fast_lr
         return value
 
+    def planned_epochs(self, n_batches: int) -> int:
+        """Epochs a fit with ``n_batches`` batches per epoch runs (before early stopping).
+
+        The preset's epoch count, raised for small training sets so that the fast preset makes
+        at least its ``min_steps`` optimizer steps (12 epochs of 1,000 events would be only 48
+        steps); an explicit ``max_epochs`` is always taken as given.
+        """
+        epochs = int(self._setting("max_epochs"))
+        min_steps = PRESETS[self.preset]["min_steps"]
+        if self.max_epochs is None and min_steps:
+            epochs = max(epochs, -(-min_steps // max(1, int(n_batches))))
+        return epochs
+
     def _check_settings(self):
         for name in ("lr", "max_epochs", "batch_size"):
             value = self._setting(name)
@@ -316,8 +329,7 @@ class _EventClassifier(NeuralNetBinaryClassifier):
                     load_best=True, threshold=0.0, sink=self._sink)),
             ]
         if PRESETS.get(self.preset, {}).get("schedule") == "onecycle":
-            callbacks.append(("lr_scheduler", OneCycleSchedule(
-                max_lr=self._setting("lr"), epochs=self._setting("max_epochs"))))
+            callbacks.append(("lr_scheduler", OneCycleSchedule(max_lr=self._setting("lr"))))
         callbacks.append(("precise_bn", PreciseBatchNorm()))
         if self.progress_bar:
             callbacks.append(("progress_bar", ProgressBar()))
@@ -479,7 +491,9 @@ class _EventClassifier(NeuralNetBinaryClassifier):
             return super().partial_fit(X, None, classes, **fit_params)
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        epochs = self._setting("max_epochs") if epochs is None else epochs
+        if epochs is None:
+            train = self.get_split_datasets(X)[0]
+            epochs = self.planned_epochs(len(self.get_iterator(train, training=True)))
         return super().fit_loop(X, y, epochs=epochs, **fit_params)
 
     def forward_iter(self, X, training=False, device="cpu"):

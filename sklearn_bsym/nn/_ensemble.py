@@ -423,8 +423,9 @@ def _member_state(tensor: torch.Tensor, k_members: int) -> torch.Tensor:
 def _train_stacked(stacked, data: _MemberData, recipe: dict, members, verbose: int):
     """The training loop of a stacked module; records each member's history in ``members``."""
     k = data.k
-    batch_size, epochs = recipe["batch_size"], recipe["max_epochs"]
+    batch_size = recipe["batch_size"]
     n_steps = _n_steps(max(data.sizes), batch_size)
+    epochs = recipe["planned_epochs"](n_steps)
     params = [p for p in stacked.parameters() if p.requires_grad]
     opt_kwargs = dict(recipe["optimizer_kwargs"])
     optimizer = recipe["optimizer"](params, **opt_kwargs)
@@ -522,7 +523,7 @@ def _recipe(template) -> dict:
     return {
         "device": device,
         "batch_size": int(batch_size),
-        "max_epochs": int(template._setting("max_epochs")),
+        "planned_epochs": template.planned_epochs,
         "lr": float(kwargs["lr"]),
         "schedule": PRESETS[template.preset].get("schedule"),
         "optimizer": template.optimizer,
