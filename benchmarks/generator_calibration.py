@@ -18,19 +18,13 @@ import time
 import numpy as np
 
 from sklearn_bsym import kinematics
-from sklearn_bsym.datasets import make_dimuon_events
+from sklearn_bsym.datasets import (
+    REFERENCE_PERCENTILES,
+    REFERENCE_QUANTILES,
+    REFERENCE_RAPIDITY_STD,
+    make_dimuon_events,
+)
 from sklearn_bsym.events import to_particles
-
-QUANTILES = [1, 5, 25, 50, 75, 95, 99]
-REFERENCE = {
-    (1, "mass"): [76.2, 85.1, 90.0, 91.2, 92.4, 98.2, 116.3],
-    (1, "pt"): [13.5, 20.1, 32.5, 40.0, 44.1, 46.4, 51.9],
-    (1, "rapidity"): [-2.18, -1.83, -0.90, 0.0, 0.88, 1.82, 2.19],
-    (0, "mass"): [70.3, 71.3, 77.8, 90.0, 115.8, 198.4, 345.5],
-    (0, "pt"): [13.8, 20.1, 32.0, 38.4, 49.3, 85.5, 144.7],
-    (0, "rapidity"): [-2.18, -1.83, -0.90, 0.0, 0.88, 1.82, 2.19],
-}
-REFERENCE_RAPIDITY_STD = {1: 1.13, 0: 1.14}
 
 
 def quantities(X):
@@ -57,13 +51,13 @@ def main(argv=None) -> int:
     print(f"generated {args.n_events:,} events in {elapsed:.2f} s")
 
     all_ok = True
-    header = "  ".join(f"{q:>5d}%" for q in QUANTILES)
+    header = "  ".join(f"{q:>5d}%" for q in REFERENCE_PERCENTILES)
     for label, name in ((1, "signal"), (0, "background")):
         values = quantities(X[y == label])
         print(f"\n{name} ({int((y == label).sum()):,} events)   quantiles: {header}")
         for quantity, v in values.items():
-            mine = np.percentile(v, QUANTILES)
-            ref = np.asarray(REFERENCE[label, quantity])
+            mine = np.percentile(v, REFERENCE_PERCENTILES)
+            ref = np.asarray(REFERENCE_QUANTILES[label, quantity])
             if quantity == "rapidity":
                 dev = mine - ref
                 ok = np.abs(dev) <= 0.05

@@ -12,6 +12,8 @@ from sklearn_bsym.datasets import (
     ETA_MAX,
     MASS_MIN,
     PT_MIN,
+    REFERENCE_PERCENTILES,
+    REFERENCE_QUANTILES,
     Z_MASS,
     background_mass_pdf,
     boson_pt_pdf,
@@ -23,17 +25,6 @@ from sklearn_bsym.datasets import (
     signal_mass_pdf,
 )
 from sklearn_bsym.events import to_particles
-
-QUANTILES = [1, 5, 25, 50, 75, 95, 99]
-# physics.md section 2: the authors' MadGraph samples, per class (1 = signal, 0 = background).
-REFERENCE = {
-    (1, "mass"): [76.2, 85.1, 90.0, 91.2, 92.4, 98.2, 116.3],
-    (1, "pt"): [13.5, 20.1, 32.5, 40.0, 44.1, 46.4, 51.9],
-    (1, "rapidity"): [-2.18, -1.83, -0.90, 0.0, 0.88, 1.82, 2.19],
-    (0, "mass"): [70.3, 71.3, 77.8, 90.0, 115.8, 198.4, 345.5],
-    (0, "pt"): [13.8, 20.1, 32.0, 38.4, 49.3, 85.5, 144.7],
-    (0, "rapidity"): [-2.18, -1.83, -0.90, 0.0, 0.88, 1.82, 2.19],
-}
 
 
 @pytest.fixture(scope="module")
@@ -199,8 +190,8 @@ def test_calibration_against_reference(large_sample, label, quantity):
         "pt": lambda: kinematics.pt(p[:, 0]),
         "rapidity": lambda: kinematics.rapidity(kinematics.system(p)),
     }[quantity]()
-    mine = np.percentile(values, QUANTILES)
-    ref = np.array(REFERENCE[label, quantity])
+    mine = np.percentile(values, REFERENCE_PERCENTILES)
+    ref = np.array(REFERENCE_QUANTILES[label, quantity])
     if quantity == "rapidity":
         # quantiles near 0: an absolute tolerance of 0.05
         assert_allclose(mine, ref, atol=0.05)

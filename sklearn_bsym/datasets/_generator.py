@@ -49,11 +49,26 @@ __all__ = [
     "cos_theta_pdf",
     "boson_pt_pdf",
     "lo_acceptance",
+    "REFERENCE_PERCENTILES",
+    "REFERENCE_QUANTILES",
+    "REFERENCE_RAPIDITY_STD",
 ]
 
 #: Z boson mass and width in GeV (PDG values, as in MadGraph's default model).
 Z_MASS = 91.1876
 Z_WIDTH = 2.4952
+#: The calibration target: percentiles of the authors' MadGraph samples (physics.md section 2),
+#: per (label, quantity) with label 1 = signal, 0 = background; muon pT of the first muon.
+REFERENCE_PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
+REFERENCE_QUANTILES = {
+    (1, "mass"): (76.2, 85.1, 90.0, 91.2, 92.4, 98.2, 116.3),
+    (1, "pt"): (13.5, 20.1, 32.5, 40.0, 44.1, 46.4, 51.9),
+    (1, "rapidity"): (-2.18, -1.83, -0.90, 0.0, 0.88, 1.82, 2.19),
+    (0, "mass"): (70.3, 71.3, 77.8, 90.0, 115.8, 198.4, 345.5),
+    (0, "pt"): (13.8, 20.1, 32.0, 38.4, 49.3, 85.5, 144.7),
+    (0, "rapidity"): (-2.18, -1.83, -0.90, 0.0, 0.88, 1.82, 2.19),
+}
+REFERENCE_RAPIDITY_STD = {1: 1.13, 0: 1.14}
 #: Generator cuts: dimuon mass above, muon pT above, muon |eta| below.
 MASS_MIN = 70.0
 PT_MIN = 10.0
