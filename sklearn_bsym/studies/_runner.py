@@ -67,7 +67,7 @@ def dask_backend(address: str | None, *, n_workers: int | None = None, processes
 
 def run_tasks(
     func: Callable[..., dict[str, Any]],
-    tasks: Sequence[tuple[str, tuple]],
+    tasks: Sequence[tuple[str | tuple[str, ...], tuple]],
     store: ResultStore,
     *,
     n_jobs: int | None = None,
@@ -82,12 +82,19 @@ def run_tasks(
     run through ``joblib.Parallel(n_jobs)`` (or on Dask, see :func:`dask_backend`) and each is
     saved as soon as it finishes, so an interruption loses only the fits in flight.
 
+    A task may also stand for several fits trained together (an ensemble): its key is then a
+    tuple of keys and ``func(*args)`` returns ``{key: payload}`` for each of them. Such a task
+    runs when any of its keys is missing (or corrupt) in ``store``; its payloads are saved
+    under their own keys, except those already stored, which are kept as they are.
+
     Parameters
     ----------
     func : callable
-        Picklable task function (a module-level function) returning a JSON-serializable dict.
+        Picklable task function (a module-level function) returning a JSON-serializable dict
+        (for a task with a tuple of keys: a dict of such dicts, one per key).
     tasks : sequence of (key, args)
-        Unique keys (file names of the stored fits) and the arguments of each call.
+        Unique keys (file names of the stored fits), or tuples of them, and the arguments of
+        each call.
     store : ResultStore
     n_jobs : int, optional
         joblib's ``n_jobs`` for local runs (None = serial); the number of local Dask workers.
@@ -98,38 +105,63 @@ def run_tasks(
     progress : bool, default=False
         Show a tqdm progress bar over the fits that need running.
     on_done : callable, optional
-        Called with the key of each fit that was run (not loaded), after it is saved.
+        Called with the key of each fit that was run and saved (not loaded).
 
     Returns
     -------
     dict
-        Key -> payload, in the order of ``tasks``.
+        Key -> payload for every single key, in the order of ``tasks``.
     """
-    keys = [key for key, _ in tasks]
+    keys = [key for task_key, _ in tasks for key in _keys_of(task_key)]
     if len(set(keys)) != len(keys):
         raise ValueError("Task keys must be unique; two fits would share one result file.")
     results: dict[str, dict[str, Any]] = {}
     todo = []
-    for key, args in tasks:
-        payload = store.load(key)
-        if payload is None:
-            todo.append((key, args))
-        else:
-            results[key] = payload
+    for task_key, args in tasks:
+        missing = False
+        for key in _keys_of(task_key):
+            payload = store.load(key)
+            if payload is None:
+                missing = True
+            else:
+                results[key] = payload
+        if missing:
+            todo.append((task_key, args))
     if todo:
-        for key, payload in _run(func, todo, n_jobs, dask, dask_processes, progress):
-            store.save(key, payload)
-            results[key] = payload
-            if on_done is not None:
-                on_done(key)
+        total = sum(len(_keys_of(task_key)) for task_key, _ in todo)
+        for task_key, payload in _run(func, todo, n_jobs, dask, dask_processes, progress, total):
+            for key, one in _payloads_of(task_key, payload):
+                if key in results:
+                    continue
+                store.save(key, one)
+                results[key] = one
+                if on_done is not None:
+                    on_done(key)
     return {key: results[key] for key in keys}
+
+
+def _keys_of(task_key: str | tuple[str, ...]) -> tuple[str, ...]:
+    return task_key if isinstance(task_key, tuple) else (task_key,)
+
+
+def _payloads_of(task_key, payload) -> list[tuple[str, dict[str, Any]]]:
+    """The (key, payload) pairs of one finished task."""
+    if not isinstance(task_key, tuple):
+        return [(task_key, payload)]
+    if not isinstance(payload, dict) or set(payload) != set(task_key):
+        got = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
+        raise ValueError(
+            f"A task with keys {list(task_key)} must return a dict with exactly these keys, "
+            f"got {got}; return {{key: payload}} for each of its fits."
+        )
+    return [(key, payload[key]) for key in task_key]
 
 
 def _keyed(func, key, args):
     return key, func(*args)
 
 
-def _run(func, todo, n_jobs, dask, dask_processes, progress) -> Iterator[tuple[str, dict]]:
+def _run(func, todo, n_jobs, dask, dask_processes, progress, total) -> Iterator[tuple[Any, dict]]:
     from tqdm.auto import tqdm
 
     with dask_backend(dask, n_workers=n_jobs, processes=dask_processes):
@@ -139,7 +171,7 @@ def _run(func, todo, n_jobs, dask, dask_processes, progress) -> Iterator[tuple[s
             return_as="generator_unordered",
         )
         stream = parallel(delayed(_keyed)(func, key, args) for key, args in todo)
-        with tqdm(total=len(todo), desc="fits", unit="fit", disable=not progress) as bar:
+        with tqdm(total=total, desc="fits", unit="fit", disable=not progress) as bar:
             for key, payload in stream:
-                bar.update()
+                bar.update(len(_keys_of(key)))
                 yield key, payload
