@@ -147,6 +147,7 @@ def test_runner_backends_agree(tmp_path, backend):
         {"max_epochs": 3},
         {"validation_fraction": 0.3},
         {"model_params": {"hgb": {"max_iter": 16}}},
+        {"ensemble": True},
     ],
 )
 def test_result_changing_option_gives_new_set(change):
@@ -192,6 +193,7 @@ def test_widening_seeds_reuses_fits():
         ({"n_events": 10}, "at least 100"),
         ({"preset": "huge"}, "preset must be"),
         ({"model_params": {"mlp": {}}}, "unknown model names"),
+        ({"ensemble": "yes"}, "ensemble must be True or False"),
     ],
 )
 def test_config_rejects_bad_options(change, match):
@@ -378,3 +380,201 @@ def test_study_with_the_networks_end_to_end(tmp_path):
     assert len(summary["epochs"]["hybrid"]["mean"]) == 2
     stored = json.loads((folder / "fits" / "hybrid_f1_r0.1_s0.json").read_text())
     assert {"pt_center", "w_general_mean"} <= set(stored["payload"]["symmetry"])
+
+
+# ---------------------------------------------------------------------------- ensembles
+
+TINY_ENSEMBLE = StudyConfig(
+    n_events=1500,
+    fractions=(0.5, 1.0),
+    n_seeds=2,
+    models=("invariant", "hybrid", "hgb"),
+    scan_resolutions=(),
+    max_epochs=3,
+    model_params={
+        "invariant": {"hidden_sizes": (16, 16), "batch_size": 64},
+        "hybrid": {
+            "Phi_sizes": (16, 8),
+            "invariant_sizes": (16, 8),
+            "weight_sizes": (16,),
+            "F_sizes": (16,),
+            "batch_size": 64,
+        },
+        "hgb": {"max_iter": 10},
+    },
+    ensemble=True,
+)
+
+
+@pytest.fixture(scope="module")
+def ensemble_runs(tmp_path_factory):
+    """TINY_ENSEMBLE run once with ensembles and once with separate fits."""
+    import dataclasses
+
+    out = tmp_path_factory.mktemp("ensemble")
+    ran = []
+    together = run_study(TINY_ENSEMBLE, out, on_done=ran.append, plots=False)
+    separate = run_study(dataclasses.replace(TINY_ENSEMBLE, ensemble=False), out, plots=False)
+    return out, together, separate, ran
+
+
+def test_ensemble_option_keeps_old_set_ids():
+    import dataclasses
+
+    plain = dataclasses.replace(TINY_ENSEMBLE, ensemble=False)
+    assert "ensemble" not in plain.result_options()
+    assert TINY_ENSEMBLE.result_options()["ensemble"] is True
+    assert plain.result_set_id() != TINY_ENSEMBLE.result_set_id()
+
+
+def test_ensemble_tasks_group_the_seeds_of_network_points():
+    import dataclasses
+
+    grouped = study_tasks(TINY_ENSEMBLE)
+    separate = study_tasks(dataclasses.replace(TINY_ENSEMBLE, ensemble=False))
+    groups = [key for key, _ in grouped if isinstance(key, tuple)]
+    assert sorted(groups) == sorted(
+        (f"{m}_f{f:g}_r0.1_s0", f"{m}_f{f:g}_r0.1_s1")
+        for m in ("invariant", "hybrid")
+        for f in (0.5, 1.0)
+    )
+    singles = [key for key, _ in grouped if isinstance(key, str)]
+    assert all(key.startswith("hgb_") for key in singles) and len(singles) == 4
+    flat = {k for key, _ in grouped for k in ((key,) if isinstance(key, str) else key)}
+    assert flat == {key for key, _ in separate}
+
+
+def test_ensemble_study_writes_one_file_per_fit(ensemble_runs):
+    out, together, separate, ran = ensemble_runs
+    fits = out / TINY_ENSEMBLE.result_set_id() / "fits"
+    expected = {
+        f"{m}_f{f:g}_r0.1_s{s}"
+        for m in ("invariant", "hybrid", "hgb")
+        for f in (0.5, 1.0)
+        for s in (0, 1)
+    }
+    assert {p.stem for p in fits.glob("*.json")} == expected
+    assert set(ran) == expected
+    assert set(together.fits.columns) == set(separate.fits.columns)
+    nets = together.fits[together.fits["model"] != "hgb"]
+    assert nets["n_epochs"].eq(3).all() and nets["best_epoch"].between(1, 3).all()
+    assert nets["train_auc"].notna().all()
+    assert set(nets["n_train"]) == {600, 1200}
+    # The group's time is shared out equally among its seeds.
+    assert nets.groupby(["model", "fraction"])["fit_time"].nunique().eq(1).all()
+    stored = json.loads((fits / "hybrid_f0.5_r0.1_s1.json").read_text())["payload"]
+    assert stored["seed"] == 1 and len(stored["valid_auc"]) == 3
+    assert {"pt_center", "w_general_mean"} <= set(stored["symmetry"])
+
+
+def test_ensemble_aucs_agree_with_separate_fits(ensemble_runs):
+    _, together, separate, _ = ensemble_runs
+    index = ["model", "fraction", "seed"]
+    a = together.fits.set_index(index).sort_index()
+    b = separate.fits.set_index(index).sort_index()
+    assert_allclose(a.loc["hgb", "test_auc"], b.loc["hgb", "test_auc"])
+    nets = a.index.get_level_values("model") != "hgb"
+    assert (a.loc[nets, "n_train"] == b.loc[nets, "n_train"]).all()
+    # Same data, weights and initial weights; only the batch order differs, so on 1,200
+    # events and 3 epochs the means over seeds agree within the seed noise.
+    mean_a = a[nets].groupby(["model", "fraction"])["test_auc"].mean()
+    mean_b = b[nets].groupby(["model", "fraction"])["test_auc"].mean()
+    assert_allclose(mean_a, mean_b, atol=0.06)
+    assert mean_a.loc["invariant"].min() > 0.7
+
+
+def test_ensemble_study_resumes_by_member(ensemble_runs, tmp_path):
+    out, first, _, _ = ensemble_runs
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    fits = copy / TINY_ENSEMBLE.result_set_id() / "fits"
+    (fits / "hybrid_f1_r0.1_s1.json").unlink()
+    corrupt = fits / "invariant_f0.5_r0.1_s0.json"
+    corrupt.write_text(corrupt.read_text()[:-40])
+    kept = (fits / "hybrid_f1_r0.1_s0.json").read_text()
+    ran = []
+    with pytest.warns(CorruptResultWarning, match="invariant_f0.5_r0.1_s0"):
+        again = run_study(TINY_ENSEMBLE, copy, on_done=ran.append, plots=False)
+    # Each group with a missing member reran; only that member was saved, its stored sibling
+    # is read and left as it was.
+    assert sorted(ran) == ["hybrid_f1_r0.1_s1", "invariant_f0.5_r0.1_s0"]
+    assert (fits / "hybrid_f1_r0.1_s0.json").read_text() == kept
+    assert len(again.fits) == len(first.fits)
+    index = ["model", "fraction", "seed"]
+    assert_allclose(
+        again.fits.set_index(index).sort_index()["test_auc"],
+        first.fits.set_index(index).sort_index()["test_auc"],
+        atol=1e-6,
+    )
+
+
+def test_ensemble_members_train_on_the_separate_fits_data(monkeypatch):
+    """Each member gets the events, labels, pT weights and seed its separate fit gets."""
+    import sklearn_bsym.nn as nn_module
+    from sklearn_bsym.studies._study import _ensemble_task, _fit_task
+
+    config = TINY_ENSEMBLE
+    seen_separate = {}
+    original_fit = nn_module.InvariantClassifier.fit
+
+    def spy_fit(self, X, y, sample_weight=None):
+        seen_separate[self.random_state] = (np.array(X), np.array(y), np.array(sample_weight))
+        return original_fit(self, X, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(nn_module.InvariantClassifier, "fit", spy_fit)
+    for seed in (0, 1):
+        _fit_task(config, "invariant", 0.5, 0.1, seed)
+    monkeypatch.undo()
+
+    seen_ensemble = {}
+    original_members = nn_module.fit_ensemble_members
+
+    def spy_members(template, X, y, sample_weight, subsets, seeds, **kwargs):
+        for w, idx, seed in zip(sample_weight, subsets, seeds, strict=True):
+            seen_ensemble[seed] = (X[idx], y[idx], w)
+        return original_members(template, X, y, sample_weight, subsets, seeds, **kwargs)
+
+    monkeypatch.setattr(nn_module, "fit_ensemble_members", spy_members)
+    _ensemble_task(config, "invariant", 0.5, 0.1, (0, 1))
+    assert set(seen_ensemble) == set(seen_separate) and len(seen_separate) == 2
+    for seed, (X, y, w) in seen_separate.items():
+        X_e, y_e, w_e = seen_ensemble[seed]
+        assert_allclose(X_e, X)
+        np.testing.assert_array_equal(y_e, y)
+        assert_allclose(w_e, w)
+
+
+def test_runner_runs_a_group_task_when_a_member_is_missing(tmp_path):
+    store = ResultStore(tmp_path)
+    group = (("g0", "g1"), ([("g0", {"v": 0}), ("g1", {"v": 1})],))
+    tasks = [*TOY_TASKS[:2], group]
+    ran = []
+    first = run_tasks(dict, tasks, store, on_done=ran.append)
+    assert ran == ["t0", "t1", "g0", "g1"]
+    assert list(first) == ["t0", "t1", "g0", "g1"] and first["g1"] == {"v": 1}
+    store.path("g0").unlink()
+    ran.clear()
+    assert run_tasks(dict, tasks, store, on_done=ran.append) == first
+    assert ran == ["g0"]
+
+
+def test_runner_rejects_a_group_task_with_wrong_keys(tmp_path):
+    group = (("g0", "g1"), ([("g0", {"v": 0})],))
+    with pytest.raises(ValueError, match="exactly these keys"):
+        run_tasks(dict, [group], ResultStore(tmp_path))
+
+
+def test_runner_rejects_a_key_in_two_tasks(tmp_path):
+    group = (("t0", "g1"), ([("t0", {}), ("g1", {})],))
+    with pytest.raises(ValueError, match="unique"):
+        run_tasks(dict, [TOY_TASKS[0], group], ResultStore(tmp_path))
+
+
+def test_command_line_ensemble_flag(capsys):
+    from sklearn_bsym.__main__ import build_parser, config_from_args, main
+
+    assert config_from_args(build_parser().parse_args(["--ensemble"])).ensemble is True
+    assert config_from_args(build_parser().parse_args([])).ensemble is False
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "--ensemble" in capsys.readouterr().out

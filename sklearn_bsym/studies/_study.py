@@ -15,7 +15,11 @@ Protocol (physics.md section 6, done honestly):
   stopping); the test split is scored once, by ``pt_weighted_roc_auc`` (AUC with the pT weights
   of the scored fold);
 * each fit is one task, a pure function of (config, key), run through joblib or Dask, stored as
-  soon as it finishes (:mod:`._runner`, :mod:`._store`).
+  soon as it finishes (:mod:`._runner`, :mod:`._store`);
+* with ``ensemble=True`` the seeds of each network point (model, fraction, resolution) are one
+  task: they train together as one vectorized ensemble
+  (:func:`sklearn_bsym.nn.fit_ensemble_members`) on exactly the data, smearing and pT weights
+  of their separate fits, and each seed is still stored and scored on its own.
 """
 
 from __future__ import annotations
@@ -92,6 +96,11 @@ class StudyConfig:
         pT bins of the hybrid's symmetry-factor table (Fig. 5).
     random_state : int, default=0
         Root of every seed of the study.
+    ensemble : bool, default=False
+        Train the seeds of each network point together as one vectorized ensemble
+        (:func:`sklearn_bsym.nn.fit_ensemble_members`) instead of one fit per seed: much
+        cheaper, the same results in distribution, but not the same numbers (batch order), so
+        it is a result set of its own.
     """
 
     n_events: int | None = 20_000
@@ -109,6 +118,7 @@ class StudyConfig:
     background: str | None = None
     symmetry_bins: int = 10
     random_state: int = 0
+    ensemble: bool = False
 
     def __post_init__(self):
         # Tuples (not lists) so that configs compare, pickle and print the same way everywhere.
@@ -150,6 +160,8 @@ class StudyConfig:
         unknown = sorted(set(self.model_params) - set(MODELS))
         if unknown:
             raise ValueError(f"model_params has unknown model names {unknown}.")
+        if self.ensemble not in (True, False):
+            raise ValueError(f"ensemble must be True or False, got {self.ensemble!r}.")
 
     @property
     def uses_generator(self) -> bool:
@@ -164,6 +176,10 @@ class StudyConfig:
 
         skip = {"fractions", "n_seeds", "models", "scan_resolutions", "signal", "background"}
         options = {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
+        if not options["ensemble"]:
+            # Absent when off, so that the result sets written before the option existed keep
+            # their ids (and resume).
+            del options["ensemble"]
         options["version"] = __version__
         if not self.uses_generator:
             options["signal_sha256"] = _file_sha256(self.signal)
@@ -324,13 +340,14 @@ def _key(model: str, fraction: float | None, resolution: float, seed: int | None
     return f"{model}_f{fraction:g}_r{resolution:g}_s{seed}"
 
 
-def study_tasks(config: StudyConfig) -> list[tuple[str, tuple]]:
+def study_tasks(config: StudyConfig) -> list[tuple[str | tuple[str, ...], tuple]]:
     """Every fit of a study as ``(key, args)`` for :func:`~._runner.run_tasks`.
 
     The curve is (model, fraction, seed) at ``config.resolution``; the scan is (model,
     resolution, seed) on the full pool; the Bayes-optimal ceiling is one evaluation per
     resolution (no training, generator data only). A curve point and a scan point that coincide
-    are one task.
+    are one task. With ``config.ensemble``, the seeds of each network point (model, fraction,
+    resolution) are one task whose key is the tuple of their keys.
     """
     trained = [m for m in config.models if m != "optimal"]
     points: dict[str, tuple] = {}
@@ -343,7 +360,19 @@ def study_tasks(config: StudyConfig) -> list[tuple[str, tuple]]:
             for seed in range(config.n_seeds):
                 key = _key(model, 1.0, resolution, seed)
                 points.setdefault(key, (config, model, 1.0, float(resolution), seed))
-    tasks: list[tuple[str, tuple]] = [(key, (_fit_task, *args)) for key, args in points.items()]
+    tasks: list[tuple[str | tuple[str, ...], tuple]] = []
+    groups: dict[tuple, list[str]] = {}
+    for key, args in points.items():
+        _, model, fraction, resolution, _ = args
+        if config.ensemble and model in NETWORKS:
+            groups.setdefault((model, fraction, resolution), []).append(key)
+        else:
+            tasks.append((key, (_fit_task, *args)))
+    for (model, fraction, resolution), keys in groups.items():
+        seeds = tuple(points[key][-1] for key in keys)
+        tasks.append(
+            (tuple(keys), (_ensemble_task, config, model, fraction, resolution, seeds))
+        )
     if "optimal" in config.models and config.uses_generator:
         for resolution in dict.fromkeys((config.resolution, *config.scan_resolutions)):
             key = _key("optimal", None, resolution, None)
@@ -390,7 +419,13 @@ def _history_auc(model) -> list[float | None]:
 
 
 def _fit_details(pipeline, X_test, model_name: str, bins: int) -> dict[str, Any]:
-    model = _fitted_model(pipeline)
+    measured = pipeline[:-1].transform(X_test) if model_name == "hybrid" else None
+    return _model_details(_fitted_model(pipeline), measured, model_name, bins)
+
+
+def _model_details(model, measured_test, model_name: str, bins: int) -> dict[str, Any]:
+    """Epoch history and (hybrid) symmetry-factor table of a fitted classifier;
+    ``measured_test`` are the smeared test events (only the hybrid needs them)."""
     valid_auc = _history_auc(model)
     details: dict[str, Any] = {
         "valid_auc": valid_auc,
@@ -404,8 +439,7 @@ def _fit_details(pipeline, X_test, model_name: str, bins: int) -> dict[str, Any]
     if model_name == "hybrid":
         from ..nn import symmetry_factor_table
 
-        measured = pipeline[:-1].transform(X_test)
-        table = symmetry_factor_table(model, measured, bins=bins)
+        table = symmetry_factor_table(model, measured_test, bins=bins)
         details["symmetry"] = _json_records(table)
     return details
 
@@ -430,19 +464,13 @@ def _fit_task(config: StudyConfig, model: str, fraction: float, resolution: floa
     from sklearn.model_selection import learning_curve, validation_curve
 
     X, y, test, pool = _dataset(config)
-    pool_seed, model_seed = _fit_seeds(config, seed)
-    pool = np.random.default_rng(pool_seed).permutation(pool)
+    pool, model_seed = _seed_pool(config, pool, seed)
     pipeline = _pipeline(
         make_model(model, config, model_seed), resolution, _study_seeds(config)["smear"]
     )
     recorder = _Recorder(X[test], model=model, bins=config.symmetry_bins)
     cv = [(pool, test)]
-    n_train = len(pool) if fraction == 1.0 else int(fraction * len(pool))
-    if n_train < 10:
-        raise ValueError(
-            f"Training fraction {fraction} of {len(pool)} pool events leaves {n_train} events; "
-            "raise n_events or the fraction."
-        )
+    n_train = _n_train(fraction, len(pool))
     start = time.perf_counter()
     if fraction == 1.0:
         validation_curve(
@@ -467,19 +495,94 @@ def _fit_task(config: StudyConfig, model: str, fraction: float, resolution: floa
             error_score="raise",
         )
     elapsed = time.perf_counter() - start
+    return _fit_payload(model, fraction, n_train, seed, resolution, recorder.details, elapsed)
+
+
+def _seed_pool(config: StudyConfig, pool, seed: int) -> tuple[np.ndarray, int]:
+    """(training pool in seed ``seed``'s order, model seed): a fraction ``f`` trains on the
+    first ``f`` part of this order."""
+    pool_seed, model_seed = _fit_seeds(config, seed)
+    return np.random.default_rng(pool_seed).permutation(pool), model_seed
+
+
+def _n_train(fraction: float, n_pool: int) -> int:
+    n_train = n_pool if fraction == 1.0 else int(fraction * n_pool)
+    if n_train < 10:
+        raise ValueError(
+            f"Training fraction {fraction} of {n_pool} pool events leaves {n_train} events; "
+            "raise n_events or the fraction."
+        )
+    return n_train
+
+
+def _fit_payload(model, fraction, n_train, seed, resolution, details, fit_time) -> dict:
+    """The stored result of one fit; ``details`` holds the scores, history and symmetry."""
     return {
         "model": model,
         "fraction": fraction,
         "n_train": n_train,
         "seed": seed,
         "resolution": resolution,
-        "test_auc": recorder.details["test_auc"],
-        "train_auc": recorder.details.get("train_auc"),
-        "best_epoch": recorder.details["best_epoch"],
-        "n_epochs": recorder.details["n_epochs"],
-        "fit_time": elapsed,
-        "valid_auc": recorder.details["valid_auc"],
-        "symmetry": recorder.details["symmetry"],
+        "test_auc": details["test_auc"],
+        "train_auc": details.get("train_auc"),
+        "best_epoch": details["best_epoch"],
+        "n_epochs": details["n_epochs"],
+        "fit_time": fit_time,
+        "valid_auc": details["valid_auc"],
+        "symmetry": details["symmetry"],
+    }
+
+
+def _ensemble_task(
+    config: StudyConfig, model: str, fraction: float, resolution: float, seeds: tuple[int, ...]
+) -> dict[str, dict[str, Any]]:
+    """The seeds of one network point trained together: {key: payload} per seed.
+
+    Member ``i`` sees exactly what :func:`_fit_task` with seed ``i`` would: the same training
+    events in the same order, smeared by the same per-event draws (so smearing all events once
+    equals smearing each fold in the pipeline), pT weights fitted on its own smeared training
+    subset (as :class:`PtReweightedClassifier` does), the same initial weights and validation
+    split, and the same scorer (AUC with pT weights of the scored fold). Only the batch order
+    differs, so the numbers agree in distribution, not exactly.
+    """
+    from ..nn import fit_ensemble_members
+    from ..preprocessing import MomentumSmearer, PtReweighter, weighted_roc_auc
+
+    X, y, test, pool = _dataset(config)
+    n_train = _n_train(fraction, len(pool))
+    start = time.perf_counter()
+    smear = MomentumSmearer(resolution, random_state=_study_seeds(config)["smear"])
+    measured = smear.fit(X).transform(X)
+    subsets, weights, model_seeds = [], [], []
+    for seed in seeds:
+        order, model_seed = _seed_pool(config, pool, seed)
+        train = order[:n_train]
+        subsets.append(train)
+        weights.append(
+            PtReweighter().fit(measured[train], y[train]).compute_sample_weight(
+                measured[train], y[train]
+            )
+        )
+        model_seeds.append(model_seed)
+    template = make_model(model, config, model_seeds[0])
+    members = fit_ensemble_members(template, measured, y, weights, subsets, model_seeds)
+    X_test, y_test = measured[test], y[test]
+    details = []
+    for member, train in zip(members, subsets, strict=True):
+        one = _model_details(member, X_test, model, config.symmetry_bins)
+        one["test_auc"] = weighted_roc_auc(y_test, member.predict_proba(X_test)[:, 1], X_test)
+        X_train = measured[train]
+        one["train_auc"] = weighted_roc_auc(
+            y[train], member.predict_proba(X_train)[:, 1], X_train
+        )
+        details.append(one)
+    # The group's cost shared out: the report's fit times stay comparable to separate fits.
+    fit_time = (time.perf_counter() - start) / len(seeds)
+    return {
+        _key(model, fraction, resolution, seed): _fit_payload(
+            model, fraction, n_train, seed, resolution, one, fit_time
+        )
+        for seed, one in zip(seeds, details, strict=True)
     }
 
 
