@@ -109,7 +109,8 @@ def rapidity(p: Array) -> Array:
 def dot(a: Array, b: Array) -> Array:
     """Minkowski product a.b = Ea Eb - pxa pxb - pya pyb - pza pzb."""
     a, b = _asarray(a), _asarray(b)
-    return a[..., 3] * b[..., 3] - a[..., 0] * b[..., 0] - a[..., 1] * b[..., 1] - a[..., 2] * b[..., 2]
+    spatial = a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
+    return a[..., 3] * b[..., 3] - spatial
 
 
 def m2(p: Array) -> Array:
