@@ -14,10 +14,13 @@ Fits are stored under ``--store`` and resumed on a rerun; the table and figure a
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import time
 
-from sklearn_bsym.studies import FULL, MODELS, QUICK, StudyConfig, run_study
+from sklearn_bsym.studies import FULL, QUICK, StudyConfig
+
+try:
+    from _study_wrapper import add_study_options, configure, run_and_copy
+except ImportError:  # run as a module
+    from benchmarks._study_wrapper import add_study_options, configure, run_and_copy
 
 RESOLUTIONS = (0.0, 0.025, 0.05, 0.10, 0.20)
 TINY = StudyConfig(n_events=3000, n_seeds=2, max_epochs=2, scan_resolutions=(0.0, 0.10, 0.20))
@@ -40,45 +43,13 @@ def main(argv=None) -> None:
         nargs="+",
         help=f"resolutions (default: {' '.join(f'{r:g}' for r in RESOLUTIONS)})",
     )
-    parser.add_argument("--n-events", type=int, help=f"events (default {QUICK.n_events:,})")
-    parser.add_argument("--seeds", type=int, help="seeds per point")
-    parser.add_argument("--models", nargs="+", choices=MODELS, help="models (default: all)")
-    parser.add_argument("--epochs", type=int, help="maximum epochs of the networks")
-    parser.add_argument("--n-jobs", type=int, help="parallel fits (joblib)")
-    parser.add_argument("--dask", help="'local' or a Dask scheduler address")
-    parser.add_argument(
-        "--store", default="bsym_results", help="result store, resumable (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--output",
-        default="benchmarks/results/resolution_scan",
-        help="where the table and figure are copied (default: %(default)s)",
-    )
+    add_study_options(parser, output="benchmarks/results/resolution_scan")
     args = parser.parse_args(argv)
     base = TINY if args.quick else FULL if args.paper else QUICK
     resolutions = args.resolutions or (base.scan_resolutions if args.quick else RESOLUTIONS)
-    changes = {
-        "n_events": args.n_events,
-        "n_seeds": args.seeds,
-        "models": tuple(args.models) if args.models else None,
-        "max_epochs": args.epochs,
-    }
     # Only the full pool: the scan's fits (the curve's fraction 1 shares them).
-    config = dataclasses.replace(
-        base,
-        fractions=(1.0,),
-        scan_resolutions=tuple(resolutions),
-        **{k: v for k, v in changes.items() if v is not None},
-    )
-    start = time.perf_counter()
-    result = run_study(config, args.store, n_jobs=args.n_jobs, dask=args.dask, progress=True)
-    copied = result.copy_to(args.output)
-    print(result.markdown)
-    print(
-        f"{time.perf_counter() - start:.0f} s; written to {args.output}: "
-        f"{', '.join(p.name for p in copied)}"
-    )
-
+    config = configure(base, args, fractions=(1.0,), scan_resolutions=tuple(resolutions))
+    run_and_copy(config, args)
 
 if __name__ == "__main__":
     main()
