@@ -32,7 +32,8 @@ except ImportError:  # run as a module
 def models(seed: int):
     return {
         "hgb_dimuon_features": make_pipeline(
-            DimuonFeatures(), HistGradientBoostingClassifier(random_state=seed)),
+            DimuonFeatures(), HistGradientBoostingClassifier(random_state=seed)
+        ),
         "pfn": PFNClassifier(random_state=seed),
         "invariant": InvariantClassifier(random_state=seed),
         "hybrid": HybridClassifier(random_state=seed),
@@ -41,12 +42,22 @@ def models(seed: int):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="2000,4000,8000,16000,32000")
-    parser.add_argument("--n-test", type=int, default=40000)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--sizes",
+        default="2000,4000,8000,16000,32000",
+        help="training sizes, comma-separated (default %(default)s)",
+    )
+    parser.add_argument(
+        "--n-test", type=int, default=40000, help="test events (default %(default)s)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="torch threads (default %(default)s)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random_state of data and models")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the script")
-    parser.add_argument("--out", default="baseline_comparison.csv")
+    parser.add_argument(
+        "--out", default="baseline_comparison.csv", help="CSV file (default %(default)s)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.n_test = "1000,2000", 4000
@@ -62,10 +73,18 @@ def main(argv=None):
             step = model.steps[-1][0] + "__" if hasattr(model, "steps") else ""
             model.fit(X, y, **{f"{step}sample_weight": w})
             auc = weighted_roc_auc(yte, model.predict_proba(Xte)[:, 1], Xte)
-            rows.append({"n_train": n, "model": name, "weighted_auc": auc,
-                         "fit_s": time.perf_counter() - t0})
-            print(f"n_train={n:6d}  {name:20s} AUC={auc:.4f}  fit {rows[-1]['fit_s']:.1f} s",
-                  flush=True)
+            rows.append(
+                {
+                    "n_train": n,
+                    "model": name,
+                    "weighted_auc": auc,
+                    "fit_s": time.perf_counter() - t0,
+                }
+            )
+            print(
+                f"n_train={n:6d}  {name:20s} AUC={auc:.4f}  fit {rows[-1]['fit_s']:.1f} s",
+                flush=True,
+            )
     table = pd.DataFrame(rows)
     print(table.pivot(index="n_train", columns="model", values="weighted_auc").round(4))
     table.to_csv(args.out, index=False)

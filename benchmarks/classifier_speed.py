@@ -32,8 +32,7 @@ try:
 except ImportError:  # run as a module
     from benchmarks._bench_data import smeared_split
 
-CLASSIFIERS = {"pfn": PFNClassifier, "invariant": InvariantClassifier,
-               "hybrid": HybridClassifier}
+CLASSIFIERS = {"pfn": PFNClassifier, "invariant": InvariantClassifier, "hybrid": HybridClassifier}
 
 
 class _Items(torch.utils.data.Dataset):
@@ -91,14 +90,36 @@ class _TestAUC(Callback):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-train", type=int, default=16000)
-    parser.add_argument("--n-test", type=int, default=20000)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--timing-epochs", type=int, default=3)
-    parser.add_argument("--paper-epochs", type=int, default=100)
-    parser.add_argument("--classifiers", default="pfn,invariant,hybrid")
+    parser.add_argument(
+        "--n-train", type=int, default=16000, help="training events (default %(default)s)"
+    )
+    parser.add_argument(
+        "--n-test", type=int, default=20000, help="test events (default %(default)s)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="torch threads (default %(default)s)"
+    )
+    parser.add_argument(
+        "--timing-epochs",
+        type=int,
+        default=3,
+        help="epochs timed per loop; the first is dropped (default %(default)s)",
+    )
+    parser.add_argument(
+        "--paper-epochs",
+        type=int,
+        default=100,
+        help="epochs of the paper preset whose AUC is the target (default %(default)s)",
+    )
+    parser.add_argument(
+        "--classifiers",
+        default="pfn,invariant,hybrid",
+        help="comma-separated (default %(default)s)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the script")
-    parser.add_argument("--out", default="classifier_speed.csv")
+    parser.add_argument(
+        "--out", default="classifier_speed.csv", help="CSV file (default %(default)s)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.n_train, args.n_test, args.timing_epochs, args.paper_epochs = 2000, 2000, 2, 2
@@ -112,8 +133,9 @@ def main(argv=None):
         # The first epoch pays one-off costs (allocations, fused-kernel set-up).
         ours = float(np.median(fast.history[:, "dur"][1:] or fast.history[:, "dur"]))
         torch.manual_seed(0)
-        theirs_all = paper_loop_epoch_times(fast.module_.__class__(**_module_kwargs(fast)),
-                                            Xtr, ytr, w, epochs=args.timing_epochs)
+        theirs_all = paper_loop_epoch_times(
+            fast.module_.__class__(**_module_kwargs(fast)), Xtr, ytr, w, epochs=args.timing_epochs
+        )
         theirs = float(np.median(theirs_all[1:] or theirs_all))
 
         paper = cls(preset="paper", max_epochs=args.paper_epochs, random_state=0)
@@ -129,18 +151,27 @@ def main(argv=None):
         final_auc = curve.curve_[-1][1]
         paper_loop_time = theirs * args.paper_epochs
         row = {
-            "classifier": name, "n_train": args.n_train, "threads": args.threads,
-            "epoch_s_fast_path_b128": ours, "epoch_s_paper_loop_b128": theirs,
+            "classifier": name,
+            "n_train": args.n_train,
+            "threads": args.threads,
+            "epoch_s_fast_path_b128": ours,
+            "epoch_s_paper_loop_b128": theirs,
             "epoch_speedup": theirs / ours,
-            "paper_epochs": args.paper_epochs, "paper_auc": target,
+            "paper_epochs": args.paper_epochs,
+            "paper_auc": target,
             "paper_fit_s_fast_path": paper_fit_time,
             "paper_loop_s_estimated": paper_loop_time,
-            "default_final_auc": final_auc, "default_s_to_paper_auc": reached,
+            "default_final_auc": final_auc,
+            "default_s_to_paper_auc": reached,
             "time_to_accuracy_speedup": (paper_loop_time / reached) if reached else None,
         }
         rows.append(row)
-        print(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                        for k, v in row.items()), flush=True)
+        print(
+            ", ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
+            ),
+            flush=True,
+        )
     if args.paper_epochs != 100:
         print(f"NOTE: the paper side ran {args.paper_epochs} epochs, not the authors' 100.")
     out = Path(args.out)
