@@ -32,3 +32,16 @@ def lhe_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared LHE test files not found at {path} (set SKLEARN_BSYM_SHARED)")
     return path
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny networks gain nothing from threads, and on a busy 2-core machine two threads contend
+    so that every small op becomes many times slower (measured: 126 s instead of 5 s for three
+    small fits). Use it per module: ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_bsym.nn import HybridClassifier, InvariantClassifier, PFNClassifier
@@ -56,12 +55,7 @@ def _expected_failed(estimator):
     return EXPECTED_FAILED
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed)

@@ -36,14 +36,7 @@ SMALL_HYBRID = {"Phi_sizes": (16, 8), "invariant_sizes": (16, 8), "weight_sizes"
                 "F_sizes": (32, 16)}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: on a busy 2-core machine two threads contend and every small op
-    becomes many times slower (measured: 126 s instead of 5 s for three small fits)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _events(n, seed=0):
