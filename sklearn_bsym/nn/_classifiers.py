@@ -85,6 +85,58 @@ class EventTensors(torch.utils.data.Dataset):
         return EventTensors(self.X[idx], None if self.target is None else self.target[idx])
 
 
+def batch_bounds(n: int, batch_size: int, merge_single: bool = True) -> list[tuple[int, int]]:
+    """``(start, stop)`` of the batches of ``n`` events; a final batch of one event is merged
+    into the previous one when ``merge_single`` (BatchNorm cannot train on one event)."""
+    bounds = [(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
+    if merge_single and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
+
+
+def onecycle_lrs(max_lr: float, total: int, pct_start: float = 0.25) -> np.ndarray:
+    """The learning rate of each of ``total`` optimizer steps of the fast recipe: torch's
+    ``OneCycleLR`` (warm-up, then cosine decay); constant ``max_lr`` for a fit too short for
+    its warm-up (it needs two warm-up steps)."""
+    total = max(1, int(total))
+    if pct_start * total < 2:
+        return np.full(total, float(max_lr))
+    probe = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([probe], lr=max_lr)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=max_lr, total_steps=total, pct_start=pct_start, cycle_momentum=False)
+    lrs = np.empty(total)
+    for i in range(total):
+        lrs[i] = optimizer.param_groups[0]["lr"]
+        if i + 1 < total:
+            optimizer.step()
+            scheduler.step()
+    return lrs
+
+
+def recalibrate_batchnorm(module: torch.nn.Module, batches) -> None:
+    """Recompute every BatchNorm layer's running statistics as the cumulative average over
+    ``batches`` (an iterable of inputs) for the module's current weights; modes and momenta
+    are restored afterwards."""
+    norms = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the pass
+    was_training = module.training
+    module.train()
+    try:
+        with torch.no_grad():
+            for xb in batches:
+                module(xb)
+    finally:
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum
+        module.train(was_training)
+
+
 class BatchIterator:
     """Mini-batches sliced from preloaded tensors: one permutation per epoch when shuffling.
 
@@ -103,11 +155,7 @@ class BatchIterator:
             self.generator.manual_seed(int(seed))
 
     def _bounds(self, n: int) -> list[tuple[int, int]]:
-        starts = list(range(0, n, self.batch_size))
-        bounds = [(s, min(s + self.batch_size, n)) for s in starts]
-        if self.merge_single and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
-            bounds[-2:] = [(bounds[-2][0], n)]
-        return bounds
+        return batch_bounds(n, self.batch_size, self.merge_single)
 
     def __len__(self) -> int:
         return len(self._bounds(len(self.dataset)))
@@ -125,10 +173,11 @@ class BatchIterator:
 
 
 class OneCycleSchedule(Callback):
-    """One-cycle learning rate (warm-up, then cosine decay), stepped after every batch.
+    """One-cycle learning rate (warm-up, then cosine decay), set before every training batch.
 
     The number of steps is known only once the training data are (``on_train_begin``),
-    which is why skorch's ``LRScheduler`` with a fixed ``total_steps`` is not used.
+    which is why skorch's ``LRScheduler`` with a fixed ``total_steps`` is not used. The
+    schedule is :func:`onecycle_lrs`, shared with the vectorized ensembles.
     """
 
     def __init__(self, max_lr: float, pct_start: float = 0.25):
@@ -137,24 +186,16 @@ class OneCycleSchedule(Callback):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         n_batches = len(net.get_iterator(net.get_split_datasets(X)[0], training=True))
-        total = net.planned_epochs(n_batches) * n_batches
-        self.steps_left_ = total
-        self.scheduler_ = None
-        # torch's OneCycleLR needs two warm-up steps; a fit that short keeps a constant lr.
-        if self.pct_start * total >= 2:
-            self.scheduler_ = torch.optim.lr_scheduler.OneCycleLR(
-                net.optimizer_, max_lr=self.max_lr, total_steps=total,
-                pct_start=self.pct_start, cycle_momentum=False,
-            )
+        self.lrs_ = onecycle_lrs(self.max_lr, net.planned_epochs(n_batches) * n_batches,
+                                 self.pct_start)
+        self.step_ = 0
 
-    def on_batch_end(self, net, training=False, **kwargs):
-        if training and self.scheduler_ is not None and self.steps_left_ > 1:
-            self.scheduler_.step()
-            self.steps_left_ -= 1
-
-    def on_train_end(self, net, **kwargs):
-        # The scheduler references the optimizer; keep it out of pickles of the net.
-        self.scheduler_ = None
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if training:
+            lr = float(self.lrs_[min(self.step_, len(self.lrs_) - 1)])
+            for group in net.optimizer_.param_groups:
+                group["lr"] = lr
+            self.step_ += 1
 
 
 class PreciseBatchNorm(Callback):
@@ -185,24 +226,8 @@ class PreciseBatchNorm(Callback):
             self.recalibrate(net, net.get_split_datasets(X)[0])
 
     def recalibrate(self, net, dataset):
-        module = net.module_
-        norms = [m for m in module.modules()
-                 if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-        if norms:
-            momenta = [m.momentum for m in norms]
-            for m in norms:
-                m.reset_running_stats()
-                m.momentum = None  # cumulative average over the pass
-            was_training = module.training
-            module.train()
-            try:
-                with torch.no_grad():
-                    for xb, _ in net.get_iterator(dataset, training=True):
-                        module(xb)
-            finally:
-                for m, momentum in zip(norms, momenta, strict=True):
-                    m.momentum = momentum
-                module.train(was_training)
+        recalibrate_batchnorm(
+            net.module_, (xb for xb, _ in net.get_iterator(dataset, training=True)))
         self.fresh_ = True
 
 

@@ -37,7 +37,6 @@ default).
 from __future__ import annotations
 
 import copy
-import math
 import time
 from collections.abc import Sequence
 
@@ -49,7 +48,14 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from .._random import as_seed, spawn_seeds
-from ._classifiers import PRESETS, _fused_supported, resolve_device
+from ._classifiers import (
+    PRESETS,
+    _fused_supported,
+    batch_bounds,
+    onecycle_lrs,
+    recalibrate_batchnorm,
+    resolve_device,
+)
 
 __all__ = [
     "EnsembleLinear",
@@ -305,10 +311,8 @@ class _IndexStream:
 
 
 def _n_steps(n: int, batch_size: int) -> int:
-    """Steps per epoch of ``n`` events, as ``BatchIterator`` counts them (a final batch of one
-    event is merged into the previous one)."""
-    steps = max(1, math.ceil(n / batch_size))
-    return steps - 1 if steps > 1 and n % batch_size == 1 else steps
+    """Steps per epoch of ``n`` events, as a separate fit's ``BatchIterator`` counts them."""
+    return len(batch_bounds(n, batch_size))
 
 
 class _MemberData:
@@ -349,46 +353,12 @@ def _with_weights(target: torch.Tensor) -> torch.Tensor:
     return torch.stack([target, torch.ones_like(target)], dim=1)
 
 
-def _onecycle_lrs(max_lr: float, total: int, pct_start: float = 0.25) -> np.ndarray:
-    """Learning rate at each of ``total`` steps of ``OneCycleSchedule`` (torch's OneCycleLR;
-    constant ``max_lr`` for fits too short for its warm-up, as the callback does)."""
-    if pct_start * total < 2:
-        return np.full(max(1, total), float(max_lr))
-    probe = torch.zeros(1, requires_grad=True)
-    opt = torch.optim.SGD([probe], lr=max_lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=max(1, total),
-                                                pct_start=pct_start, cycle_momentum=False)
-    lrs = []
-    for _ in range(total):
-        lrs.append(opt.param_groups[0]["lr"])
-        if len(lrs) < total:
-            opt.step()
-            sched.step()
-    return np.asarray(lrs)
-
-
 def _recalibrate(stacked, data: _MemberData, batch_size: int) -> None:
     """BatchNorm running statistics for the current weights: one pass over each member's
-    training events with cumulative averaging (as ``PreciseBatchNorm`` of a single fit)."""
-    norms = [m for m in stacked.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not norms:
-        return
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None
-    was_training = stacked.training
-    stacked.train()
-    n_steps = _n_steps(max(data.sizes), batch_size)
-    try:
-        with torch.no_grad():
-            X, _ = data.epoch_batches(data.streams(salt=1), n_steps, batch_size)
-            for xb in X:
-                stacked(xb)
-    finally:
-        for m, momentum in zip(norms, momenta, strict=True):
-            m.momentum = momentum
-        stacked.train(was_training)
+    training events in batches (as ``PreciseBatchNorm`` does for a single fit)."""
+    X, _ = data.epoch_batches(data.streams(salt=1), _n_steps(max(data.sizes), batch_size),
+                              batch_size)
+    recalibrate_batchnorm(stacked, X)
 
 
 def _forward_members(stacked, inputs: Sequence[torch.Tensor], chunk: int) -> list[torch.Tensor]:
@@ -429,7 +399,7 @@ def _train_stacked(stacked, data: _MemberData, recipe: dict, members, verbose: i
     params = [p for p in stacked.parameters() if p.requires_grad]
     opt_kwargs = dict(recipe["optimizer_kwargs"])
     optimizer = recipe["optimizer"](params, **opt_kwargs)
-    lrs = (_onecycle_lrs(recipe["lr"], epochs * n_steps) if recipe["schedule"] == "onecycle"
+    lrs = (onecycle_lrs(recipe["lr"], epochs * n_steps) if recipe["schedule"] == "onecycle"
            else None)
     streams = data.streams(salt=0)
     validate = data.valids is not None
