@@ -14,6 +14,8 @@ from sklearn_bsym.datasets import make_dimuon_events
 from sklearn_bsym.nn import (
     EnsembleBatchNorm1d,
     EnsembleClassifier,
+    EnsembleLinear,
+    EnsembleSequential,
     HybridClassifier,
     HybridNetwork,
     InvariantNetwork,
@@ -92,11 +94,53 @@ def test_unstack_gives_exact_members(cls):
     for k, net in enumerate(nets):
         plain = unstack_module(stacked, k)
         assert type(plain) is cls
+        assert ([type(m) for _, m in plain.named_modules()]
+                == [type(m) for _, m in net.named_modules()])
         ref = net.state_dict()
         got = plain.state_dict()
         assert list(got) == list(ref)
         for name in ref:
             assert torch.equal(got[name], ref[name]), name
+
+
+def test_mlps_are_stacked_as_column_sequentials():
+    nets = _members(HybridNetwork)
+    stacked = stack_modules(nets)
+    mlps = [m for m in stacked.modules() if isinstance(m, torch.nn.Sequential)]
+    assert mlps and all(type(m) is EnsembleSequential for m in mlps)
+    # A Sequential holding anything but stacked and elementwise layers keeps the row layout.
+    class Odd(torch.nn.Module):
+        def forward(self, x):
+            return x.flip(0)
+
+    torch.manual_seed(0)
+    seqs = [torch.nn.Sequential(torch.nn.Linear(3, 4), Odd()) for _ in range(2)]
+    mixed = stack_modules(seqs)
+    assert type(mixed) is torch.nn.Sequential and isinstance(mixed[0], EnsembleLinear)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_ensemble_layers_agree_on_rows_and_columns(training):
+    torch.manual_seed(0)
+    mlps = [torch.nn.Sequential(torch.nn.Linear(3, 5, bias=False), torch.nn.BatchNorm1d(5),
+                                torch.nn.ReLU(), torch.nn.Linear(5, 2)) for _ in range(2)]
+    stacked = stack_modules(mlps).train(training)
+    x = torch.randn(2 * 7, 3)
+    by_columns = stacked(x)
+    h = x  # the same layers applied one by one on member-major rows
+    for layer in stacked:
+        h = layer(h)
+    assert_allclose(by_columns.detach(), h.detach(), atol=1e-6)
+    for k, mlp in enumerate(mlps):
+        assert_allclose(by_columns[k * 7:(k + 1) * 7].detach(),
+                        mlp.train(training)(x[k * 7:(k + 1) * 7]).detach(), atol=1e-5)
+        plain = unstack_module(stacked, k)  # the stacked module is itself the MLP
+        assert type(plain) is torch.nn.Sequential
+        assert all(torch.equal(a, b) for a, b in zip(plain.parameters(), mlp.parameters(),
+                                                     strict=True))
+    single = stack_modules([torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)])
+    assert isinstance(single, EnsembleLinear)
+    assert type(unstack_module(single, 1)) is torch.nn.Linear
 
 
 @pytest.mark.parametrize("momentum", [0.1, None])
@@ -125,10 +169,10 @@ def test_stacked_gradients_equal_separate_gradients():
         torch.nn.functional.binary_cross_entropy_with_logits(net(x[k]), y[k]).backward()
         grads = {n: p.grad for n, p in net.named_parameters()}
         for name, layer in stacked.named_modules():
-            if hasattr(layer, "n_members") and isinstance(layer.weight, torch.nn.Parameter):
+            if isinstance(layer, (EnsembleLinear, EnsembleBatchNorm1d)):
                 g = layer.weight.grad
                 ref = grads[f"{name}.weight"]
-                got = g[k].t() if g.dim() == 3 else g.view(3, -1)[k]
+                got = g[k] if g.dim() == 3 else g.view(3, -1)[k]
                 assert_allclose(got, ref, atol=1e-5, rtol=1e-4, err_msg=name)
 
 

@@ -2,7 +2,8 @@
 
 One fit of these small networks is dominated by per-step overhead (Python, autograd, kernel
 launches), not arithmetic. Training K members together spends that overhead once per step for
-all K.
+all K, while the arithmetic grows K-fold (on a CPU it soon dominates: see
+``benchmarks/ensemble_speed.py``, which also times the matrix products alone).
 
 Member-major folding
 --------------------
@@ -10,9 +11,12 @@ The member axis is folded into the batch axis: rows ``[k * R:(k + 1) * R]`` of a
 belong to member ``k``. Every network of :mod:`sklearn_bsym.nn` is made of per-row operations
 plus two layers that mix rows or hold parameters, ``nn.Linear`` and ``nn.BatchNorm1d``. A K-member
 ensemble of any of them is therefore the same module with each Linear replaced by an
-:class:`EnsembleLinear` (weights ``(K, in, out)``, one batched matmul) and each BatchNorm1d by an
+:class:`EnsembleLinear` (weights ``(K, out, in)``, one batched matmul) and each BatchNorm1d by an
 :class:`EnsembleBatchNorm1d` (statistics per member). The particle-flow map's rows
 ``(K * N * P, 4)`` stay member-major, because reshaping ``(K * N, P, 4)`` keeps the order.
+Inside each MLP (an :class:`EnsembleSequential`) the activations are held as columns
+``(K, features, R)``: the batched products then write exactly the layout that BatchNorm's
+native kernel reads as ``K * features`` channels, so no activation is copied between layers.
 
 Training
 --------
@@ -60,6 +64,7 @@ from ._classifiers import (
 __all__ = [
     "EnsembleLinear",
     "EnsembleBatchNorm1d",
+    "EnsembleSequential",
     "stack_modules",
     "unstack_module",
     "n_members_of",
@@ -69,26 +74,30 @@ __all__ = [
 
 
 class EnsembleLinear(nn.Module):
-    """K independent Linear layers applied to member-major rows ``(K * R, in)``.
+    """K independent Linear layers.
+
+    Works on member-major rows ``(K * R, in)`` (:meth:`forward`) and on columns
+    ``(K, in, R)`` (:meth:`forward_columns`, the layout :class:`EnsembleSequential` keeps
+    between layers). Member k's weight is ``weight[k]``, shaped like an ``nn.Linear`` weight.
 
     Parameters
     ----------
-    weight : torch.Tensor of shape (K, in_features, out_features)
-    bias : torch.Tensor of shape (K, 1, out_features) or None
+    weight : torch.Tensor of shape (K, out_features, in_features)
+    bias : torch.Tensor of shape (K, out_features, 1) or None
     """
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None):
         super().__init__()
-        self.n_members, self.in_features, self.out_features = weight.shape
+        self.n_members, self.out_features, self.in_features = weight.shape
         self.weight = nn.Parameter(weight)
         self.bias = None if bias is None else nn.Parameter(bias)
 
     @classmethod
     def from_modules(cls, layers: Sequence[nn.Linear]) -> EnsembleLinear:
         """Stack K ``nn.Linear`` layers (copies of their weights)."""
-        weight = torch.stack([layer.weight.detach().t() for layer in layers]).contiguous()
+        weight = torch.stack([layer.weight.detach() for layer in layers]).clone()
         has_bias = [layer.bias is not None for layer in layers]
-        bias = (torch.stack([layer.bias.detach() for layer in layers]).unsqueeze(1).clone()
+        bias = (torch.stack([layer.bias.detach() for layer in layers]).unsqueeze(-1).clone()
                 if all(has_bias) else None)
         return cls(weight, bias)
 
@@ -97,19 +106,20 @@ class EnsembleLinear(nn.Module):
         layer = nn.Linear(self.in_features, self.out_features, bias=self.bias is not None,
                           device=self.weight.device, dtype=self.weight.dtype)
         with torch.no_grad():
-            layer.weight.copy_(self.weight[k].t())
+            layer.weight.copy_(self.weight[k])
             if self.bias is not None:
-                layer.bias.copy_(self.bias[k, 0])
+                layer.bias.copy_(self.bias[k, :, 0])
         return layer
+
+    def forward_columns(self, h: torch.Tensor) -> torch.Tensor:
+        """``(K, in, R) -> (K, out, R)``: one batched matrix product for all members."""
+        if self.bias is None:
+            return torch.bmm(self.weight, h)
+        return torch.baddbmm(self.bias, self.weight, h)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (K * R, in) member-major -> (K * R, out)
-        xk = x.reshape(self.n_members, -1, self.in_features)
-        if self.bias is None:
-            out = torch.bmm(xk, self.weight)
-        else:
-            out = torch.baddbmm(self.bias, xk, self.weight)
-        return out.reshape(-1, self.out_features)
+        return _from_columns(self.forward_columns(_to_columns(x, self.n_members)))
 
     def extra_repr(self) -> str:
         return (f"n_members={self.n_members}, in_features={self.in_features}, "
@@ -117,13 +127,14 @@ class EnsembleLinear(nn.Module):
 
 
 class EnsembleBatchNorm1d(nn.BatchNorm1d):
-    """K independent BatchNorm1d layers on member-major rows ``(K * R, C)``.
+    """K independent BatchNorm1d layers, on member-major rows ``(K * R, C)`` or on columns
+    ``(K, C, R)``.
 
     Parameters, running statistics and their updates are those of one ``BatchNorm1d`` over
     ``K * C`` channels, member-major (channel ``k * C + c`` is channel ``c`` of member ``k``):
-    the rows of each member are moved into their own channels, so every member is normalized
-    with its own statistics by torch's native kernel, momentum and cumulative averaging
-    (``momentum=None``) included.
+    the columns ``(K, C, R)`` of all members are one ``(1, K * C, R)`` input to torch's native
+    kernel, so every member is normalized with its own statistics, momentum and cumulative
+    averaging (``momentum=None``) included.
     """
 
     def __init__(self, n_members: int, num_features: int, **kwargs):
@@ -159,18 +170,59 @@ class EnsembleBatchNorm1d(nn.BatchNorm1d):
                              else source[k * c:(k + 1) * c])
         return norm
 
+    def forward_columns(self, h: torch.Tensor) -> torch.Tensor:
+        """``(K, C, R) -> (K, C, R)``, each member over its own R rows."""
+        k, c, r = h.shape
+        return super().forward(h.reshape(1, k * c, r)).view(k, c, r)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # x: (K * R, C) member-major -> (R, K * C): member k's rows in channels k*C..(k+1)*C
-        k, c = self.n_members, self.member_features
+        # x: (K * R, C) member-major -> (K * R, C)
+        c = self.member_features
         if x.dim() != 2 or x.shape[1] != c:
             raise ValueError(f"Expected member-major rows of shape (K * R, {c}), got "
                              f"{tuple(x.shape)}.")
-        wide = x.reshape(k, -1, c).transpose(0, 1).reshape(-1, k * c)
-        out = super().forward(wide)
-        return out.reshape(-1, k, c).transpose(0, 1).reshape(-1, c)
+        return _from_columns(self.forward_columns(_to_columns(x, self.n_members)))
 
     def extra_repr(self) -> str:
         return f"n_members={self.n_members}, " + super().extra_repr()
+
+
+#: Layers that act on each number on its own, so on columns exactly as on rows.
+_ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Tanh, nn.Sigmoid,
+                nn.Dropout, nn.Identity)
+
+
+class EnsembleSequential(nn.Sequential):
+    """An MLP of K members (``EnsembleLinear``, ``EnsembleBatchNorm1d`` and elementwise layers)
+    that keeps its activations as columns ``(K, features, R)`` from its input to its output.
+
+    Rows ``(K * R, in)`` come in and go out as for any layer of a stacked module; inside, each
+    Linear is one batched product and each BatchNorm one native call, with no reshuffling of
+    activations between layers (the row layout would need two copies per BatchNorm).
+    """
+
+    def __init__(self, *layers: nn.Module):
+        super().__init__(*layers)
+        members = {m.n_members for m in layers if isinstance(m, _ENSEMBLE_LAYERS)}
+        if len(members) != 1:
+            raise ValueError("An EnsembleSequential needs ensemble layers of one member count.")
+        self.n_members = members.pop()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = _to_columns(x, self.n_members)
+        for layer in self:
+            h = layer.forward_columns(h) if isinstance(layer, _ENSEMBLE_LAYERS) else layer(h)
+        return _from_columns(h)
+
+
+def _to_columns(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Member-major rows ``(K * R, F)`` -> columns ``(K, F, R)`` (a view)."""
+    return x.reshape(k, -1, x.shape[-1]).transpose(1, 2)
+
+
+def _from_columns(h: torch.Tensor) -> torch.Tensor:
+    """Columns ``(K, F, R)`` -> member-major rows ``(K * R, F)``."""
+    return h.transpose(1, 2).reshape(-1, h.shape[1])
 
 
 def _device_of(module: nn.Module):
@@ -187,10 +239,15 @@ def _dtype_of(module: nn.Module):
 _ENSEMBLE_LAYERS = (EnsembleLinear, EnsembleBatchNorm1d)
 
 
-def _set_submodule(root: nn.Module, name: str, module: nn.Module) -> None:
+def _set_submodule(root: nn.Module, name: str, module: nn.Module) -> nn.Module:
+    """Put ``module`` at ``name`` in ``root``; returns the root (``module`` itself when
+    ``name`` is ``""``, the root's own name)."""
+    if not name:
+        return module
     parent_name, _, child = name.rpartition(".")
     parent = root.get_submodule(parent_name) if parent_name else root
     setattr(parent, child, module)
+    return root
 
 
 def stack_modules(modules: Sequence[nn.Module]) -> nn.Module:
@@ -208,9 +265,10 @@ def stack_modules(modules: Sequence[nn.Module]) -> nn.Module:
     torch.nn.Module
         A copy of ``modules[0]`` (same class, same forward) in which every Linear is an
         :class:`EnsembleLinear` and every BatchNorm1d an :class:`EnsembleBatchNorm1d` holding
-        the K members' exact weights. Its input is the K members' inputs stacked along the
-        first axis (``K * N`` rows, member k in rows ``k * N:(k + 1) * N``), and so is its
-        output.
+        the K members' exact weights, and every ``nn.Sequential`` made of these and
+        elementwise layers (the MLPs) an :class:`EnsembleSequential`. Its input is the K
+        members' inputs stacked along the first axis (``K * N`` rows, member k in rows
+        ``k * N:(k + 1) * N``), and so is its output.
 
     Examples
     --------
@@ -248,14 +306,21 @@ def stack_modules(modules: Sequence[nn.Module]) -> nn.Module:
         if len(shapes) > len(list(layer.parameters())):
             raise ValueError(f"Layer {name!r} has different shapes across the modules; build "
                              "them with the same arguments.")
-        _set_submodule(stacked, name, factory(layers))
-        covered.update(f"{name}.{p}" for p, _ in layer.named_parameters())
-        covered.update(f"{name}.{b}" for b, _ in layer.named_buffers())
+        stacked = _set_submodule(stacked, name, factory(layers))
+        prefix = f"{name}." if name else ""
+        covered.update(prefix + p for p, _ in layer.named_parameters())
+        covered.update(prefix + b for b, _ in layer.named_buffers())
     leftover = [n for n, _ in list(first.named_parameters()) + list(first.named_buffers())
                 if n not in covered]
     if leftover:
         raise ValueError(f"Only nn.Linear and nn.BatchNorm1d layers can be stacked, but "
                          f"{leftover} live elsewhere; express the network with these layers.")
+    # MLPs made only of stacked and elementwise layers keep their activations as columns.
+    for name, seq in list(stacked.named_modules()):
+        if (type(seq) is nn.Sequential and any(isinstance(m, _ENSEMBLE_LAYERS) for m in seq)
+                and all(isinstance(m, (*_ENSEMBLE_LAYERS, *_ELEMENTWISE)) for m in seq)):
+            stacked = _set_submodule(stacked, name,
+                                     EnsembleSequential(*seq).train(seq.training))
     return stacked
 
 
@@ -272,7 +337,8 @@ def unstack_module(module: nn.Module, k: int) -> nn.Module:
 
     The inverse of :func:`stack_modules`: every :class:`EnsembleLinear` and
     :class:`EnsembleBatchNorm1d` becomes an ``nn.Linear`` / ``nn.BatchNorm1d`` with member
-    ``k``'s exact weights and running statistics. The training mode is kept.
+    ``k``'s exact weights and running statistics, and every :class:`EnsembleSequential` an
+    ``nn.Sequential``. The training mode is kept.
     """
     n = n_members_of(module)
     if not -n <= k < n:
@@ -285,7 +351,10 @@ def unstack_module(module: nn.Module, k: int) -> nn.Module:
     for name, layer in stacked:
         member = layer.member(k)
         member.train(layer.training)
-        _set_submodule(plain, name, member)
+        plain = _set_submodule(plain, name, member)
+    for name, seq in list(plain.named_modules()):
+        if isinstance(seq, EnsembleSequential):
+            plain = _set_submodule(plain, name, nn.Sequential(*seq).train(seq.training))
     return plain
 
 
