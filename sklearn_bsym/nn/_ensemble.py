@@ -749,6 +749,18 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
     -----
     With ``subsets`` of different sizes, an epoch is ``ceil(n_max / batch_size)`` steps for
     every member and smaller members cycle through their data; see the module notes.
+
+    Examples
+    --------
+    >>> from sklearn_bsym.datasets import make_dimuon_events
+    >>> from sklearn_bsym.nn import EnsembleClassifier, InvariantClassifier
+    >>> X, y = make_dimuon_events(2000, random_state=0)
+    >>> ens = EnsembleClassifier(InvariantClassifier(hidden_sizes=(16,), max_epochs=2),
+    ...                          n_members=3, random_state=0).fit(X, y)
+    >>> ens.predict_proba(X).shape, ens.predict_proba_members(X).shape
+    ((2000, 2), (3, 2000, 2))
+    >>> type(ens.members_[1]).__name__
+    'InvariantClassifier'
     """
 
     def __init__(self, estimator, *, n_members=5, random_state=None, device=None, verbose=0):
