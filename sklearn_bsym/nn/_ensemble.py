@@ -205,7 +205,8 @@ class EnsembleSequential(nn.Sequential):
         super().__init__(*layers)
         members = {m.n_members for m in layers if isinstance(m, _ENSEMBLE_LAYERS)}
         if len(members) != 1:
-            raise ValueError("An EnsembleSequential needs ensemble layers of one member count.")
+            raise ValueError("An EnsembleSequential needs ensemble layers of one member count; "
+                             "build it with stack_modules.")
         self.n_members = members.pop()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
