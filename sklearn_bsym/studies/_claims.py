@@ -70,6 +70,14 @@ def _point(curve, model, fraction) -> tuple[float, float]:
     return float(row["mean"].iloc[0]), float(row["std"].iloc[0])
 
 
+def _against_best(curve, model, others, fraction, text, compare) -> dict[str, Any]:
+    """``model`` against the best of ``others`` at ``fraction``, judged by ``compare``
+    (:func:`_greater` or :func:`_at_least`)."""
+    a, sa = _point(curve, model, fraction)
+    best, sb = max(_point(curve, other, fraction) for other in others)
+    return _check(text, compare(a, sa, best, sb), **{model: a}, best_other=best, tol=max(sa, sb))
+
+
 def _gain(curve, model, lo, hi) -> tuple[float, float]:
     a, sa = _point(curve, model, lo)
     b, sb = _point(curve, model, hi)
@@ -192,17 +200,8 @@ def check_claims(curve, epochs: dict[str, dict[str, list]], symmetry: list[dict[
                     tol=max(sg, sgi),
                 )
             )
-        p, sp = _point(curve, "pfn", hi)
-        best, sb = max(_point(curve, other, hi) for other in others)
-        checks.append(
-            _check(
-                f"PFN best or tied at fraction {hi:g}",
-                _at_least(p, sp, best, sb),
-                pfn=p,
-                best_other=best,
-                tol=max(sp, sb),
-            )
-        )
+        checks.append(_against_best(curve, "pfn", others, hi,
+                                    f"PFN best or tied at fraction {hi:g}", _at_least))
     claims.append(
         _claim(
             2,
@@ -220,28 +219,11 @@ def check_claims(curve, epochs: dict[str, dict[str, list]], symmetry: list[dict[
     else:
         missing = None
         for fraction in fractions:
-            h, sh = _point(curve, "hybrid", fraction)
-            best, sb = max(_point(curve, other, fraction) for other in others)
-            checks.append(
-                _check(
-                    f"hybrid best or tied at fraction {fraction:g}",
-                    _at_least(h, sh, best, sb),
-                    hybrid=h,
-                    best_other=best,
-                    tol=max(sh, sb),
-                )
-            )
-        h, sh = _point(curve, "hybrid", lo)
-        best, sb = max(_point(curve, other, lo) for other in others)
-        checks.append(
-            _check(
-                f"hybrid clearly best at fraction {lo:g}",
-                _greater(h, sh, best, sb),
-                hybrid=h,
-                best_other=best,
-                tol=max(sh, sb),
-            )
-        )
+            checks.append(_against_best(curve, "hybrid", others, fraction,
+                                        f"hybrid best or tied at fraction {fraction:g}",
+                                        _at_least))
+        checks.append(_against_best(curve, "hybrid", others, lo,
+                                    f"hybrid clearly best at fraction {lo:g}", _greater))
     claims.append(
         _claim(
             3,
