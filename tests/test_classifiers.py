@@ -386,3 +386,24 @@ def test_fast_preset_makes_at_least_min_steps():
     assert InvariantClassifier().planned_epochs(n_batches=1000) == 12  # the preset's epochs
     assert InvariantClassifier(max_epochs=3).planned_epochs(n_batches=5) == 3  # explicit wins
     assert InvariantClassifier(preset="paper").planned_epochs(n_batches=5) == 100
+
+
+def test_fit_records_what_it_ran():
+    """epochs_planned_ and stop_reason_ say whether a fit ran its course (issue 15)."""
+    import skorch
+
+    X, y = make_dimuon_events(600, random_state=0)
+    clf = InvariantClassifier(max_epochs=2, batch_size=128, random_state=0).fit(X, y)
+    assert (clf.epochs_planned_, clf.stop_reason_, len(clf.history)) == (2, "completed", 2)
+
+    class Interrupt(skorch.callbacks.Callback):
+        def on_epoch_end(self, net, **kwargs):
+            raise KeyboardInterrupt  # what Ctrl-C does inside skorch's loop
+
+    clf = InvariantClassifier(max_epochs=3, batch_size=128, random_state=0,
+                              callbacks=[Interrupt()]).fit(X, y)
+    assert (clf.epochs_planned_, clf.stop_reason_, len(clf.history)) == (3, "interrupted", 1)
+
+    clf = InvariantClassifier(max_epochs=40, batch_size=128, random_state=0, lr=1e-9,
+                              validation_fraction=0.3, patience=1).fit(X, y)
+    assert clf.stop_reason_ == "early_stopping" and len(clf.history) < 40

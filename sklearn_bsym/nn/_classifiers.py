@@ -516,10 +516,27 @@ class _EventClassifier(NeuralNetBinaryClassifier):
             return super().partial_fit(X, None, classes, **fit_params)
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's loop, recording what it ran: ``epochs_planned_`` and ``stop_reason_``
+        ("completed", "early_stopping" or "interrupted").
+
+        skorch ends training on ``KeyboardInterrupt`` (Ctrl-C, and the way its
+        ``EarlyStopping`` stops) and returns the partly trained network; ``stop_reason_`` tells
+        a caller such as a study whether the fit ran its planned course.
+        """
         if epochs is None:
             train = self.get_split_datasets(X)[0]
             epochs = self.planned_epochs(len(self.get_iterator(train, training=True)))
-        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        self.epochs_planned_ = int(epochs)
+        self.stop_reason_ = "interrupted"  # until the loop finishes or early stopping ends it
+        try:
+            super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            if any(isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience
+                   for _, cb in self.callbacks_):
+                self.stop_reason_ = "early_stopping"
+            raise
+        self.stop_reason_ = "completed"
+        return self
 
     def forward_iter(self, X, training=False, device="cpu"):
         with self._runtime():

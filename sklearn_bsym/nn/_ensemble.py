@@ -543,6 +543,9 @@ def _train_stacked(stacked, data: _MemberData, recipe: dict, members, verbose: i
                     current[name].copy_(tensor)
     _recalibrate(stacked, data, batch_size)
     stacked.eval()
+    for j, est in enumerate(members):  # what each member ran, as a single fit records it
+        est.epochs_planned_ = int(epochs)
+        est.stop_reason_ = "early_stopping" if stopped[j] else "completed"
     return stacked
 
 
