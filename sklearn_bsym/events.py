@@ -17,13 +17,17 @@ here convert between the two without copying when possible.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from . import kinematics
+
 __all__ = [
     "COMPONENTS",
+    "MAX_ABS_GEV",
     "feature_names",
     "to_particles",
     "to_flat",
@@ -31,10 +35,25 @@ __all__ = [
     "n_particles_of",
     "check_events",
     "check_labels",
+    "canonical_input",
+    "from_awkward",
+    "from_pt_eta_phi_mass",
 ]
 
 #: The components of each particle's four-vector, in storage order.
 COMPONENTS: tuple[str, str, str, str] = ("px", "py", "pz", "E")
+
+#: Largest |component| accepted, in GeV: 15 times the LHC's 6.8 TeV beam energy. Larger values
+#: are unit mistakes (MeV, keV) or corrupt entries, and far larger ones overflow the networks'
+#: float32 invariants (products of energies) into inf and then NaN.
+MAX_ABS_GEV = 1e5
+
+_LAYOUT_NAME = re.compile(r"^([A-Za-z]\w*?)(\d+)_(px|py|pz|E)$")
+_CONVERTER_HINT = (
+    "Convert it with sklearn_bsym.events.from_awkward(array) (records with x/y/z/t, px/py/pz/E "
+    "or pt/eta/phi/mass fields, vector objects included) or "
+    "sklearn_bsym.events.from_pt_eta_phi_mass(pt, eta, phi, mass)."
+)
 
 
 def feature_names(n_particles: int = 2, prefix: str = "mu") -> list[str]:
@@ -97,6 +116,219 @@ def padding_mask(particles) -> np.ndarray:
     return np.any(np.asarray(particles) != 0, axis=-1)
 
 
+def _check_precision(dtype, what: str) -> None:
+    if np.dtype(dtype) == np.float16:
+        raise ValueError(
+            f"{what} is float16, which keeps about 3 significant digits and tops out at 65504: "
+            "too coarse for four-momenta (a 50 GeV muon's E - |p| is 1e-4 GeV, below float16's "
+            "0.03 GeV rounding) and unable to hold TeV-scale values. Store or pass the events as "
+            "float32 or float64, from the source data rather than upcast float16."
+        )
+
+
+def _reorder_frame(X: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its layout-named columns (``mu0_px ...``) in layout order; frames with no
+    layout names are positional. A partial or inconsistent set is an error, never a guess."""
+    names = [str(c) for c in X.columns]
+    matches = [_LAYOUT_NAME.match(n) for n in names]
+    if not any(matches):
+        return X
+    fix = (
+        f"Name all columns <prefix><i>_<px|py|pz|E> ({', '.join(feature_names(1))}, ...), or "
+        "pass X.to_numpy() to use the column positions."
+    )
+    others = [n for n, m in zip(names, matches, strict=True) if m is None]
+    if others:
+        raise ValueError(
+            f"DataFrame mixes the event layout's column names with other columns {others[:6]}; "
+            f"which four-momentum each belongs to is ambiguous. {fix}"
+        )
+    prefixes = sorted({m.group(1) for m in matches if m is not None})
+    if len(prefixes) != 1:
+        raise ValueError(f"DataFrame columns use several particle prefixes {prefixes}. {fix}")
+    n_particles = max(len(names) // 4, 1)
+    expected = feature_names(n_particles, prefix=prefixes[0])
+    if len(set(names)) != len(names) or set(names) != set(expected):
+        missing = [c for c in expected if c not in names]
+        extra = sorted(set(names) - set(expected))
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(
+            f"DataFrame columns do not form the event layout for {n_particles} particle(s): "
+            f"missing {missing[:8]}, unexpected {extra[:8]}, duplicated {duplicated[:8]}. {fix}"
+        )
+    if names == expected:
+        return X
+    return X[[X.columns[names.index(c)] for c in expected]]
+
+
+def canonical_input(X):
+    """Bring user input to the canonical layout *by name*, before any numeric validation.
+
+    - A DataFrame whose columns carry the layout's names (``mu0_px ... mu1_E``, any prefix) is
+      reordered to the layout order; a partial or inconsistent set of such names is an error (a
+      frame without any layout name is taken by position).
+    - awkward arrays with records or jagged particles, ``vector`` objects and numpy structured
+      arrays are refused with an error naming :func:`from_awkward`; a regular numeric awkward
+      array of shape (n_events, 4 * n_particles) is converted to numpy.
+    - float16 is refused: it cannot hold four-momenta to the precision the checks need.
+
+    Estimators call it before scikit-learn's validation, which would otherwise fail on such
+    input with a raw numpy error or record the columns in the wrong order.
+
+    >>> names = ["mu0_py", "mu0_px", "mu0_pz", "mu0_E"]
+    >>> frame = pd.DataFrame([[1.0, 0.0, 0.0, 2.0]], columns=names)
+    >>> list(canonical_input(frame).columns)
+    ['mu0_px', 'mu0_py', 'mu0_pz', 'mu0_E']
+    """
+    module = type(X).__module__.split(".")[0]
+    if module in ("awkward", "vector"):
+        if module == "awkward" and not X.fields and X.ndim == 2:
+            import awkward as ak
+
+            try:
+                return ak.to_numpy(X)
+            except (ValueError, TypeError):
+                pass  # jagged: fall through to the error
+        raise ValueError(
+            f"Got a {module} {type(X).__name__}, not an event array in the canonical layout "
+            f"(n_events, 4 * n_particles). {_CONVERTER_HINT}"
+        )
+    if isinstance(X, pd.DataFrame):
+        for column, dtype in X.dtypes.items():
+            if isinstance(dtype, np.dtype):
+                _check_precision(dtype, f"DataFrame column {column!r}")
+        return _reorder_frame(X)
+    dtype = getattr(X, "dtype", None)
+    if isinstance(dtype, np.dtype):
+        if dtype.names is not None:
+            raise ValueError(
+                f"Got a structured array with fields {list(dtype.names)[:8]}, not an event "
+                f"array in the canonical layout. {_CONVERTER_HINT}"
+            )
+        _check_precision(dtype, "The event array")
+    return X
+
+
+def _padded(component, n_particles: int | None):
+    """``(n_events, n_particles)`` float64 of one component, zero-padded."""
+    import awkward as ak
+
+    arr = ak.Array(component) if not isinstance(component, ak.Array) else component
+    if arr.ndim == 1:
+        arr = arr[:, np.newaxis]
+    if arr.ndim != 2:
+        raise ValueError(
+            f"from_awkward needs one particle per event (n_events,) or a list of particles per "
+            f"event (n_events, var); got {arr.ndim} nested dimensions ({arr.type})."
+        )
+    counts = ak.to_numpy(ak.num(arr, axis=1))
+    most = int(counts.max()) if counts.size else 0
+    width = max(most, 1) if n_particles is None else n_particles
+    if most > width:
+        raise ValueError(
+            f"An event has {most} particles, more than n_particles={width}. Select the "
+            "particles first (e.g. the leading ones) or raise n_particles; nothing is dropped "
+            "silently."
+        )
+    arr = ak.fill_none(ak.pad_none(arr, width, axis=1, clip=True), 0.0)
+    return ak.to_numpy(arr).astype(np.float64)
+
+
+_FIELD_SETS = (
+    ("cartesian", (("x",), ("y",), ("z",), ("t",))),
+    ("cartesian", (("px",), ("py",), ("pz",), ("e", "energy"))),
+    ("collider", (("pt",), ("eta",), ("phi",), ("mass", "m"))),
+)
+
+
+def from_awkward(array, *, n_particles: int | None = None) -> np.ndarray:
+    """Canonical ``X`` from awkward records or ``vector`` objects.
+
+    Parameters
+    ----------
+    array : awkward Array, vector array or vector-awkward array
+        One record per event (shape ``(n_events,)``) or a list of records per event (shape
+        ``(n_events, var)``), with fields ``x, y, z, t``, ``px, py, pz, E`` (or ``e``,
+        ``energy``) or ``pt, eta, phi, mass`` (or ``m``), any case. ``vector`` arrays (numpy or
+        awkward backend, any coordinate system with a time or mass component) are read through
+        their ``x, y, z, t`` properties.
+    n_particles : int, default=None
+        Particle slots per event; events with fewer are zero-padded, more is an error. Default:
+        the largest count in ``array``.
+
+    Returns
+    -------
+    ndarray of shape (n_events, 4 * n_particles), float64
+        Particles in the order given: put the positive lepton first for the estimators' mu+ mu-
+        convention. Validated with :func:`check_events`.
+
+    Examples
+    --------
+    >>> import awkward as ak
+    >>> muons = ak.Array([[{"pt": 3.0, "eta": 0.0, "phi": 0.0, "mass": 4.0}], []])
+    >>> from_awkward(muons).tolist()
+    [[3.0, 0.0, 0.0, 5.0], [0.0, 0.0, 0.0, 0.0]]
+    """
+    if n_particles is not None and (isinstance(n_particles, bool) or not isinstance(
+            n_particles, int) or n_particles < 1):
+        raise ValueError(f"n_particles must be None or an int >= 1, got {n_particles!r}.")
+    if type(array).__module__.startswith("vector"):
+        try:
+            components = [getattr(array, c) for c in ("x", "y", "z", "t")]
+        except AttributeError as exc:
+            raise ValueError(
+                f"from_awkward needs four-dimensional vectors (with a time, energy or mass "
+                f"component); got {type(array).__name__}."
+            ) from exc
+        kind = "cartesian"
+    else:
+        import awkward as ak
+
+        if not isinstance(array, ak.Array):
+            raise ValueError(
+                f"from_awkward takes an awkward Array or a vector array, got "
+                f"{type(array).__name__}. For plain arrays use from_pt_eta_phi_mass or pass "
+                "the (n_events, 4 * n_particles) array directly."
+            )
+        by_lower = {f.lower(): f for f in array.fields}
+        for set_kind, names in _FIELD_SETS:
+            found = [next((by_lower[n] for n in opts if n in by_lower), None) for opts in names]
+            if all(f is not None for f in found):
+                kind, components = set_kind, [array[f] for f in found]
+                break
+        else:
+            raise ValueError(
+                f"from_awkward found no four-momentum fields among {array.fields[:12]}: expected "
+                "x/y/z/t, px/py/pz/E or pt/eta/phi/mass. Rename the fields (ak.zip) or build "
+                "the array with vector.zip."
+            )
+    columns = [_padded(c, n_particles) for c in components]
+    if kind == "collider":
+        particles = kinematics.from_pt_eta_phi_mass(*columns)
+    else:
+        particles = np.stack(columns, axis=-1)
+    return check_events(to_flat(particles))
+
+
+def from_pt_eta_phi_mass(pt, eta, phi, mass) -> np.ndarray:
+    """Canonical ``X`` from arrays of shape ``(n_events,)`` (one particle) or
+    ``(n_events, n_particles)``; a zero pT and mass is a padding slot.
+
+    >>> from_pt_eta_phi_mass([3.0], [0.0], [0.0], [4.0]).tolist()
+    [[3.0, 0.0, 0.0, 5.0]]
+    """
+    arrays = [np.asarray(a, dtype=np.float64) for a in (pt, eta, phi, mass)]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1 or arrays[0].ndim not in (1, 2):
+        raise ValueError(
+            f"pt, eta, phi and mass must have one common shape (n_events,) or (n_events, "
+            f"n_particles); got shapes {[a.shape for a in arrays]}."
+        )
+    if arrays[0].ndim == 1:
+        arrays = [a[:, np.newaxis] for a in arrays]
+    return check_events(to_flat(kinematics.from_pt_eta_phi_mass(*arrays)))
+
+
 def check_events(
     X,
     *,
@@ -105,14 +337,19 @@ def check_events(
     rtol: float = 1e-4,
     atol: float = 1e-3,
     dtype: Sequence[type] | type | None = (np.float64, np.float32),
+    max_abs: float | None = MAX_ABS_GEV,
 ) -> np.ndarray:
     """Validate a canonical event array and return it as a float ndarray.
 
-    Checks, each failing with a ValueError that names the problem and the fix: 2-D shape with a
-    multiple of 4 columns (and ``4 * n_particles`` of them when given), finite values, and, when
-    ``physical``, four-vectors that are not spacelike: ``E >= |p|`` within
-    ``rtol * E + atol`` GeV (which also rejects negative energies).
+    Checks, each failing with a ValueError that names the problem and the fix: the input itself
+    (:func:`canonical_input`: DataFrames reordered by column name, awkward/vector input and
+    float16 refused), 2-D shape with a multiple of 4 columns (and ``4 * n_particles`` of them
+    when given), finite values, every component within ``max_abs`` GeV (default
+    :data:`MAX_ABS_GEV`; None turns it off), and, when ``physical``, four-vectors that are not
+    spacelike: ``E >= |p|`` within ``rtol * E + atol`` GeV (which also rejects negative
+    energies).
     """
+    X = canonical_input(X)
     arr = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
     if arr.dtype.kind not in "fiu":
         raise ValueError(f"Expected a numeric event array, got dtype {arr.dtype}.")
@@ -135,6 +372,17 @@ def check_events(
             f"Event array contains NaN or inf in {rows.size} event(s) (first rows: "
             f"{rows[:5].tolist()}). Drop or repair those events before passing them in."
         )
+    if max_abs is not None:
+        big = np.abs(arr) > max_abs
+        if big.any():
+            rows, cols = np.nonzero(big)
+            raise ValueError(
+                f"{np.unique(rows).size} event(s) have a momentum component beyond {max_abs:g} "
+                f"GeV in absolute value (first: event {rows[0]}, column {cols[0]}, value "
+                f"{arr[rows[0], cols[0]]:.6g}). The layout is in GeV: convert MeV by dividing "
+                "by 1000, and drop corrupt events; values this large also overflow the "
+                "networks' float32 arithmetic into NaN."
+            )
     if physical:
         p = arr.reshape(arr.shape[0], have, 4)
         energy = p[..., 3]

@@ -32,6 +32,7 @@ __all__ = [
     "system",
     "boost",
     "boost_z",
+    "from_pt_eta_phi_mass",
     "signed_log",
     "minkowski_invariants",
     "invariant_feature_names",
@@ -104,6 +105,26 @@ def rapidity(p: Array) -> Array:
     xp = _xp(p)
     with np.errstate(divide="ignore", invalid="ignore"):
         return _nan_to_zero(0.5 * xp.log((p[..., 3] + p[..., 2]) / (p[..., 3] - p[..., 2])))
+
+
+def from_pt_eta_phi_mass(pt: Array, eta: Array, phi: Array, mass: Array) -> Array:
+    """Four-vectors ``(px, py, pz, E)`` from collider coordinates, stacked on a new last axis.
+
+    ``E = sqrt((pT cosh eta)^2 + m^2)``; a zero ``pT`` and mass give the all-zero padding vector.
+
+    >>> [round(float(c), 6) for c in from_pt_eta_phi_mass(3.0, 0.0, 0.0, 4.0)]
+    [3.0, 0.0, 0.0, 5.0]
+    """
+    like = pt if _is_torch(pt) else None
+    if like is None:
+        pt, eta, phi, mass = (np.asarray(a, dtype=np.float64) for a in (pt, eta, phi, mass))
+        like = pt
+    xp = _xp(like)
+    p_z = pt * xp.sinh(eta)
+    p_mag2 = pt * pt + p_z * p_z
+    return _stack(
+        [pt * xp.cos(phi), pt * xp.sin(phi), p_z, xp.sqrt(p_mag2 + mass * mass)], like
+    )
 
 
 def dot(a: Array, b: Array) -> Array:

@@ -51,7 +51,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import kinematics
 from .datasets import _generator as gen
-from .events import check_events, check_labels, to_particles
+from .events import canonical_input, check_events, check_labels, to_particles
 
 __all__ = ["optimal_discriminant", "BayesOptimalClassifier", "class_acceptance"]
 
@@ -287,7 +287,7 @@ class BayesOptimalClassifier(ClassifierMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Validate ``X`` (n_events, 8) and ``y`` (0/1); nothing is learned."""
-        X, y = validate_data(self, X, y)
+        X, y = validate_data(self, canonical_input(X), y)
         check_events(X, n_particles=2)
         check_labels(y, n_events=X.shape[0])
         self.classes_ = np.array([0, 1])
@@ -296,7 +296,7 @@ class BayesOptimalClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X):
         """The log likelihood ratio of each event (n_events,)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False)
+        X = validate_data(self, canonical_input(X), reset=False)
         return optimal_discriminant(X, resolution=self.resolution, reweighter=self.reweighter)
 
     def predict_proba(self, X):

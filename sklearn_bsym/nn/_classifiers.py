@@ -444,6 +444,8 @@ class _EventClassifier(NeuralNetBinaryClassifier):
 
     # -- data ----------------------------------------------------------------------------
     def _validate_X(self, X, reset: bool) -> np.ndarray:
+        # By-name column order, awkward/vector and float16 refusal before scikit-learn sees X.
+        X = events.canonical_input(X)
         arr = validate_data(self, X, reset=reset, dtype=[np.float32, np.float64])
         return events.check_events(arr).astype(np.float32, copy=False)
 

@@ -7,7 +7,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import validate_data
 
-from ..events import check_events, check_labels
+from ..events import canonical_input, check_events, check_labels
 
 __all__ = [
     "FLOAT_DTYPES",
@@ -69,9 +69,13 @@ def validate_events(estimator, X, y="no_validation", *, reset: bool):
     """``validate_data`` (feature names and count, finite values, dtype), then
     :func:`sklearn_bsym.events.check_events` (multiple of 4 columns, E >= |p|).
 
+    :func:`~sklearn_bsym.events.canonical_input` runs first, so that a DataFrame is reordered by
+    column name and awkward/vector or float16 input gets its own error.
+
     Returns ``X`` as a float ndarray, or ``(X, y)`` with ``y`` as int64 0/1 labels when ``y`` is
     passed (both classes required, see :func:`check_target`).
     """
+    X = canonical_input(X)
     if isinstance(y, str) and y == "no_validation":
         X = validate_data(estimator, X, reset=reset, dtype=FLOAT_DTYPES)
         return check_events(X)
