@@ -1,4 +1,5 @@
-"""Event data: the built-in generator and the readers/writers of event files."""
+"""Event data: the built-in generator and the readers/writers of event files (LHE, ROOT,
+parquet, CSV)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ._generator import (
     signal_mass_pdf,
 )
 from ._io import load_event_file, load_events, load_lhe, make_labelled_dataset, save_events
+from ._root import load_root
 
 __all__ = [
     "make_dimuon_events",
@@ -40,6 +42,7 @@ __all__ = [
     "REFERENCE_QUANTILES",
     "REFERENCE_RAPIDITY_STD",
     "load_lhe",
+    "load_root",
     "load_event_file",
     "load_events",
     "save_events",

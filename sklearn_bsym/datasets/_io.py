@@ -7,7 +7,9 @@ Every reader returns the canonical layout of :mod:`sklearn_bsym.events`: ``X`` o
   the final-state lepton pair of each event, vectorized with awkward.
 - :func:`save_events` / :func:`load_events` round-trip ``X``, the labels and truth quantities
   through parquet or CSV exactly.
-- :func:`load_event_file` reads any supported format; :func:`make_labelled_dataset` builds
+- :func:`load_event_file` reads any supported format (ROOT through
+  :func:`sklearn_bsym.datasets.load_root`, tables with any column names through a mapping);
+  :func:`make_labelled_dataset` builds
   ``(X, y)`` from a signal source and a background source (paths or arrays).
 """
 
@@ -17,7 +19,7 @@ import gzip
 import itertools
 import os
 import warnings
-from numbers import Integral
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,16 @@ import pandas as pd
 
 from .._random import check_random_state
 from ..events import check_events, feature_names
+from ._columns import check_column_mapping, events_from_columns, mapping_sources
+from ._common import (
+    FLAVOURS,
+    check_max_events,
+    existing_file,
+    finish_selection,
+    lepton_pair,
+    pair_name,
+    particle_name,
+)
 
 __all__ = [
     "load_lhe",
@@ -35,95 +47,24 @@ __all__ = [
 ]
 
 _LHE_SUFFIXES = (".lhe", ".lhe.gz")
+_ROOT_SUFFIXES = (".root",)
 _TABLE_SUFFIXES = (".parquet", ".csv", ".csv.gz")
 _LABEL = "label"
 _TRUTH_PREFIX = "truth_"
 
-# Charged leptons only: the "positive first" ordering needs the PDG sign convention, in which a
-# negative id is the antiparticle (positive charge) for leptons.
-_FLAVOURS = {"e": 11, "mu": 13, "tau": 15}
-_FLAVOUR_NAMES = {pid: name for name, pid in _FLAVOURS.items()}
-
-
-def _particle_name(pid: int) -> str:
-    return _FLAVOUR_NAMES[abs(pid)] + ("+" if pid < 0 else "-")
-
-
-def _pair_name(pair: tuple[int, int]) -> str:
-    return f"{_particle_name(pair[0])} {_particle_name(pair[1])}"
-
-
-def _lepton_pair(lepton) -> tuple[int, int]:
-    """``(positive_id, negative_id)`` for the ``lepton`` argument of :func:`load_lhe`."""
-    hint = (
-        "Pass lepton='mu', 'e' or 'tau', an unsigned PDG id (13, 11, 15), or a pair of signed "
-        "ids, one antilepton and one lepton, e.g. (-11, 13) for e+ mu-."
-    )
-    if isinstance(lepton, str):
-        key = lepton.lower()
-        if key not in _FLAVOURS:
-            raise ValueError(f"Unknown lepton {lepton!r}. {hint}")
-        return -_FLAVOURS[key], _FLAVOURS[key]
-    if isinstance(lepton, Integral) and not isinstance(lepton, bool):
-        pid = abs(int(lepton))
-        if pid not in _FLAVOUR_NAMES:
-            raise ValueError(f"PDG id {lepton} is not a charged lepton (11, 13, 15). {hint}")
-        return -pid, pid
-    if isinstance(lepton, tuple | list) and len(lepton) == 2:
-        ids = [int(i) for i in lepton if isinstance(i, Integral) and not isinstance(i, bool)]
-        if len(ids) != 2 or any(abs(i) not in _FLAVOUR_NAMES for i in ids):
-            raise ValueError(f"lepton={lepton!r} is not a pair of charged-lepton ids. {hint}")
-        positive = [i for i in ids if i < 0]
-        negative = [i for i in ids if i > 0]
-        if len(positive) != 1:
-            raise ValueError(
-                f"lepton={lepton!r} has two leptons of the same charge; the pair needs one "
-                f"antilepton (negative id, positive charge) and one lepton. {hint}"
-            )
-        return positive[0], negative[0]
-    raise ValueError(f"lepton must be a name, a PDG id or a pair of ids, got {lepton!r}. {hint}")
-
-
-def _check_max_events(max_events) -> int | None:
-    if max_events is None:
-        return None
-    if isinstance(max_events, Integral) and not isinstance(max_events, bool) and max_events >= 1:
-        return int(max_events)
-    raise ValueError(
-        f"max_events must be None (read all events) or an int >= 1, got {max_events!r}."
-    )
-
-
-def _existing_file(path) -> Path:
-    if not isinstance(path, str | os.PathLike):
-        raise ValueError(f"Expected a file path (str or os.PathLike), got {type(path).__name__}.")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"No event file at {path} (resolved: {path.resolve()}). Check the path; relative "
-            "paths are taken from the current working directory."
-        )
-    return path
-
-
 def _suffix(path: Path) -> str | None:
     name = path.name.lower()
-    for suffix in sorted(_LHE_SUFFIXES + _TABLE_SUFFIXES, key=len, reverse=True):
+    for suffix in sorted(_LHE_SUFFIXES + _TABLE_SUFFIXES + _ROOT_SUFFIXES, key=len,
+                         reverse=True):
         if name.endswith(suffix):
             return suffix
     return None
 
 
 def _unsupported(path: Path) -> ValueError:
-    note = (
-        " ROOT files are not supported (uproot is not a dependency); convert the tree to "
-        "parquet, e.g. with uproot's arrays(library='pd').to_parquet(...)."
-        if path.name.lower().endswith(".root")
-        else ""
-    )
     return ValueError(
         f"Cannot read {path}: unsupported file extension. Supported: "
-        f"{', '.join(_LHE_SUFFIXES + _TABLE_SUFFIXES)}.{note}"
+        f"{', '.join(_LHE_SUFFIXES + _TABLE_SUFFIXES + _ROOT_SUFFIXES)}."
     )
 
 
@@ -149,8 +90,11 @@ def _read_lhe_records(path: Path, max_events: int | None):
                 f"{path} is not a complete, valid LHE (XML) file: {exc}. Check that the file is "
                 "not truncated and that it is an LHE file."
             ) from exc
-        except (ValueError, EOFError, gzip.BadGzipFile) as exc:
-            raise ValueError(f"Could not read {path} as an LHE file: {exc}") from exc
+        except (ValueError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise ValueError(
+                f"Could not read {path} as an LHE file ({type(exc).__name__}: {exc}). A "
+                "corrupt or truncated .gz: re-download or re-generate the file."
+            ) from exc
 
 
 def _pair_counts(ids, pair: tuple[int, int]):
@@ -204,9 +148,9 @@ def load_lhe(path, *, lepton="mu", max_events=None, return_info=False):
     """
     import awkward as ak
 
-    pair = _lepton_pair(lepton)
-    max_events = _check_max_events(max_events)
-    path = _existing_file(path)
+    pair = lepton_pair(lepton)
+    max_events = check_max_events(max_events)
+    path = existing_file(path)
     records = _read_lhe_records(path, max_events)
     n_read = len(records)
     if n_read == 0:
@@ -223,7 +167,7 @@ def load_lhe(path, *, lepton="mu", max_events=None, return_info=False):
     leptons = flat_ids[(np.abs(flat_ids) >= 11) & (np.abs(flat_ids) <= 16)]
     found_ids, found_counts = np.unique(leptons, return_counts=True)
     pairs = {}
-    for name, pid in _FLAVOURS.items():
+    for name, pid in FLAVOURS.items():
         p, n = _pair_counts(ids, (-pid, pid))
         pairs[name] = int(((p == 1) & (n == 1)).sum())
 
@@ -238,7 +182,7 @@ def load_lhe(path, *, lepton="mu", max_events=None, return_info=False):
                 f"{dict(zip(found_ids.tolist(), found_counts.tolist(), strict=True)) or 'none'}"
             )
         raise ValueError(
-            f"LHE file {path} has no {_pair_name(pair)} pairs in its {n_read} events read "
+            f"LHE file {path} has no {pair_name(pair)} pairs in its {n_read} events read "
             f"(final-state, status 1 particles); {what}."
         )
 
@@ -248,7 +192,7 @@ def load_lhe(path, *, lepton="mu", max_events=None, return_info=False):
         neither = int(((n_pos == 0) & (n_neg == 0)).sum())
         warnings.warn(
             f"load_lhe skipped {n_skipped} of {n_read} events of {path} that do not have exactly "
-            f"one {_particle_name(pair[0])} (id {pair[0]}) and one {_particle_name(pair[1])} "
+            f"one {particle_name(pair[0])} (id {pair[0]}) and one {particle_name(pair[1])} "
             f"(id {pair[1]}) among their final-state particles ({neither} have neither, "
             f"{n_skipped - neither - many} only one of the two, {many} more than one). "
             "Choose another pair with lepton=...; return_info=True gives the counts per flavour.",
@@ -347,7 +291,7 @@ def _read_table(path: Path, suffix: str) -> pd.DataFrame:
         return pd.read_csv(path)
     except pd.errors.EmptyDataError as exc:
         raise ValueError(f"Event file {path} is empty; it contains no events.") from exc
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError, zlib.error) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         kind = "parquet" if suffix == ".parquet" else "CSV"
@@ -378,7 +322,7 @@ def load_events(path, *, return_truth=False):
     truth : DataFrame or None
         Only with ``return_truth``.
     """
-    path = _existing_file(path)
+    path = existing_file(path)
     suffix = _suffix(path)
     if suffix not in _TABLE_SUFFIXES:
         if suffix in _LHE_SUFFIXES:
@@ -417,32 +361,106 @@ def load_events(path, *, return_truth=False):
     return X, y, truth
 
 
-def load_event_file(path, *, lepton="mu", max_events=None, **kwargs):
+def load_event_file(path, *, lepton="mu", tree=None, columns=None, max_events=None, **kwargs):
     """Events ``X`` from any supported file, chosen by its extension.
 
-    ``.lhe`` / ``.lhe.gz`` go to :func:`load_lhe` (with ``lepton``, ``max_events`` and any
-    further keyword); ``.parquet`` / ``.csv`` / ``.csv.gz`` to :func:`load_events` (its ``X``
-    only; ``lepton`` is not used there, the file already holds the pair). ``max_events`` keeps
-    the first events of either kind. ROOT files are not supported.
+    - ``.root``: :func:`load_root` (TTree or RNTuple; ``tree``, ``lepton``, ``columns`` and
+      further keywords such as ``pair`` or ``step_size``).
+    - ``.lhe`` / ``.lhe.gz``: :func:`load_lhe` (``lepton`` and further keywords).
+    - ``.parquet`` / ``.csv`` / ``.csv.gz``: the layout of :func:`save_events`, or any columns
+      through a ``columns`` mapping.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The event file.
+    lepton : default="mu"
+        The lepton pair to select (LHE, ROOT collections, and tables mapped with ``pdg_id``).
+    tree : str, default=None
+        ROOT files only: the TTree or RNTuple (None: the only one in the file).
+    columns : list of dict, default=None
+        Column mapping for tables and flat ROOT branches: one dict per particle, keys ``px, py,
+        pz, E`` or ``pt, eta, phi, mass`` mapped to the file's column names, plus optionally
+        ``charge`` or ``pdg_id`` (two particles: events are kept when they form an
+        opposite-charge pair, positive first; with ``pdg_id`` the pair of ``lepton``), e.g.
+        ``[{"px": "px_0", "py": "py_0", "pz": "pz_0", "E": "energy_0", "pdg_id": "id_0"},
+        {"px": "px_1", ..., "pdg_id": "id_1"}]``.
+    max_events : int, default=None
+        Use the first ``max_events`` events of the file (before any pair selection).
+
+    Returns
+    -------
+    X : ndarray of shape (n_events, 4 * n_particles), float64
     """
-    path = _existing_file(path)
-    max_events = _check_max_events(max_events)
+    from ._root import load_root
+
+    path = existing_file(path)
+    max_events = check_max_events(max_events)
     suffix = _suffix(path)
+    if tree is not None and suffix not in _ROOT_SUFFIXES:
+        raise ValueError(
+            f"tree={tree!r} only applies to ROOT files, and {path} is not one (.root); remove "
+            "the tree option."
+        )
+    if suffix in _ROOT_SUFFIXES:
+        return load_root(path, tree=tree, lepton=lepton, columns=columns,
+                         max_events=max_events, **kwargs)
     if suffix in _LHE_SUFFIXES:
+        if columns is not None:
+            raise ValueError(
+                f"columns only apply to tables and ROOT files; {path} is an LHE file, whose "
+                "particles are chosen with lepton=...; remove columns."
+            )
         return load_lhe(path, lepton=lepton, max_events=max_events, **kwargs)
     if suffix in _TABLE_SUFFIXES:
         if kwargs:
             raise ValueError(
-                f"Options {sorted(kwargs)} only apply to LHE files, not to {path}; remove them."
+                f"Options {sorted(kwargs)} do not apply to the table file {path}; remove them."
             )
+        if columns is not None:
+            return _load_mapped_table(path, suffix, columns, lepton, max_events)
         X, _ = load_events(path)
         return X if max_events is None else X[:max_events]
     raise _unsupported(path)
 
 
-def _source_events(source, role: str, *, lepton, max_events) -> np.ndarray:
+def _load_mapped_table(path: Path, suffix: str, columns, lepton, max_events) -> np.ndarray:
+    specs = check_column_mapping(columns)
+    pair = lepton_pair(lepton)
+    table = _read_table(path, suffix)
+    if max_events is not None:
+        table = table.iloc[:max_events]
+    names = [str(c) for c in table.columns]
+    missing = [c for c in mapping_sources(specs) if c not in names]
+    if missing:
+        raise ValueError(
+            f"{path} has no column {', '.join(map(repr, missing))} named in columns; its "
+            f"columns are {names[:24]}."
+        )
+
+    def get(name):
+        values = table[name]
+        if not pd.api.types.is_numeric_dtype(values):
+            raise ValueError(
+                f"{path}: column {name!r} is not numeric (dtype {values.dtype}, first value "
+                f"{values.iloc[0]!r}); fix the file or the mapping."
+            )
+        return values.to_numpy()
+
+    X, counts = events_from_columns(get, specs, pair)
+    detail = f"{counts['n_wrong_pair']} whose two particles are not an opposite-charge pair"
+    if "pdg_id" in specs[0]:
+        detail = (f"{counts['n_wrong_pair']} whose ids are not the {pair_name(pair)} pair "
+                  f"({pair[0]}, {pair[1]})")
+    return finish_selection(str(path), [X], counts["n_events_read"], counts["n_selected"],
+                            detail, "Choose another pair with lepton=... or fix the mapping.",
+                            stacklevel=4)
+
+
+def _source_events(source, role: str, *, lepton, tree, columns, max_events) -> np.ndarray:
     if isinstance(source, str | os.PathLike):
-        return load_event_file(source, lepton=lepton, max_events=max_events)
+        return load_event_file(source, lepton=lepton, tree=tree, columns=columns,
+                               max_events=max_events)
     try:
         X = check_events(source)
     except ValueError as exc:
@@ -459,6 +477,8 @@ def make_labelled_dataset(
     shuffle=True,
     random_state=None,
     lepton="mu",
+    tree=None,
+    columns=None,
     max_events=None,
 ):
     """Labelled ``(X, y)`` from a signal source and a background source.
@@ -472,7 +492,9 @@ def make_labelled_dataset(
     random_state : int, RandomState instance or None, default=None
         Seed of the shuffle.
     lepton : default="mu"
-        Lepton pair to select in LHE files (see :func:`load_lhe`).
+        Lepton pair to select in LHE and ROOT files (see :func:`load_event_file`).
+    tree, columns : default=None
+        ROOT tree and column mapping for file sources (see :func:`load_event_file`).
     max_events : int, default=None
         Use at most this many events of each source (the first ones).
 
@@ -482,9 +504,10 @@ def make_labelled_dataset(
     y : ndarray of shape (n_signal + n_background,), int64
         1 for signal, 0 for background.
     """
-    max_events = _check_max_events(max_events)
-    X_sig = _source_events(signal, "signal", lepton=lepton, max_events=max_events)
-    X_bkg = _source_events(background, "background", lepton=lepton, max_events=max_events)
+    max_events = check_max_events(max_events)
+    options = dict(lepton=lepton, tree=tree, columns=columns, max_events=max_events)
+    X_sig = _source_events(signal, "signal", **options)
+    X_bkg = _source_events(background, "background", **options)
     if X_sig.shape[1] != X_bkg.shape[1]:
         raise ValueError(
             f"signal has {X_sig.shape[1]} columns ({X_sig.shape[1] // 4} particles) but "

@@ -1,0 +1,118 @@
+"""Helpers shared by the event readers: lepton choice, event limits and input paths."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from numbers import Integral
+from pathlib import Path
+
+import numpy as np
+
+from ..events import check_events
+
+__all__ = [
+    "FLAVOURS",
+    "FLAVOUR_NAMES",
+    "particle_name",
+    "pair_name",
+    "lepton_pair",
+    "check_max_events",
+    "existing_file",
+    "finish_selection",
+]
+
+# Charged leptons only: the "positive first" ordering needs the PDG sign convention, in which a
+# negative id is the antiparticle (positive charge) for leptons.
+FLAVOURS = {"e": 11, "mu": 13, "tau": 15}
+FLAVOUR_NAMES = {pid: name for name, pid in FLAVOURS.items()}
+
+
+def particle_name(pid: int) -> str:
+    return FLAVOUR_NAMES[abs(pid)] + ("+" if pid < 0 else "-")
+
+
+def pair_name(pair: tuple[int, int]) -> str:
+    return f"{particle_name(pair[0])} {particle_name(pair[1])}"
+
+
+def lepton_pair(lepton) -> tuple[int, int]:
+    """``(positive_id, negative_id)`` for the ``lepton`` argument of :func:`load_lhe`."""
+    hint = (
+        "Pass lepton='mu', 'e' or 'tau', an unsigned PDG id (13, 11, 15), or a pair of signed "
+        "ids, one antilepton and one lepton, e.g. (-11, 13) for e+ mu-."
+    )
+    if isinstance(lepton, str):
+        key = lepton.lower()
+        if key not in FLAVOURS:
+            raise ValueError(f"Unknown lepton {lepton!r}. {hint}")
+        return -FLAVOURS[key], FLAVOURS[key]
+    if isinstance(lepton, Integral) and not isinstance(lepton, bool):
+        pid = abs(int(lepton))
+        if pid not in FLAVOUR_NAMES:
+            raise ValueError(f"PDG id {lepton} is not a charged lepton (11, 13, 15). {hint}")
+        return -pid, pid
+    if isinstance(lepton, tuple | list) and len(lepton) == 2:
+        ids = [int(i) for i in lepton if isinstance(i, Integral) and not isinstance(i, bool)]
+        if len(ids) != 2 or any(abs(i) not in FLAVOUR_NAMES for i in ids):
+            raise ValueError(f"lepton={lepton!r} is not a pair of charged-lepton ids. {hint}")
+        positive = [i for i in ids if i < 0]
+        negative = [i for i in ids if i > 0]
+        if len(positive) != 1:
+            raise ValueError(
+                f"lepton={lepton!r} has two leptons of the same charge; the pair needs one "
+                f"antilepton (negative id, positive charge) and one lepton. {hint}"
+            )
+        return positive[0], negative[0]
+    raise ValueError(f"lepton must be a name, a PDG id or a pair of ids, got {lepton!r}. {hint}")
+
+
+def check_max_events(max_events) -> int | None:
+    if max_events is None:
+        return None
+    if isinstance(max_events, Integral) and not isinstance(max_events, bool) and max_events >= 1:
+        return int(max_events)
+    raise ValueError(
+        f"max_events must be None (read all events) or an int >= 1, got {max_events!r}."
+    )
+
+
+def existing_file(path) -> Path:
+    if not isinstance(path, str | os.PathLike):
+        raise ValueError(f"Expected a file path (str or os.PathLike), got {type(path).__name__}.")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"No event file at {path} (resolved: {path.resolve()}). Check the path; relative "
+            "paths are taken from the current working directory."
+        )
+    return path
+
+
+def finish_selection(
+    where: str, blocks: list, n_read: int, n_selected: int, detail: str, hint: str,
+    *, stacklevel: int = 3,
+):
+    """The selected events of all chunks, checked; a UserWarning counting the skipped events,
+    a ValueError when none (or no event at all) was read.
+
+    ``detail`` says why events were skipped (counts per reason), ``hint`` how to select others.
+    """
+    if n_read == 0:
+        raise ValueError(f"{where} contains no events (0 entries read).")
+    if n_selected == 0:
+        raise ValueError(
+            f"{where} has no usable pair in its {n_read} events read: {detail}. {hint}"
+        )
+    n_skipped = n_read - n_selected
+    if n_skipped:
+        warnings.warn(
+            f"Skipped {n_skipped} of {n_read} events of {where}: {detail}. {hint}",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+    X = np.concatenate(blocks)
+    try:
+        return check_events(X)
+    except ValueError as exc:
+        raise ValueError(f"{where} has unusable four-momenta: {exc}") from exc

@@ -1,0 +1,289 @@
+"""Reading events from ROOT files (TTree or RNTuple) with uproot, chunk by chunk."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+import awkward as ak
+import numpy as np
+
+from .. import kinematics
+from ._columns import check_column_mapping, events_from_columns, mapping_sources
+from ._common import (
+    check_max_events,
+    existing_file,
+    finish_selection,
+    lepton_pair,
+    pair_name,
+)
+
+__all__ = ["load_root"]
+
+# NanoAOD collection names per lepton flavour (PDG id).
+_COLLECTIONS = {11: "Electron", 13: "Muon", 15: "Tau"}
+_COLLIDER = ("pt", "eta", "phi", "mass")
+_CARTESIAN = ("px", "py", "pz", "e")
+_PAIR_MODES = ("exclusive", "leading")
+_TREE_CLASSES = ("TTree", "ROOT::RNTuple")
+
+
+def _open(path):
+    import uproot
+
+    try:
+        return uproot.open(path)
+    except Exception as exc:  # uproot raises bare ValueError/OSError/its own types on junk
+        raise ValueError(
+            f"Could not open {path} as a ROOT file ({type(exc).__name__}: {exc}). Check that "
+            "the file is complete (not truncated) and is a ROOT file."
+        ) from exc
+
+
+def _pick_tree(file, tree, path):
+    trees = {}
+    for key, cls in file.classnames().items():
+        if cls in _TREE_CLASSES:
+            trees.setdefault(key.rsplit(";", 1)[0], cls)
+    listing = ", ".join(f"{k!r} ({c})" for k, c in trees.items()) or "none"
+    if not trees:
+        raise ValueError(
+            f"{path} holds no TTree or RNTuple (objects: {list(file.classnames())[:10]})."
+        )
+    if tree is None:
+        if len(trees) > 1:
+            raise ValueError(
+                f"{path} holds several trees: {listing}. Choose one with tree=... (--tree on "
+                "the command line)."
+            )
+        tree = next(iter(trees))
+    elif not isinstance(tree, str) or tree not in trees:
+        raise ValueError(f"{path} has no tree {tree!r}; its trees: {listing}.")
+    return tree, trees[tree] == "ROOT::RNTuple"
+
+
+def _leaf(key: str, rntuple: bool) -> str:
+    # RNTuple collections appear as "_collectionN.Muon_pt"; TTree names are used whole.
+    return key.rsplit(".", 1)[-1] if rntuple else key
+
+
+def _field(chunk, key: str, rntuple: bool):
+    return chunk[tuple(key.split("."))] if rntuple else chunk[key]
+
+
+def _collection_branches(keys, rntuple, flavour, where):
+    prefix = _COLLECTIONS[flavour]
+    by_leaf = {_leaf(k, rntuple).lower(): k for k in keys}
+    found = {}
+    for name, comps in (("collider", _COLLIDER), ("cartesian", _CARTESIAN)):
+        branches = [by_leaf.get(f"{prefix.lower()}_{c}") for c in comps]
+        if all(branches):
+            found = {"kind": name, "momentum": branches}
+            break
+    present = sorted(_leaf(k, rntuple) for k in keys
+                     if _leaf(k, rntuple).lower().startswith(prefix.lower() + "_"))
+    if not found:
+        collections = sorted({m.group(1) for k in keys
+                              if (m := re.match(r"^(\w+?)_(?:pt|px)$", _leaf(k, rntuple),
+                                                re.IGNORECASE))})
+        have = (f"its {prefix} branches are {present[:12]}, missing some of "
+                f"{prefix}_pt/eta/phi/mass (or {prefix}_px/py/pz/E)") if present else (
+                f"it has no {prefix}_* branches (collections with a pt or px branch: "
+                f"{collections[:12] or 'none'})")
+        raise ValueError(
+            f"{where} has no complete jagged {prefix} collection: {have}. Choose the lepton "
+            "with lepton=..., or read flat per-event branches with a column mapping "
+            "columns=[{...}, {...}] (see load_event_file)."
+        )
+    charge = by_leaf.get(f"{prefix.lower()}_charge")
+    if charge is None:
+        raise ValueError(
+            f"{where} has the {prefix} momenta but no {prefix}_charge branch, needed to put the "
+            f"positive lepton first; its {prefix} branches: {present[:16]}."
+        )
+    found["charge"] = charge
+    return found
+
+
+def _chunk_pairs(chunk, branches, rntuple, mode, where):
+    """Selected ``(n, 8)`` events of one chunk and its counts per reason."""
+    momentum = [_field(chunk, k, rntuple) for k in branches["momentum"]]
+    charge = _field(chunk, branches["charge"], rntuple)
+    if charge.ndim != 2 or any(m.ndim != 2 for m in momentum):
+        raise ValueError(
+            f"{where}: branches {branches['momentum'] + [branches['charge']]} are not jagged "
+            "(one list per event); for flat per-event branches pass a column mapping columns=."
+        )
+    counts = ak.to_numpy(ak.num(charge, axis=1))
+    if any(not np.array_equal(ak.to_numpy(ak.num(m, axis=1)), counts) for m in momentum):
+        raise ValueError(f"{where}: the collection's branches have different lengths per event.")
+    flat = [ak.to_numpy(ak.flatten(m)).astype(np.float64) for m in momentum]
+    if branches["kind"] == "collider":
+        vectors = kinematics.from_pt_eta_phi_mass(*flat)
+    else:
+        vectors = np.stack(flat, axis=-1)
+    q = ak.to_numpy(ak.flatten(charge))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    pts = ak.unflatten(kinematics.pt(vectors), counts)
+    charges = ak.unflatten(q, counts)
+    n_pos = ak.to_numpy(ak.sum(charges > 0, axis=1))
+    n_neg = ak.to_numpy(ak.sum(charges < 0, axis=1))
+    if mode == "exclusive":
+        keep = (n_pos == 1) & (n_neg == 1)
+    else:
+        keep = (n_pos >= 1) & (n_neg >= 1)
+    picked = []
+    for sign in (charges > 0, charges < 0):
+        # Highest pT of the sign (the only one in "exclusive" mode); -1 ranks other leptons last.
+        best = ak.fill_none(ak.argmax(ak.where(sign, pts, -1.0), axis=1), 0)
+        picked.append(vectors[(starts + ak.to_numpy(best))[keep]])
+    n_leptons = n_pos + n_neg
+    reasons = {
+        "no lepton": int((n_leptons == 0).sum()),
+        "one lepton": int((n_leptons == 1).sum()),
+        "only same-charge leptons": int(((n_leptons >= 2) & ((n_pos == 0) | (n_neg == 0))).sum()),
+        "more than one of a charge": int((~keep & (n_pos >= 1) & (n_neg >= 1)).sum()),
+    }
+    return np.concatenate(picked, axis=1), reasons
+
+
+def _check_columns_exist(keys, rntuple, sources, where):
+    by_leaf = {_leaf(k, rntuple): k for k in keys}
+    missing = [s for s in sources if s not in by_leaf and s not in keys]
+    if missing:
+        near = {m: difflib.get_close_matches(m, list(by_leaf), n=3) for m in missing}
+        raise ValueError(
+            f"{where} has no branch {', '.join(map(repr, missing))} named in columns "
+            f"(closest names: {near}); its branches include {list(by_leaf)[:20]}."
+        )
+    return {s: by_leaf.get(s, s) for s in sources}
+
+
+def load_root(
+    path,
+    *,
+    tree=None,
+    lepton="mu",
+    columns=None,
+    pair="exclusive",
+    max_events=None,
+    step_size="50 MB",
+    return_info=False,
+):
+    """Read the lepton pair of each event of a ROOT TTree or RNTuple, chunk by chunk.
+
+    Without ``columns``, the jagged collection of the chosen lepton (NanoAOD-style
+    ``Muon_pt, Muon_eta, Muon_phi, Muon_mass`` or ``Muon_Px, Muon_Py, Muon_Pz, Muon_E``, any case,
+    with ``Muon_charge``; ``Electron_*`` for ``lepton="e"``) is read and one opposite-charge pair
+    per event is selected, positive first. With ``columns``, flat per-event branches are read
+    through a column mapping (one dict per particle, see :func:`load_event_file`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ROOT file.
+    tree : str, default=None
+        Name of the TTree or RNTuple; None picks the only one (an error lists them when there
+        are several).
+    lepton : {"mu", "e", "tau"} or int, default="mu"
+        The collection (``Muon``, ``Electron``, ``Tau``) to select the pair from.
+    columns : list of dict, default=None
+        Column mapping for flat branches, e.g. ``[{"px": "px1", "py": "py1", "pz": "pz1",
+        "E": "E1", "charge": "Q1"}, {... "2"}]``.
+    pair : {"exclusive", "leading"}, default="exclusive"
+        "exclusive" keeps events with exactly one positive and one negative lepton (the rule of
+        :func:`load_lhe`); "leading" keeps events with at least one of each and takes the
+        highest-pT lepton of each charge.
+    max_events : int, default=None
+        Read only the first ``max_events`` entries (before the selection).
+    step_size : int or str, default="50 MB"
+        Chunk size of ``uproot.iterate``: entries, or memory per chunk such as ``"50 MB"``;
+        peak memory is one chunk plus the selected events.
+    return_info : bool, default=False
+        Also return a dict: ``tree``, ``branches``, ``n_events_read``, ``n_selected``,
+        ``n_skipped`` and ``skipped`` (reason -> number of events).
+
+    Returns
+    -------
+    X : ndarray of shape (n_selected, 8 or 4 * len(columns)), float64
+    info : dict, only with ``return_info``
+
+    Warns
+    -----
+    UserWarning
+        When events are skipped (no pair of the requested kind), with the count per reason.
+    """
+    flavours = lepton_pair(lepton)
+    if flavours[0] != -flavours[1] or abs(flavours[1]) not in _COLLECTIONS:
+        raise ValueError(
+            f"lepton={lepton!r}: ROOT files are read one collection (flavour) at a time; pass "
+            "lepton='mu', 'e' or 'tau'."
+        )
+    if pair not in _PAIR_MODES:
+        raise ValueError(f"pair must be one of {_PAIR_MODES}, got {pair!r}.")
+    max_events = check_max_events(max_events)
+    specs = None if columns is None else check_column_mapping(columns)
+    path = existing_file(path)
+    if path.stat().st_size == 0:
+        raise ValueError(f"ROOT file {path} is empty (0 bytes); it contains no events.")
+    with _open(path) as file:
+        name, rntuple = _pick_tree(file, tree, path)
+        obj = file[name]
+        where = f"{path}:{name}"
+        keys = list(obj.keys())
+        if specs is None:
+            branches = _collection_branches(keys, rntuple, abs(flavours[1]), where)
+            wanted = branches["momentum"] + [branches["charge"]]
+        else:
+            lookup = _check_columns_exist(keys, rntuple, mapping_sources(specs), where)
+            wanted = list(lookup.values())
+        blocks, n_read, n_selected = [], 0, 0
+        skipped: dict[str, int] = {}
+        for chunk in obj.iterate(wanted, step_size=step_size, entry_stop=max_events):
+            n_read += len(chunk)
+            if specs is None:
+                X, reasons = _chunk_pairs(chunk, branches, rntuple, pair, where)
+            else:
+                X, counts = events_from_columns(
+                    _BranchGetter(chunk, lookup, rntuple, where), specs, flavours)
+                reasons = {"particles not of opposite charge": counts["n_wrong_pair"]}
+            n_selected += X.shape[0]
+            blocks.append(X)
+            for reason, n in reasons.items():
+                skipped[reason] = skipped.get(reason, 0) + n
+    detail = ", ".join(f"{n} with {r}" for r, n in skipped.items() if n) or "none skipped"
+    hint = (
+        f"Looked for a {pair_name(flavours)} pair ({pair} mode)"
+        + ("; pair='leading' takes the highest-pT lepton of each charge"
+           if skipped.get("more than one of a charge") and pair == "exclusive" else "")
+        + "; return_info=True gives the counts."
+    )
+    X = finish_selection(where, blocks or [np.empty((0, 8))], n_read, n_selected, detail, hint)
+    if not return_info:
+        return X
+    info = {
+        "tree": name,
+        "branches": wanted,
+        "n_events_read": n_read,
+        "n_selected": n_selected,
+        "n_skipped": n_read - n_selected,
+        "skipped": skipped,
+    }
+    return X, info
+
+
+class _BranchGetter:
+    """``get(column) -> 1-D array`` over one chunk, for :func:`events_from_columns`."""
+
+    def __init__(self, chunk, lookup, rntuple, where):
+        self.chunk, self.lookup, self.rntuple, self.where = chunk, lookup, rntuple, where
+
+    def __call__(self, name):
+        key = self.lookup[name]
+        values = _field(self.chunk, key, self.rntuple)
+        if values.ndim != 1:
+            raise ValueError(
+                f"{self.where}: branch {key!r} is a jagged collection ({values.type}), not one "
+                "value per event; leave columns=None to select a pair from the collection."
+            )
+        return ak.to_numpy(values)
