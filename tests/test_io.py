@@ -443,7 +443,7 @@ def test_load_bad_tables(tmp_path, table, match, suffix):
         ("f.csv", b"\xff\xfe\x00garbage\x81", ValueError, "Could not read .* as a CSV"),
         ("f.lhe", b"<LesHouchesEvents/>", ValueError, "is an LHE file; read it with load_lhe"),
         ("f.txt", b"1,2,3", ValueError, r"unsupported file extension\. Supported: \.lhe"),
-        ("f.root", b"root", ValueError, "ROOT files are not supported"),
+        ("f.root", b"root", ValueError, "is a ROOT file; read it with load_root"),
     ],
 )
 def test_load_events_bad_files(tmp_path, name, content, error, match):
@@ -473,10 +473,10 @@ def test_load_event_file_dispatch(tmp_path, mixed_lhe):
 
 def test_load_event_file_errors(tmp_path):
     save_events(tmp_path / "f.csv", _events())
-    with pytest.raises(ValueError, match=r"Options \['return_info'\] only apply to LHE files"):
+    with pytest.raises(ValueError, match=r"\['return_info'\] do not apply to the table"):
         load_event_file(tmp_path / "f.csv", return_info=True)
     (tmp_path / "f.root").write_bytes(b"root")
-    with pytest.raises(ValueError, match="unsupported file extension.*ROOT"):
+    with pytest.raises(ValueError, match="Could not open .*f.root as a ROOT file"):
         load_event_file(tmp_path / "f.root")
     with pytest.raises(FileNotFoundError):
         load_event_file(tmp_path / "absent.csv")

@@ -329,6 +329,11 @@ def load_events(path, *, return_truth=False):
             raise ValueError(
                 f"{path} is an LHE file; read it with load_lhe or load_event_file, not load_events."
             )
+        if suffix in _ROOT_SUFFIXES:
+            raise ValueError(
+                f"{path} is a ROOT file; read it with load_root or load_event_file, not "
+                "load_events."
+            )
         raise _unsupported(path)
     table = _read_table(path, suffix)
     columns = [str(c) for c in table.columns]
