@@ -151,10 +151,12 @@ def _check_columns_exist(keys, rntuple, sources, where):
     by_leaf = {_leaf(k, rntuple): k for k in keys}
     missing = [s for s in sources if s not in by_leaf and s not in keys]
     if missing:
-        near = {m: difflib.get_close_matches(m, list(by_leaf), n=3) for m in missing}
+        near = {m: close for m in missing
+                if (close := difflib.get_close_matches(m, list(by_leaf), n=3))}
+        hint = f" (closest names: {near})" if near else ""
         raise ValueError(
-            f"{where} has no branch {', '.join(map(repr, missing))} named in columns "
-            f"(closest names: {near}); its branches include {list(by_leaf)[:20]}."
+            f"{where} has no branch {', '.join(map(repr, missing))} named in columns{hint}; "
+            f"its branches include {list(by_leaf)[:20]}."
         )
     return {s: by_leaf.get(s, s) for s in sources}
 

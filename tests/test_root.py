@@ -1,0 +1,208 @@
+"""ROOT files through uproot: the shipped real files and NanoAOD-style edge cases written here."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+import pandas as pd
+import pytest
+import uproot
+from numpy.testing import assert_allclose
+
+from sklearn_bsym import events, kinematics
+from sklearn_bsym.datasets import load_event_file, load_root, make_labelled_dataset
+
+ZMUMU_COLUMNS = [
+    {"px": f"px{i}", "py": f"py{i}", "pz": f"pz{i}", "E": f"E{i}", "charge": f"Q{i}"}
+    for i in (1, 2)
+]
+
+
+@pytest.fixture(scope="module")
+def root_dir(lhe_dir):
+    path = lhe_dir.parent / "root"
+    if not path.is_dir():
+        pytest.skip(f"shared ROOT test files not found at {path}")
+    return path
+
+
+def _pair_mass(X):
+    return kinematics.mass(events.to_particles(X).sum(axis=1))
+
+
+def _write_nano(path, muons, *, tree="Events", drop=(), kind="ttree"):
+    """A NanoAOD-style file: jagged Muon_pt/eta/phi/mass/charge branches from a list of events,
+    each a list of (pt, eta, phi, charge) tuples."""
+    counts = np.array([len(event) for event in muons], dtype=np.int64)
+    flat = np.array([m for event in muons for m in event], dtype=np.float64).reshape(-1, 4)
+    columns = {"pt": flat[:, 0], "eta": flat[:, 1], "phi": flat[:, 2],
+               "mass": np.full(len(flat), 0.10566), "charge": flat[:, 3]}
+    branches = {
+        f"Muon_{k}": ak.unflatten(v.astype(np.int32 if k == "charge" else np.float32), counts)
+        for k, v in columns.items() if f"Muon_{k}" not in drop
+    }
+    with uproot.recreate(path) as file:
+        if kind == "ttree":
+            file.mktree(tree, {k: v.type for k, v in branches.items()}).extend(branches)
+        else:  # uproot writes a dict of arrays as an RNTuple
+            file[tree] = branches
+    return path
+
+
+# ---------------------------------------------------------------- the shipped real files
+
+
+def test_zmumu_flat_branches_peak_at_the_z(root_dir):
+    with pytest.warns(UserWarning, match=r"Skipped 157 of 2304 .*not of opposite charge"):
+        X, info = load_root(root_dir / "uproot-Zmumu.root", columns=ZMUMU_COLUMNS,
+                            return_info=True)
+    assert info["tree"] == "events" and info["n_selected"] == 2147
+    m = _pair_mass(X)
+    assert abs(np.median(m) - 91.19) < 2.0
+    in_window = (m > 85) & (m < 97)
+    assert in_window.mean() > 0.6
+    # Positive first: the file's own charges agree after the reordering.
+    raw = uproot.open(root_dir / "uproot-Zmumu.root")["events"].arrays(library="np")
+    opposite = raw["Q1"] * raw["Q2"] < 0
+    expected_first = np.where(raw["Q1"][opposite] > 0, raw["E1"][opposite], raw["E2"][opposite])
+    assert_allclose(X[:, 3], expected_first)
+
+
+def test_zmumu_without_columns_explains_the_mapping(root_dir):
+    with pytest.raises(ValueError, match=r"no complete jagged Muon collection.*columns="):
+        load_event_file(root_dir / "uproot-Zmumu.root")
+
+
+def test_hzz_jagged_cartesian_collection(root_dir):
+    path = root_dir / "uproot-HZZ.root"
+    with pytest.warns(UserWarning, match="42 with more than one of a charge.*pair='leading'"):
+        X, info = load_root(path, return_info=True)
+    assert info["branches"] == ["Muon_Px", "Muon_Py", "Muon_Pz", "Muon_E", "Muon_Charge"]
+    assert info["skipped"]["one lepton"] == 949
+    with pytest.warns(UserWarning, match="Skipped 1015 of 2421"):
+        X_lead = load_root(path, pair="leading")
+    assert X_lead.shape[0] == X.shape[0] + 42
+    assert abs(np.median(_pair_mass(X)) - 91.19) < 3.0
+
+
+def test_nanoaod_ttree_and_rntuple(root_dir):
+    tree_file = root_dir / "nanoAOD_2015_CMS_Open_Data_ttbar.root"
+    # 200 ttbar events, none with exactly one mu+ and one mu-: counted, then a clear error.
+    with pytest.raises(ValueError, match=r"no usable pair in its 200 events.*160 with no lepton"):
+        load_event_file(tree_file, lepton="mu")
+    rntuple = root_dir / "cmsopendata2015_ttbar_19980_NANOAOD_RNTupleImporter_rntuple_v1-0-0-1.root"
+    with pytest.warns(UserWarning, match="Skipped 9 of 10"):
+        X, info = load_event_file(rntuple, tree="Events", return_info=True)
+    assert info["branches"] == ["Muon_pt", "Muon_eta", "Muon_phi", "Muon_mass", "Muon_charge"]
+    raw = uproot.open(rntuple)["Events"].arrays(["_collection15"])["_collection15"]
+    both = (ak.sum(raw.Muon_charge > 0, axis=1) == 1) & (ak.sum(raw.Muon_charge < 0, axis=1) == 1)
+    pair = raw[both]
+    pos = pair[pair.Muon_charge > 0]
+    assert_allclose(kinematics.pt(X[:, :4]), ak.to_numpy(ak.flatten(pos.Muon_pt)), rtol=1e-6)
+    assert_allclose(kinematics.mass(X[:, :4]), ak.flatten(pos.Muon_mass), atol=1e-3)
+
+
+def test_real_root_files_to_fitted_pipeline(root_dir):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_bsym.preprocessing import MinkowskiInvariants
+
+    with pytest.warns(UserWarning, match="Skipped"):
+        signal = load_root(root_dir / "uproot-Zmumu.root", columns=ZMUMU_COLUMNS)
+    with pytest.warns(UserWarning, match="Skipped"):
+        background = load_root(root_dir / "uproot-HZZ.root", pair="leading")
+    X, y = make_labelled_dataset(signal, background, random_state=0)
+    model = make_pipeline(MinkowskiInvariants(), LogisticRegression(max_iter=1000)).fit(X, y)
+    assert model.predict_proba(X).shape == (X.shape[0], 2)
+
+
+# ---------------------------------------------------------------- NanoAOD-style edge cases
+
+
+@pytest.mark.parametrize("kind", ["ttree", "rntuple"])
+def test_written_nanoaod_selection_and_counts(tmp_path, kind):
+    path = _write_nano(tmp_path / "nano.root", kind=kind, muons=[
+        [(40.0, 0.5, 0.1, 1), (35.0, -0.3, 2.9, -1)],                      # a pair
+        [],                                                                # no muon
+        [(30.0, 0.0, 0.0, 1)],                                             # one muon
+        [(30.0, 0.0, 0.0, 1), (25.0, 1.0, 1.0, 1)],                        # same sign
+        [(50.0, 0.2, 0.0, -1), (45.0, 0.1, 3.0, 1), (20.0, 0.0, 1.0, 1)],  # three muons
+    ])  # fmt: skip
+    with pytest.warns(UserWarning, match=r"Skipped 4 of 5 .*1 with no lepton, 1 with one "
+                      r"lepton, 1 with only same-charge leptons, 1 with more than one"):
+        X, info = load_root(path, return_info=True)
+    assert X.shape == (1, 8)
+    assert_allclose(kinematics.pt(X[0, :4]), 40.0, rtol=1e-6)  # positive first
+    assert_allclose(kinematics.pt(X[0, 4:]), 35.0, rtol=1e-6)
+    with pytest.warns(UserWarning, match="Skipped 3 of 5"):
+        X_lead = load_root(path, pair="leading", step_size=2)  # chunks of 2 entries
+    # Three muons: the leading mu+ (45 GeV) and the mu- (50 GeV).
+    assert_allclose(kinematics.pt(X_lead[1].reshape(2, 4)), [45.0, 50.0], rtol=1e-6)
+    X_two = load_root(path, max_events=1)
+    assert X_two.shape == (1, 8)
+
+
+@pytest.mark.parametrize(
+    ("muons", "kwargs", "match"),
+    [
+        ([[]], {}, r"no usable pair in its 1 events read: 1 with no lepton"),
+        ([[(30.0, 0.0, 0.0, -1), (20.0, 0.0, 1.0, -1)]], {}, "1 with only same-charge"),
+        ([[(30.0, 0.0, 0.0, 1), (20.0, 0.0, 1.0, -1)]], {"lepton": "e"},
+         r"no complete jagged Electron collection: it has no Electron_\* branches"),
+        ([[(30.0, 0.0, 0.0, 1), (20.0, 0.0, 1.0, -1)]], {"tree": "Other"},
+         r"has no tree 'Other'; its trees: 'Events' \(TTree\)"),
+        ([[(30.0, 0.0, 0.0, 1), (20.0, 0.0, 1.0, -1)]], {"pair": "best"}, "pair must be one"),
+        ([[(30.0, 0.0, 0.0, 1), (20.0, 0.0, 1.0, -1)]], {"lepton": (-11, 13)},
+         "one collection"),
+    ],
+)
+def test_written_nanoaod_errors(tmp_path, muons, kwargs, match):
+    path = _write_nano(tmp_path / "nano.root", muons)
+    with pytest.raises(ValueError, match=match):
+        load_root(path, **kwargs)
+
+
+def test_missing_branch_empty_tree_and_several_trees(tmp_path):
+    path = _write_nano(tmp_path / "nocharge.root", [[(30.0, 0.0, 0.0, 1)]], drop=("Muon_charge",))
+    with pytest.raises(ValueError, match="no Muon_charge branch"):
+        load_root(path)
+    path = _write_nano(tmp_path / "empty.root", [])
+    with pytest.raises(ValueError, match=r"contains no events \(0 entries read\)"):
+        load_root(path)
+    path = tmp_path / "two.root"
+    with uproot.recreate(path) as file:
+        file["a"] = {"x": np.zeros(2)}
+        file["b"] = {"x": np.zeros(2)}
+    with pytest.raises(ValueError, match=r"several trees: 'a' \(.*\), 'b' \(.*--tree"):
+        load_event_file(path)
+    with pytest.raises(ValueError, match=r"no branch 'px1', 'py1'.*its branches include \['x'\]"):
+        load_root(path, tree="a", columns=ZMUMU_COLUMNS)
+    (tmp_path / "zero.root").write_bytes(b"")
+    with pytest.raises(ValueError, match="is empty"):
+        load_root(tmp_path / "zero.root")
+
+
+def test_flat_branches_with_collider_mapping(tmp_path):
+    path = tmp_path / "flat.root"
+    with uproot.recreate(path) as file:
+        file["t"] = {"pt_a": np.array([30.0, 40.0]), "eta_a": np.zeros(2), "phi_a": np.zeros(2),
+                     "m_a": np.zeros(2), "pt_b": np.array([20.0, 10.0]), "eta_b": np.zeros(2),
+                     "phi_b": np.full(2, np.pi), "m_b": np.zeros(2)}
+    mapping = [{"pt": f"pt_{s}", "eta": f"eta_{s}", "phi": f"phi_{s}", "mass": f"m_{s}"}
+               for s in "ab"]
+    X = load_event_file(path, columns=mapping)
+    assert_allclose(X[:, 3], [30.0, 40.0])
+    assert_allclose(X[:, 4], [-20.0, -10.0], atol=1e-12)
+    jagged = _write_nano(tmp_path / "nano.root", [[(30.0, 0.0, 0.0, 1)]])
+    with pytest.raises(ValueError, match="is a jagged collection"):
+        load_root(jagged, columns=[{"pt": "Muon_pt", "eta": "Muon_eta", "phi": "Muon_phi",
+                                    "mass": "Muon_mass"}])
+
+
+def test_tree_option_only_for_root(tmp_path):
+    path = tmp_path / "f.csv"
+    pd.DataFrame(np.array([[0.0, 0.0, 1.0, 1.0]]), columns=events.feature_names(1)).to_csv(
+        path, index=False)
+    with pytest.raises(ValueError, match="tree='Events' only applies to ROOT files"):
+        load_event_file(path, tree="Events")
