@@ -108,7 +108,7 @@ def to_flat(particles) -> np.ndarray:
         raise ValueError(
             f"Expected a particle array of shape (n_events, n_particles, 4), got {arr.shape}."
         )
-    return arr.reshape(arr.shape[0], -1)
+    return arr.reshape(arr.shape[0], 4 * arr.shape[1])
 
 
 def padding_mask(particles) -> np.ndarray:

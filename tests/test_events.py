@@ -1,0 +1,255 @@
+"""Inputs that never turn into NaN or a silent swap: converters, by-name columns, range checks."""
+
+from __future__ import annotations
+
+import gzip
+
+import awkward as ak
+import numpy as np
+import pandas as pd
+import pytest
+import vector
+from numpy.testing import assert_allclose, assert_array_equal
+
+from sklearn_bsym import events, kinematics
+from sklearn_bsym.datasets import (
+    load_event_file,
+    load_lhe,
+    make_dimuon_events,
+    make_labelled_dataset,
+)
+from sklearn_bsym.nn import HybridClassifier, InvariantClassifier
+from sklearn_bsym.optimal import BayesOptimalClassifier, optimal_discriminant
+from sklearn_bsym.preprocessing import MinkowskiInvariants, MomentumSmearer
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_dimuon_events(200, random_state=0)
+
+
+def _estimators():
+    return [
+        InvariantClassifier(max_epochs=1, batch_size=64, random_state=0),
+        HybridClassifier(max_epochs=1, batch_size=64, random_state=0),
+        BayesOptimalClassifier(resolution=0.1),
+        MinkowskiInvariants(),
+        MomentumSmearer(0.1, random_state=0),
+    ]
+
+
+# ---------------------------------------------------------------- range, float16, NaN
+
+
+@pytest.mark.parametrize("estimator", _estimators(), ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("scale", [1e6, 1e18, 1e30])
+def test_huge_momenta_are_an_error_for_every_estimator(data, estimator, scale):
+    X, y = data
+    X_big = X.copy()
+    X_big[:5] *= scale
+    with pytest.raises(ValueError, match=r"beyond 100000 GeV .*convert MeV"):
+        estimator.fit(X_big, y)
+
+
+def test_optimal_discriminant_refuses_huge_momenta(data):
+    X, _ = data
+    with pytest.raises(ValueError, match="beyond 100000 GeV"):
+        optimal_discriminant(X * 1e30)
+    assert np.isfinite(optimal_discriminant(X[:20])).all()
+
+
+@pytest.mark.parametrize("estimator", _estimators(), ids=lambda e: type(e).__name__)
+def test_float16_names_precision(data, estimator):
+    X, y = data
+    with pytest.raises(ValueError, match="float16, which keeps about 3 significant digits"):
+        estimator.fit(X.astype(np.float16), y)
+    frame = pd.DataFrame(X, columns=events.feature_names(2)).astype(np.float16)
+    with pytest.raises(ValueError, match="column 'mu0_px' is float16"):
+        estimator.fit(frame, y)
+
+
+def test_nan_is_an_error(data):
+    X, y = data
+    X = X.copy()
+    X[3, 2] = np.nan
+    with pytest.raises(ValueError):
+        InvariantClassifier(max_epochs=1).fit(X, y)
+
+
+# ---------------------------------------------------------------- DataFrame columns by name
+
+
+def test_dataframe_columns_reordered_by_name(data):
+    X, y = data
+    frame = pd.DataFrame(X, columns=events.feature_names(2))
+    swapped = frame[events.feature_names(2)[4:] + events.feature_names(2)[:4]]
+    model = MinkowskiInvariants().fit(frame)
+    assert_array_equal(model.transform(swapped), model.transform(frame))
+    clf = InvariantClassifier(max_epochs=1, batch_size=64, random_state=0).fit(swapped, y)
+    ref = InvariantClassifier(max_epochs=1, batch_size=64, random_state=0).fit(frame, y)
+    assert_allclose(clf.predict_proba(frame), ref.predict_proba(frame), atol=1e-6)
+    assert list(clf.feature_names_in_) == events.feature_names(2)
+
+
+@pytest.mark.parametrize(
+    ("columns", "match"),
+    [
+        (events.feature_names(2)[:7] + ["mu2_px"], r"missing \['mu1_E'\], unexpected \['mu2_px'\]"),
+        (events.feature_names(2)[:7] + ["energy"], "mixes the event layout's column names"),
+        (events.feature_names(1) + events.feature_names(1, prefix="e"), "several particle prefix"),
+        (events.feature_names(2)[:7] + ["mu0_px"], r"duplicated \['mu0_px'\]"),
+    ],
+)
+def test_dataframe_name_mismatch_is_an_error(data, columns, match):
+    X, y = data
+    frame = pd.DataFrame(X, columns=columns)
+    with pytest.raises(ValueError, match=match):
+        InvariantClassifier(max_epochs=1).fit(frame, y)
+    with pytest.raises(ValueError, match=match):
+        events.check_events(frame)
+
+
+def test_dataframe_without_layout_names_is_positional(data):
+    X, _ = data
+    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(8)])
+    assert_array_equal(events.check_events(frame), X)
+
+
+# ---------------------------------------------------------------- awkward and vector
+
+
+def _muons(X):
+    p = events.to_particles(X)
+    return kinematics.pt(p), kinematics.eta(p), kinematics.phi(p), kinematics.mass(p)
+
+
+def test_from_pt_eta_phi_mass_round_trip(data):
+    X, _ = data
+    assert_allclose(events.from_pt_eta_phi_mass(*_muons(X)), X, rtol=1e-9, atol=1e-9)
+
+
+def test_awkward_and_vector_inputs_convert(data):
+    X, _ = data
+    pt, eta, phi, mass = _muons(X)
+    records = ak.zip({"pt": pt, "eta": eta, "phi": phi, "mass": mass})
+    assert_allclose(events.from_awkward(records), X, rtol=1e-9, atol=1e-9)
+    cartesian = ak.zip({"Px": X[:, 0::4], "Py": X[:, 1::4], "Pz": X[:, 2::4], "E": X[:, 3::4]})
+    assert_allclose(events.from_awkward(cartesian), X)
+    vec_ak = vector.zip({"pt": pt, "eta": eta, "phi": phi, "mass": mass})
+    assert_allclose(events.from_awkward(vec_ak), X, rtol=1e-9, atol=1e-9)
+    vec_np = vector.array({"px": X[:, 0], "py": X[:, 1], "pz": X[:, 2], "E": X[:, 3]})
+    assert_allclose(events.from_awkward(vec_np), X[:, :4])
+    jagged = ak.Array([[{"x": 1.0, "y": 0.0, "z": 0.0, "t": 2.0}], []])
+    assert_array_equal(events.from_awkward(jagged, n_particles=2),
+                       [[1, 0, 0, 2, 0, 0, 0, 0], [0] * 8])
+    with pytest.raises(ValueError, match="more than n_particles=1"):
+        events.from_awkward(ak.Array([[{"x": 1.0, "y": 0.0, "z": 0.0, "t": 2.0}] * 2]),
+                            n_particles=1)
+    with pytest.raises(ValueError, match="no four-momentum fields"):
+        events.from_awkward(ak.zip({"a": [1.0]}))
+
+
+@pytest.mark.parametrize("kind", ["records", "vector-awkward", "vector-numpy", "jagged"])
+def test_estimators_name_the_converter(data, kind):
+    X, y = data
+    pt, eta, phi, mass = _muons(X)
+    inputs = {
+        "records": ak.zip({"pt": pt, "eta": eta, "phi": phi, "mass": mass}),
+        "vector-awkward": vector.zip({"pt": pt, "eta": eta, "phi": phi, "mass": mass}),
+        "vector-numpy": vector.array({"x": X[:, 0], "y": X[:, 1], "z": X[:, 2], "t": X[:, 3]}),
+        "jagged": ak.Array([[1.0, 2.0], [3.0]]),
+    }
+    for estimator in _estimators():
+        with pytest.raises(ValueError, match=r"sklearn_bsym\.events\.from_awkward"):
+            estimator.fit(inputs[kind], y)
+
+
+def test_awkward_to_fitted_pipeline(data):
+    X, y = data
+    pt, eta, phi, mass = _muons(X)
+    muons = vector.zip({"pt": pt, "eta": eta, "phi": phi, "mass": mass})
+    clf = InvariantClassifier(max_epochs=1, batch_size=64, random_state=0)
+    proba = clf.fit(events.from_awkward(muons), y).predict_proba(X)
+    assert np.isfinite(proba).all()
+    # A regular numeric awkward array is the layout itself.
+    assert_array_equal(events.check_events(ak.Array(X)), X)
+
+
+# ---------------------------------------------------------------- foreign CSV layouts
+
+
+def _foreign_csv(path, X, *, swap_rows=(), ids=(-13, 13)):
+    table = {}
+    for i in range(2):
+        for c, name in zip(range(4), ("px", "py", "pz", "energy"), strict=True):
+            table[f"{name}_{i}"] = X[:, 4 * i + c]
+        table[f"id_{i}"] = np.full(len(X), ids[i])
+    frame = pd.DataFrame(table)
+    for row in swap_rows:  # the mu- written first
+        for name in ("px", "py", "pz", "energy", "id"):
+            frame.loc[row, [f"{name}_0", f"{name}_1"]] = frame.loc[
+                row, [f"{name}_1", f"{name}_0"]].to_numpy().copy()
+    frame.to_csv(path, index=False, float_format="%.17g")
+    return path
+
+
+FOREIGN = [
+    {"px": f"px_{i}", "py": f"py_{i}", "pz": f"pz_{i}", "E": f"energy_{i}", "pdg_id": f"id_{i}"}
+    for i in range(2)
+]
+
+
+def test_foreign_csv_with_mapping(tmp_path, data):
+    X, y = data
+    path = _foreign_csv(tmp_path / "other.csv", X, swap_rows=[0, 5])
+    assert_allclose(load_event_file(path, columns=FOREIGN), X, rtol=1e-15)
+    parquet = tmp_path / "other.parquet"
+    pd.read_csv(path).to_parquet(parquet)
+    assert_allclose(load_event_file(parquet, columns=FOREIGN, max_events=10), X[:10])
+    X2, y2 = make_labelled_dataset(path, path, columns=FOREIGN, shuffle=False)
+    assert X2.shape == (2 * len(X), 8)
+    with pytest.raises(ValueError, match=r"no .*e\+ e- pair .*\(-11, 11\)"):
+        load_event_file(path, columns=FOREIGN, lepton="e")
+    with pytest.raises(ValueError, match=r"has no column 'E_0'"):
+        load_event_file(path, columns=[{**FOREIGN[0], "E": "E_0"}, FOREIGN[1]])
+
+
+def test_foreign_csv_mapping_errors(tmp_path, data):
+    X, _ = data
+    path = _foreign_csv(tmp_path / "other.csv", X, ids=(13, 13))
+    mixed = _foreign_csv(tmp_path / "mixed.csv", X[:3])
+    frame = pd.read_csv(mixed)
+    frame.loc[1, "id_0"] = 13  # two mu-: not a pair
+    frame.to_csv(mixed, index=False)
+    with pytest.warns(UserWarning, match=r"Skipped 1 of 3 .*ids are not the mu\+ mu- pair"):
+        assert load_event_file(mixed, columns=FOREIGN).shape == (2, 8)
+    with pytest.raises(ValueError, match=r"no usable pair in its 200 events"):
+        load_event_file(path, columns=FOREIGN)
+    for bad, match in [
+        ({"px": "px_0"}, "must be a list with one dict per particle"),
+        ([{"px": "px_0", "py": "py_0"}], r"needs exactly px, py, pz, E or pt, eta, phi, mass"),
+        ([FOREIGN[0]], "needs exactly 2 particles"),
+        ([FOREIGN[0], {k: v for k, v in FOREIGN[1].items() if k != "pdg_id"}],
+         "same ordering key"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            load_event_file(path, columns=bad)
+    with pytest.raises(ValueError, match="columns only apply to tables and ROOT"):
+        lhe = tmp_path / "f.lhe"
+        lhe.write_text("<LesHouchesEvents/>")
+        load_event_file(lhe, columns=FOREIGN)
+
+
+# ---------------------------------------------------------------- corrupt gzip
+
+
+def test_corrupt_lhe_gz_names_the_file(tmp_path):
+    good = gzip.compress(b"<LesHouchesEvents version='3.0'>\n<event>\n" * 200)
+    corrupt = bytearray(good)
+    corrupt[len(corrupt) // 2: len(corrupt) // 2 + 16] = b"\x00" * 16
+    path = tmp_path / "broken.lhe.gz"
+    path.write_bytes(bytes(corrupt))
+    with pytest.raises(ValueError, match=r"broken\.lhe\.gz.*corrupt or truncated"):
+        load_lhe(path)
