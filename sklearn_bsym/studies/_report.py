@@ -306,7 +306,7 @@ def _markdown(config, set_id, tables, n_pool, n_test) -> str:
         ]
     parts += [
         "",
-        "### The paper's claims, checked",
+        "### Claims of the paper, checked",
         "",
         "The four claims that the paper (Nabat, Ghosh, Witkowski, Kasieczka and Whiteson, "
         '"Learning Broken Symmetries with Approximate Invariance") makes about its networks, '
