@@ -63,7 +63,8 @@ CLAIMS = {
         "starts slowest and keeps improving with more data; with enough data it is the best of "
         "the three networks.",
         "source": "Sec. IV, Figs. 4 and 6, and Appendix A",
-        "paper": "PFN AUC 0.727 with 10 % of the data, 0.789 with all of it (hybrid 0.785)",
+        "paper": "PFN AUC 0.727 with 10 % of the data and 0.789 with all of it, against the "
+        "hybrid's 0.785",
     },
     3: {
         "statement": "The hybrid learns as fast as the invariant network without its ceiling: "
@@ -303,7 +304,7 @@ def check_claims(curve, epochs: dict[str, dict[str, list]], symmetry: list[dict[
             ))
         checks.append(_against_best(curve, "pfn", others, hi,
                                     f"at training fraction {hi:g} the PFN is best or tied "
-                                    "(against the {best} net)", _at_least))
+                                    "with the best other net, the {best} net", _at_least))
     claims.append(_claim(2, checks, missing))
 
     # 3. The hybrid is best or tied at every size, clearly best at small sizes.
@@ -316,10 +317,11 @@ def check_claims(curve, epochs: dict[str, dict[str, list]], symmetry: list[dict[
         for fraction in fractions:
             checks.append(_against_best(curve, "hybrid", others, fraction,
                                         f"at training fraction {fraction:g} the hybrid is best "
-                                        "or tied (against the {best} net)", _at_least))
+                                        "or tied with the best other net, the {best} net",
+                                        _at_least))
         checks.append(_against_best(curve, "hybrid", others, lo,
                                     f"at training fraction {lo:g} the hybrid is above the best "
-                                    "other net ({best})", _above))
+                                    "other net, the {best} net", _above))
     claims.append(_claim(3, checks, missing))
 
     # 4. The learned general-subnet weight grows with pT.
