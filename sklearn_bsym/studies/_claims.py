@@ -198,6 +198,10 @@ def _claim(number: int, checks: list[dict[str, Any]], missing: str | None):
     return {**claim, "verdict": _combine(checks), "checks": checks}
 
 
+def _has_epochs(curve: dict[str, list] | None) -> bool:
+    return bool(curve) and any(v is not None and np.isfinite(v) for v in curve["mean"])
+
+
 def _epoch_estimate(curve: dict[str, list], epoch: int | None, n: int) -> _Estimate:
     """Validation AUC at ``epoch`` (0-based; None: the best epoch of the mean curve)."""
     mean = np.asarray([np.nan if v is None else v for v in curve["mean"]], dtype=float)
@@ -232,9 +236,12 @@ def check_claims(curve, epochs: dict[str, dict[str, list]], symmetry: list[dict[
     --------
     >>> import pandas as pd
     >>> curve = pd.DataFrame({"model": ["hybrid", "invariant"], "fraction": [1.0, 1.0],
-    ...                       "mean": [0.805, 0.800], "std": [0.004, 0.004], "n": [5, 5]})
-    >>> [c["verdict"] for c in check_claims(curve, {}, [])][2]
+    ...                       "mean": [0.810, 0.800], "std": [0.004, 0.004], "n": [5, 5]})
+    >>> check_claims(curve, {}, [])[2]["verdict"]  # 0.010 ahead, 2 SE = 0.005, spread 0.006
     'held'
+    >>> curve["mean"] = [0.805, 0.800]  # 0.005 ahead: best or tied, but not clearly ahead
+    >>> [c["verdict"] for c in check_claims(curve, {}, [])[2]["checks"]]
+    ['held', 'inconclusive']
     """
     fractions = sorted(curve["fraction"].unique()) if len(curve) else []
     have = set(curve["model"]) if len(curve) else set()
@@ -259,7 +266,7 @@ def check_claims(curve, epochs: dict[str, dict[str, list]], symmetry: list[dict[
             _below(gain, plateau), gain=gain.value, standard_error=gain.se,
         ))
         inv, pfn = epochs.get("invariant"), epochs.get("pfn")
-        if inv and pfn and inv["mean"] and pfn["mean"]:
+        if _has_epochs(inv) and _has_epochs(pfn):
             a = _epoch_estimate(inv, 0, seeds_at_hi("invariant"))
             b = _epoch_estimate(pfn, 0, seeds_at_hi("pfn"))
             checks.append(_diff_check(

@@ -190,10 +190,10 @@ def _pivot_markdown(table: pd.DataFrame, column: str, header: str, value) -> str
 def _claims_markdown(claims) -> str:
     lines = []
     for claim in claims:
-        lines += [
+        lines.append(
             f"{claim['claim']}. **{claim['verdict']}**: {claim['statement']} "
-            f"(paper: {claim['source']}; the paper shows {claim['paper']}.)",
-        ]
+            f"(paper: {claim['source']}; the paper shows {claim['paper']}.)"
+        )
         if "reason" in claim:
             lines.append(f"   - not checked: {claim['reason']}")
         for check in claim["checks"]:
@@ -202,7 +202,8 @@ def _claims_markdown(claims) -> str:
 
 
 def _check_numbers(check) -> str:
-    """A check's numbers in words: the two means, their difference with its standard error."""
+    """A check's numbers with readable names: the means compared (by model name), the
+    difference or gain with its standard error and spread, or the Spearman statistics."""
     names = {
         "difference": "difference",
         "standard_error": "standard error",
@@ -220,10 +221,12 @@ def _check_numbers(check) -> str:
             continue
         if key == "best_other":
             key = check.get("best_other_model", "best other")
-        signed = key in ("difference", "gain", "pfn_gain", "invariant_gain")
-        number = f"{value:+.4f}" if signed else f"{value:.2g}" if key == "slope_per_gev" else (
-            f"{value:.4f}"
-        )
+        if key in ("difference", "gain", "pfn_gain", "invariant_gain"):
+            number = f"{value:+.4f}"
+        elif key == "slope_per_gev":
+            number = f"{value:.2g}"
+        else:
+            number = f"{value:.4f}"
         parts.append(f"{names.get(key, key)} {number}")
     return ", ".join(parts)
 
