@@ -30,7 +30,10 @@ def lhe_dir() -> Path:
     """The real LHE test files in ../shared/data/lhe (skips when they are absent)."""
     path = _SHARED / "data" / "lhe"
     if not path.is_dir():
-        pytest.skip(f"shared LHE test files not found at {path} (set SKLEARN_BSYM_SHARED)")
+        pytest.skip(
+            f"shared LHE test files not found at {path}: set SKLEARN_BSYM_SHARED to the shared "
+            "folder, the one that holds data/lhe/ (e.g. SKLEARN_BSYM_SHARED=/path/to/shared)"
+        )
     return path
 
 

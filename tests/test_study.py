@@ -297,9 +297,10 @@ def test_learning_and_validation_curve_agree(tmp_path):
 # ---------------------------------------------------------------------------- claims
 
 
-def _curve(table: dict[str, list[float]], fractions, std=0.002):
+def _curve(table: dict[str, list[float]], fractions, std=0.002, n=5):
+    # n=5: the paper's numbers are means of 5 runs.
     rows = [
-        {"model": m, "fraction": f, "mean": v, "std": std}
+        {"model": m, "fraction": f, "mean": v, "std": std, "n": n}
         for m, values in table.items()
         for f, v in zip(fractions, values, strict=True)
     ]

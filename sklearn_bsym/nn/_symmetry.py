@@ -11,6 +11,12 @@ __all__ = ["symmetry_factor_table", "plot_symmetry_factor"]
 
 _VARIABLES = ("first", "leading")
 
+#: Axis label of each pT variable (the study's tables use "first").
+PT_LABELS = {
+    "first": "pT of the first muon of the layout (the mu+; the weight network's input) [GeV]",
+    "leading": "pT of the leading (harder) muon [GeV]",
+}
+
 
 def _pt_of(X, variable: str) -> np.ndarray:
     particles = events.to_particles(events.check_events(X))
@@ -30,14 +36,16 @@ def symmetry_factor_table(estimator, X, *, bins=10, variable: str = "first") -> 
     X : array-like of shape (n_events, 4 * n_particles)
         Events; pT is taken from them as given (before any pipeline steps).
     bins : int or array-like, default 10
-        Number of equal-population (quantile) bins, or explicit bin edges in GeV.
+        Number of equal-population (quantile) bins, so that every bin holds data, or explicit
+        bin edges in GeV.
     variable : {"first", "leading"}, default "first"
-        pT of the first particle (the paper) or the leading pT.
+        pT of the first particle of the layout (for dimuon events the mu+; the hybrid's weight
+        network sees this one by default, as in the paper), or of the leading (highest-pT) one.
 
     Returns
     -------
     DataFrame with columns ``pt_low, pt_high, pt_center, w_general_mean, w_general_std, count``,
-    one row per non-empty bin.
+    one row per non-empty bin; ``attrs["variable"]`` names the pT variable.
     """
     pt = _pt_of(X, variable)
     model, Xm = _final_step(estimator, X)
@@ -62,8 +70,10 @@ def symmetry_factor_table(estimator, X, *, bins=10, variable: str = "first") -> 
                 "w_general_mean": float(w[sel].mean()), "w_general_std": float(w[sel].std()),
                 "count": int(sel.sum()),
             })
-    return pd.DataFrame(rows, columns=["pt_low", "pt_high", "pt_center", "w_general_mean",
-                                       "w_general_std", "count"])
+    table = pd.DataFrame(rows, columns=["pt_low", "pt_high", "pt_center", "w_general_mean",
+                                        "w_general_std", "count"])
+    table.attrs["variable"] = variable
+    return table
 
 
 def _final_step(estimator, X):
@@ -80,14 +90,23 @@ def _final_step(estimator, X):
     return model, X
 
 
-def plot_symmetry_factor(table_or_estimator, X=None, ax=None, **table_kwargs):
-    """Plot mean w_general against pT with a band of one standard deviation.
+def plot_symmetry_factor(table_or_estimator, X=None, ax=None, *, variable=None, counts=True,
+                         **table_kwargs):
+    """Plot mean w_general per pT bin as steps, with a band of one standard deviation.
+
+    Each bin is drawn flat over its own pT range (no line is drawn across a range without
+    events), on a logarithmic pT axis when all edges are positive, with its number of events
+    written at the bottom. The dotted line at 0.5 marks equal weights of the two subnets.
 
     Parameters
     ----------
     table_or_estimator : DataFrame from :func:`symmetry_factor_table`, or a fitted hybrid
     X : array-like, required with an estimator
     ax : matplotlib Axes, optional
+    variable : {"first", "leading"}, optional
+        The pT variable, for the axis label (default: the table's, else "first").
+    counts : bool, default True
+        Write each bin's number of events.
     **table_kwargs
         ``bins`` and ``variable`` for :func:`symmetry_factor_table`.
 
@@ -100,19 +119,49 @@ def plot_symmetry_factor(table_or_estimator, X=None, ax=None, **table_kwargs):
     else:
         if X is None:
             raise ValueError("Pass the events X together with an estimator (or pass a table).")
+        if variable is not None:
+            table_kwargs.setdefault("variable", variable)
         table = symmetry_factor_table(table_or_estimator, X, **table_kwargs)
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover
-        raise ImportError("plot_symmetry_factor needs matplotlib: pip install "
-                          "'sklearn-bsym[plots]'.") from exc
+    variable = variable or table.attrs.get("variable", "first")
+    if variable not in PT_LABELS:
+        raise ValueError(f"variable must be one of {_VARIABLES}, got {variable!r}.")
     if ax is None:
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as exc:  # pragma: no cover
+            raise ImportError("plot_symmetry_factor needs matplotlib: pip install "
+                              "'sklearn-bsym[plots]'.") from exc
         _, ax = plt.subplots()
-    x, mean, std = table["pt_center"], table["w_general_mean"], table["w_general_std"]
-    ax.plot(x, mean, marker="o", label="w_general (mean)")
-    ax.fill_between(x, mean - std, mean + std, alpha=0.3, label="± 1 std")
-    ax.set_xlabel("muon pT [GeV]")
+    low, high = table["pt_low"].to_numpy(float), table["pt_high"].to_numpy(float)
+    mean = table["w_general_mean"].to_numpy(float)
+    std = table["w_general_std"].to_numpy(float)
+    color, labels = None, ("w_general (mean per bin)", "± 1 std over the bin's events")
+    for run in _contiguous_runs(low, high):
+        edges = np.append(low[run], high[run][-1])
+        step = ax.stairs(mean[run], edges, baseline=None, lw=1.8, color=color, label=labels[0])
+        color = step.get_edgecolor()
+        ax.stairs(mean[run] + std[run], edges, baseline=mean[run] - std[run], fill=True,
+                  alpha=0.25, color=color, lw=0, label=labels[1])
+        labels = (None, None)
+    ax.axhline(0.5, color="gray", ls=":", lw=1, label="0.5: both subnets weighted equally")
+    if len(low) and low.min() > 0:
+        ax.set_xscale("log")
+    if counts and "count" in table:
+        from matplotlib.transforms import blended_transform_factory
+
+        where = blended_transform_factory(ax.transData, ax.transAxes)
+        centers = np.sqrt(low * high) if ax.get_xscale() == "log" else 0.5 * (low + high)
+        for x, n in zip(centers, table["count"].to_numpy(), strict=True):
+            ax.text(x, 0.02, f"{int(n):,}", transform=where, rotation=90, ha="center",
+                    va="bottom", fontsize="x-small", color="dimgray")
+    ax.set_xlabel(PT_LABELS[variable])
     ax.set_ylabel("general-subnet weight w_general")
     ax.set_ylim(0.0, 1.0)
-    ax.legend()
+    ax.legend(fontsize="small", loc="upper left")
     return ax
+
+
+def _contiguous_runs(low: np.ndarray, high: np.ndarray) -> list[np.ndarray]:
+    """Index runs of bins that touch (a bin without events is left out of the table)."""
+    breaks = np.flatnonzero(~np.isclose(low[1:], high[:-1])) + 1
+    return [run for run in np.split(np.arange(low.size), breaks) if run.size]

@@ -48,10 +48,15 @@ def _band(ax, x, mean, std, model, *, marker="o"):
 
 
 def _hline(ax, value, model, *, style="--"):
+    """A horizontal reference line, with the y range widened so that it is never drawn on (or
+    beyond) the frame: ``axhline`` alone does not take part in autoscaling."""
     if value is None or not np.isfinite(value):
         return
     label, color = MODEL_STYLE[model]
     ax.axhline(value, color=color, ls=style, lw=1.2, label=f"{label} ({value:.3f})")
+    lo, hi = ax.get_ylim()
+    pad = 0.08 * (max(hi, value) - min(lo, value))
+    ax.set_ylim(min(lo, value - pad), max(hi, value + pad))
 
 
 def plot_fraction_curve(curve, *, optimal=None, n_pool=None, resolution=None, ax=None):
@@ -126,17 +131,21 @@ def plot_epoch_curve(epochs, *, hgb=None, optimal=None, fraction=None, ax=None):
     return ax
 
 
-def plot_symmetry(tables, *, ax=None):
+def plot_symmetry(tables, *, variable="first", ax=None):
     """The hybrid's learned general-subnet weight against pT (the paper's Fig. 5).
 
-    The mean over seeds is drawn by :func:`sklearn_bsym.nn.plot_symmetry_factor` (its band is
-    the spread of w_general over the events of a bin); each seed's own curve is a thin line.
+    The mean over seeds is drawn by :func:`sklearn_bsym.nn.plot_symmetry_factor` as steps over
+    each bin's pT range with its event count (its band is the spread of w_general over the
+    events of a bin); each seed's own bins are thin flat segments.
 
     Parameters
     ----------
     tables : list of dict or DataFrame
         One :func:`sklearn_bsym.nn.symmetry_factor_table` per seed, on the same events (hence
         the same pT bins).
+    variable : {"first", "leading"}, default="first"
+        The pT variable of the tables (the study's are "first": the mu+, the weight network's
+        input).
     """
     import pandas as pd
 
@@ -145,16 +154,22 @@ def plot_symmetry(tables, *, ax=None):
     ax = _axes(ax)
     frames = [pd.DataFrame(t).astype(float) for t in tables]
     mean = frames[0].copy()
-    if all(len(f) == len(mean) and np.allclose(f["pt_center"], mean["pt_center"]) for f in frames):
+    same_bins = all(
+        len(f) == len(mean) and np.allclose(f["pt_center"], mean["pt_center"]) for f in frames
+    )
+    if same_bins:
         for column in ("w_general_mean", "w_general_std"):
             mean[column] = np.mean([f[column] for f in frames], axis=0)
-    plot_symmetry_factor(mean, ax=ax)
-    color = ax.lines[-1].get_color()
-    for frame in frames if len(frames) > 1 else []:
-        ax.plot(frame["pt_center"], frame["w_general_mean"], color=color, alpha=0.4, lw=0.8)
-    ax.axhline(0.5, color="gray", ls=":", lw=1)
-    ax.set_xlabel("measured pT of the first muon [GeV]")
-    ax.set_title(f"Learned symmetry factor against pT ({len(frames)} seed(s), thin: each seed)")
+    plot_symmetry_factor(mean, ax=ax, variable=variable)
+    color = ax.patches[0].get_edgecolor()
+    for i, frame in enumerate(frames if len(frames) > 1 else []):
+        ax.hlines(frame["w_general_mean"], frame["pt_low"], frame["pt_high"], color=color,
+                  alpha=0.5, lw=0.8, label="each seed" if i == 0 else None)
+    if len(frames) > 1:
+        ax.legend(fontsize="small", loc="upper left")
+    what = "mean of" if same_bins else "first of"
+    ax.set_title(f"Learned symmetry factor against pT ({what} {len(frames)} seed(s); "
+                 "numbers: events per bin)", fontsize="medium")
     ax.grid(alpha=0.3)
     return ax
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._claims import THRESHOLDS, check_claims
+from ._claims import check_claims, describe_rules
 
 __all__ = ["StudyResult", "summarize", "write_report"]
 
@@ -190,15 +190,45 @@ def _pivot_markdown(table: pd.DataFrame, column: str, header: str, value) -> str
 def _claims_markdown(claims) -> str:
     lines = []
     for claim in claims:
-        lines.append(f"{claim['claim']}. **{claim['verdict']}**: {claim['statement']}")
+        lines.append(
+            f"{claim['claim']}. **{claim['verdict']}**: {claim['statement']} "
+            f"(paper: {claim['source']}; the paper shows {claim['paper']}.)"
+        )
         if "reason" in claim:
             lines.append(f"   - not checked: {claim['reason']}")
         for check in claim["checks"]:
-            numbers = ", ".join(
-                f"{k} {v:.4f}" for k, v in check.items() if k not in ("check", "verdict")
-            )
-            lines.append(f"   - {check['verdict']}: {check['check']} ({numbers})")
+            lines.append(f"   - {check['verdict']}: {check['check']} ({_check_numbers(check)})")
     return "\n".join(lines)
+
+
+def _check_numbers(check) -> str:
+    """A check's numbers with readable names: the means compared (by model name), the
+    difference or gain with its standard error and spread, or the Spearman statistics."""
+    names = {
+        "difference": "difference",
+        "standard_error": "standard error",
+        "spread": "spread over seeds",
+        "gain": "gain",
+        "pfn_gain": "PFN gain",
+        "invariant_gain": "invariant gain",
+        "spearman": "mean Spearman",
+        "spearman_std": "its std over seeds",
+        "slope_per_gev": "mean slope per GeV",
+    }
+    parts = []
+    for key, value in check.items():
+        if key in ("check", "verdict", "best_other_model", "n_seeds"):
+            continue
+        if key == "best_other":
+            key = check.get("best_other_model", "best other")
+        if key in ("difference", "gain", "pfn_gain", "invariant_gain"):
+            number = f"{value:+.4f}"
+        elif key == "slope_per_gev":
+            number = f"{value:.2g}"
+        else:
+            number = f"{value:.4f}"
+        parts.append(f"{names.get(key, key)} {number}")
+    return ", ".join(parts)
 
 
 def _markdown(config, set_id, tables, n_pool, n_test) -> str:
@@ -216,7 +246,9 @@ def _markdown(config, set_id, tables, n_pool, n_test) -> str:
         f"{n_pool:,} in the training pool (validation share {config.validation_fraction:g} of "
         f"each training subset). Smearing {100 * config.resolution:g} % (transverse). Preset "
         f"`{config.preset}`, max epochs {epochs}, {config.n_seeds} seed(s), random_state "
-        f"{config.random_state}. AUCs are pT-weighted, on the test split, mean ± std over seeds.",
+        f"{config.random_state}. AUCs are on the test split, mean ± std (standard deviation) over "
+        "seeds, weighted so that the background's dimuon pT spectrum matches the signal's (the "
+        "paper's reweighting; no classifier can then win by the pT spectrum alone).",
         "",
         "### Test AUC against training fraction",
         "",
@@ -240,6 +272,11 @@ def _markdown(config, set_id, tables, n_pool, n_test) -> str:
         parts += [
             "",
             f"### Gap to the Bayes-optimal AUC ({opt:.4f})",
+            "",
+            "Gap = Bayes-optimal AUC minus the model's mean test AUC: positive means below the "
+            "limit, and smaller is better. The Bayes-optimal AUC is that of the exact likelihood "
+            "ratio of the generator after smearing, the best any classifier can do in "
+            "expectation; a small negative gap can only be noise of the finite test split.",
             "",
             _pivot_markdown(curve, "fraction", "{:g}", lambda r: f"{r['gap']:+.4f}"),
         ]
@@ -272,9 +309,14 @@ def _markdown(config, set_id, tables, n_pool, n_test) -> str:
         ]
     parts += [
         "",
-        "### Claims (physics.md section 7)",
+        "### Claims of the paper, checked",
         "",
-        f"Thresholds: {THRESHOLDS}; comparisons use the larger std over seeds as tolerance.",
+        "The four claims that the paper (Nabat, Ghosh, Witkowski, Kasieczka and Whiteson, "
+        '"Learning Broken Symmetries with Approximate Invariance") makes about its networks, '
+        "each with where the paper makes it and the verdict of this study's numbers. How a "
+        "verdict is reached:",
+        "",
+        *[f"- {rule}" for rule in describe_rules()],
         "",
         _claims_markdown(tables["claims"]),
         "",

@@ -1,0 +1,108 @@
+"""The study's figures: reference lines inside the axes, the symmetry factor as steps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import StepPatch  # noqa: E402
+
+from sklearn_bsym.nn import plot_symmetry_factor  # noqa: E402
+from sklearn_bsym.studies import (  # noqa: E402
+    plot_epoch_curve,
+    plot_fraction_curve,
+    plot_symmetry,
+)
+
+CURVE = pd.DataFrame({
+    "model": ["invariant"] * 3 + ["hybrid"] * 3,
+    "fraction": [0.1, 0.5, 1.0] * 2,
+    "mean": [0.760, 0.762, 0.763, 0.770, 0.790, 0.805],
+    "std": [0.002] * 6,
+})
+
+
+def _line(ax, label_start):
+    lines = [line for line in ax.lines if line.get_label().startswith(label_start)]
+    assert len(lines) == 1, [line.get_label() for line in ax.lines]
+    return lines[0]
+
+
+@pytest.mark.parametrize("optimal", [0.816, 0.70])
+def test_the_bayes_line_lies_inside_the_fraction_curve(optimal):
+    # Above every curve (the usual case) and below them: never on or beyond the frame.
+    ax = plot_fraction_curve(CURVE, optimal=optimal)
+    value = _line(ax, "Bayes optimal").get_ydata()[0]
+    low, high = ax.get_ylim()
+    margin = 0.05 * (high - low)
+    assert low + margin < value < high - margin
+
+
+def test_the_reference_lines_lie_inside_the_epoch_curve():
+    epochs = {"invariant": {"mean": [0.75, 0.76, 0.76], "std": [0.01] * 3}}
+    ax = plot_epoch_curve(epochs, hgb=0.80, optimal=0.82)
+    low, high = ax.get_ylim()
+    for label in ("Bayes optimal", "HGB"):
+        assert low < _line(ax, label).get_ydata()[0] < high - 0.05 * (high - low)
+
+
+def _table(edges, w, counts, variable=None):
+    edges = np.asarray(edges, dtype=float)
+    table = pd.DataFrame({
+        "pt_low": edges[:-1], "pt_high": edges[1:], "pt_center": 0.5 * (edges[:-1] + edges[1:]),
+        "w_general_mean": w, "w_general_std": [0.05] * len(w), "count": counts,
+    })
+    if variable:
+        table.attrs["variable"] = variable
+    return table
+
+
+# Equal-count bins of a falling spectrum: narrow at low pT, one wide bin up to the largest pT.
+EDGES = [8.0, 20.0, 28.0, 35.0, 45.0, 60.0, 400.0]
+TABLE = _table(EDGES, [0.2, 0.25, 0.3, 0.3, 0.4, 0.75], [400] * 6)
+
+
+def test_symmetry_factor_is_drawn_as_steps_over_each_bin_with_counts():
+    ax = plot_symmetry_factor(TABLE, ax=Figure().add_subplot())
+    steps = [p for p in ax.patches if isinstance(p, StepPatch)]
+    mean = [p for p in steps if not p.get_fill()]
+    assert len(mean) == 1
+    assert np.allclose(mean[0].get_data().edges, EDGES)  # each bin flat over its own range
+    assert np.allclose(mean[0].get_data().values, TABLE["w_general_mean"])
+    assert ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.texts] == ["400"] * 6
+    reference = _line(ax, "0.5")
+    assert reference.get_ydata()[0] == 0.5 and "equally" in reference.get_label()
+    assert "mu+" in ax.get_xlabel()
+
+
+def test_symmetry_factor_names_its_pt_variable_and_leaves_empty_ranges_empty():
+    # Explicit edges with an empty middle bin: the table has no row there, and no step (or line)
+    # crosses that range.
+    table = _table([10.0, 20.0, 30.0], [0.3, 0.6], [50, 20], variable="leading")
+    table = pd.concat([table, _table([40.0, 50.0], [0.8], [5])], ignore_index=True)
+    table.attrs["variable"] = "leading"
+    ax = plot_symmetry_factor(table, ax=Figure().add_subplot(), counts=False)
+    mean = [p for p in ax.patches if isinstance(p, StepPatch) and not p.get_fill()]
+    assert [list(p.get_data().edges) for p in mean] == [[10.0, 20.0, 30.0], [40.0, 50.0]]
+    assert "leading" in ax.get_xlabel() and not ax.texts
+    with pytest.raises(ValueError, match="variable must be one of"):
+        plot_symmetry_factor(TABLE, ax=Figure().add_subplot(), variable="second")
+
+
+def test_plot_symmetry_draws_the_seed_mean_and_each_seed():
+    tables = [
+        TABLE.assign(w_general_mean=TABLE["w_general_mean"] + shift).to_dict("list")
+        for shift in (-0.05, 0.0, 0.05)
+    ]
+    ax = plot_symmetry(tables)
+    mean = [p for p in ax.patches if isinstance(p, StepPatch) and not p.get_fill()]
+    assert np.allclose(mean[0].get_data().values, TABLE["w_general_mean"])
+    seeds = [c for c in ax.collections if c.get_label() == "each seed"]
+    assert len(seeds) == 1 and len(ax.collections) == 3  # one set of bin segments per seed
+    assert "3 seed(s)" in ax.get_title()
