@@ -72,7 +72,7 @@ def test_stacked_forward_equals_members(cls, training):
     x = torch.stack([_events(40, seed=k) for k in range(3)])
     out = stacked(x.reshape(-1, 8)).reshape(3, 40)
     for k, net in enumerate(nets):
-        assert_allclose(out[k].detach(), net.train(training)(x[k]).detach(), atol=1e-5)
+        assert_allclose(out[k].detach(), net.train(training)(x[k]).detach(), atol=3e-5)
 
 
 @pytest.mark.parametrize("training", [True, False])

@@ -17,6 +17,7 @@ the network is permutation invariant.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -32,12 +33,16 @@ __all__ = [
     "n_invariants",
     "CONTEXTS",
     "POOLINGS",
+    "PARTICLE_INPUTS",
 ]
 
 #: Named context variables of the hybrid's weight network.
 CONTEXTS = ("first", "leading", "pt_eta")
 #: Ways the hybrid combines its two latent vectors.
 POOLINGS = ("weighted", "concat", "concat_weight", "concat_context")
+#: Per-particle inputs of a particle flow map: the four-vector alone ("momenta", the paper's), or
+#: with its pT, log pT and pseudorapidity appended ("collider"; still no symmetry imposed).
+PARTICLE_INPUTS = {"momenta": 4, "collider": 7}
 
 #: GeV per unit of network input.
 DEFAULT_INPUT_SCALE = 100.0
@@ -118,19 +123,40 @@ def _as_particles(x: torch.Tensor) -> torch.Tensor:
 class _ParticleMap(nn.Module):
     """Per-particle map Phi, masked for padding slots and summed over particles."""
 
-    def __init__(self, sizes: Sequence[int], input_scale: float, dropout: float = 0.0):
+    def __init__(self, sizes: Sequence[int], input_scale: float, dropout: float = 0.0,
+                 inputs: str = "momenta"):
         super().__init__()
-        self.phi = make_mlp(4, sizes, activate_last=True)
+        if inputs not in PARTICLE_INPUTS:
+            raise ValueError(
+                f"particle_inputs must be one of {sorted(PARTICLE_INPUTS)}, got {inputs!r}."
+            )
+        self.inputs = inputs
+        self.phi = make_mlp(PARTICLE_INPUTS[inputs], sizes, activate_last=True)
         self.input_scale = float(input_scale)
         self.dropout = nn.Dropout(dropout) if dropout else nn.Identity()
         self.latent_size = int(sizes[-1])
+
+    def features(self, p: torch.Tensor) -> torch.Tensor:
+        # p: (N, P, 4) [px, py, pz, E] in GeV -> (N, P, F) inputs of Phi
+        x = p / self.input_scale
+        if self.inputs == "momenta":
+            return x
+        # A ReLU network needs many units to build sqrt(px^2 + py^2) or arcsinh(pz / pT) from
+        # the components, yet the detector's resolution (the broken symmetry) is a function of
+        # pT and the generator's angular structure of eta: handing them over directly makes the
+        # general subnet learn from far fewer events. Padding slots get 0 (masked anyway).
+        pt = kinematics.pt(x)
+        extra = torch.stack([pt, torch.log(pt.clamp_min(1e-4)),
+                             kinematics.eta(p).clamp(-10.0, 10.0)], dim=-1)
+        return torch.cat([x, torch.where(pt.unsqueeze(-1) > 0, extra, 0.0)], dim=-1)
 
     def forward(self, p: torch.Tensor) -> torch.Tensor:
         # p: (N, P, 4) [px, py, pz, E] in GeV
         n, n_part, _ = p.shape
         mask = (p != 0).any(-1, keepdim=True)  # (N, P, 1), False for padding
-        # Phi sees (N * P, 4) rows, so BatchNorm statistics are shared by all particles.
-        z = self.phi(p.reshape(n * n_part, 4) / self.input_scale).reshape(n, n_part, -1)
+        # Phi sees (N * P, F) rows, so BatchNorm statistics are shared by all particles.
+        x = self.features(p)
+        z = self.phi(x.reshape(n * n_part, x.shape[-1])).reshape(n, n_part, -1)
         # Masking after Phi: biases and BatchNorm shifts of padding rows cannot leak into the sum.
         return self.dropout((z * mask).sum(1))  # (N, latent)
 
@@ -148,6 +174,9 @@ class ParticleFlowNetwork(nn.Module):
         Dropout on the summed latent vector.
     input_scale : float
         GeV per unit of network input.
+    particle_inputs : {"momenta", "collider"}
+        Per-particle inputs of Phi: the four-vector (the paper's PFN), or the four-vector with
+        pT, log pT and eta appended (see ``PARTICLE_INPUTS``).
     """
 
     def __init__(
@@ -156,9 +185,11 @@ class ParticleFlowNetwork(nn.Module):
         F_sizes: Sequence[int] = (512, 256, 128),
         latent_dropout: float = 0.0,
         input_scale: float = DEFAULT_INPUT_SCALE,
+        particle_inputs: str = "momenta",
     ):
         super().__init__()
-        self.particle_map = _ParticleMap(Phi_sizes, input_scale, latent_dropout)
+        self.particle_map = _ParticleMap(Phi_sizes, input_scale, latent_dropout,
+                                         inputs=particle_inputs)
         self.F = make_mlp(self.particle_map.latent_size, [*F_sizes, 1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -266,6 +297,15 @@ class HybridNetwork(nn.Module):
         Dropout on the pooled latent vector.
     input_scale : float
         GeV per unit of network input.
+    particle_inputs : {"collider", "momenta"}
+        Per-particle inputs of the general subnet (see :class:`ParticleFlowNetwork`); the
+        paper's hybrid uses ``"momenta"``.
+    invariant_weight_init : float in (0, 1) or None
+        The symmetry factor's starting point: the weight network starts out giving the
+        invariant subnet this weight for every event (its last layer's weights are shrunk and
+        its bias set), so the hybrid starts as its invariant branch and moves weight to the
+        general subnet only where the data show that the symmetry is broken. None keeps torch's
+        default initialization (weights near 0.5, the paper's).
 
     Notes
     -----
@@ -284,6 +324,8 @@ class HybridNetwork(nn.Module):
         context="first",
         latent_dropout: float = 0.0,
         input_scale: float = DEFAULT_INPUT_SCALE,
+        particle_inputs: str = "collider",
+        invariant_weight_init: float | None = 0.88,
     ):
         super().__init__()
         if pooling not in POOLINGS:
@@ -298,7 +340,12 @@ class HybridNetwork(nn.Module):
         self.context = context if isinstance(context, str) else [int(c) for c in context]
         self.input_scale = float(input_scale)
         n_context = context_size(context, n_particles)
-        self.general = _ParticleMap(Phi_sizes, input_scale)
+        if invariant_weight_init is not None and not 0 < invariant_weight_init < 1:
+            raise ValueError(
+                "invariant_weight_init must be None or a weight in (0, 1), got "
+                f"{invariant_weight_init!r}; 0.88 starts the hybrid close to its invariant subnet."
+            )
+        self.general = _ParticleMap(Phi_sizes, input_scale, inputs=particle_inputs)
         self.invariant = _InvariantMap(
             n_particles, invariant_sizes, log_scale=True, precomputed=False, activate_last=True
         )
@@ -307,6 +354,12 @@ class HybridNetwork(nn.Module):
             make_mlp(n_context, [*weight_sizes, 2])
             if pooling in ("weighted", "concat_weight") else None
         )
+        if self.weight_net is not None and invariant_weight_init is not None:
+            last = self.weight_net[-1]  # Linear to the two logits (w_general, w_invariant)
+            with torch.no_grad():
+                last.weight.mul_(0.1)  # nearly the same starting weight for every event
+                last.bias.copy_(torch.tensor(
+                    [0.0, math.log(invariant_weight_init / (1 - invariant_weight_init))]))
         latent = {
             "weighted": Phi_sizes[-1],
             "concat": Phi_sizes[-1] + invariant_sizes[-1],
