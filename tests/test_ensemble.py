@@ -261,7 +261,7 @@ def test_early_stopping_restores_each_members_best_epoch(smeared):
         assert 1 <= len(valid_auc) <= 4
         # The member's own validation split, as its separate fit draws it.
         _, valid = member.get_split_datasets(member.get_dataset(X[:4000], y[:4000]))
-        auc = roc_auc_score(valid.target.numpy(), member.predict_proba(valid.X.numpy())[:, 1])
+        auc = roc_auc_score(valid.y.numpy(), member.predict_proba(valid.X.numpy())[:, 1])
         assert auc == pytest.approx(valid_auc.max(), abs=1e-6)
         assert member.random_state == seed
 
