@@ -33,6 +33,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import validate_data
 from skorch import NeuralNetBinaryClassifier
 from skorch.callbacks import (
+    Checkpoint,
     EarlyStopping,
     EpochTimer,
     LRScheduler,
@@ -149,7 +150,8 @@ class _EventClassifier(NeuralNetBinaryClassifier):
         if recipe.schedule == "onecycle" and not user_schedule:
             # A user's LRScheduler replaces the built-in schedule instead of fighting it.
             callbacks.append(("lr_scheduler", OneCycleSchedule(max_lr=recipe.lr)))
-        callbacks.append(("precise_bn", PreciseBatchNorm()))
+        saves = any(isinstance(cb, Checkpoint) for cb in self._user_callbacks())
+        callbacks.append(("precise_bn", PreciseBatchNorm(every_epoch=saves)))
         if self.progress_bar:
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks.append(("print_log", PrintLog()))
