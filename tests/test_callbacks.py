@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_allclose
@@ -96,9 +95,18 @@ def test_progress_bar(cls, kwargs, data, capsys):
     assert len(ens.members_[0].history) == 2
 
 
-def test_ensembles_refuse_template_callbacks_clearly(data):
+def test_ensembles_share_loop_callbacks_and_refuse_others_clearly(data):
     X, y = data
-    template = PFNClassifier(**TINY[0][1], **SETTINGS, callbacks=[EarlyStopping()])
-    with pytest.raises(ValueError, match="Fit members separately"):
-        EnsembleClassifier(template, n_members=2).fit(X, y)
-    assert np.isfinite(template.get_params()["max_epochs"])
+    kwargs = {**TINY[0][1], **SETTINGS, "lr": 1e-3}
+    sched = LRScheduler(torch.optim.lr_scheduler.StepLR, step_size=1, gamma=0.5)
+    ens = EnsembleClassifier(PFNClassifier(**kwargs, callbacks=[sched]), n_members=2,
+                             random_state=0).fit(X, y)
+    separate = PFNClassifier(**{**kwargs, "random_state": ens.seeds_[1]},
+                             callbacks=[sched]).fit(X, y)
+    assert_allclose(ens.members_[1].predict_proba(X), separate.predict_proba(X), atol=1e-4)
+    with pytest.raises(ValueError, match="set validation_fraction"):
+        EnsembleClassifier(PFNClassifier(**kwargs, callbacks=[EarlyStopping()]),
+                           n_members=2).fit(X, y)
+    with pytest.raises(ValueError, match="fit members separately"):
+        EnsembleClassifier(PFNClassifier(**kwargs, callbacks=[EpochScoring("roc_auc")]),
+                           n_members=2).fit(X, y)

@@ -22,6 +22,7 @@ the largest member's number of steps, and smaller members cycle through their da
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Sequence
 
@@ -30,7 +31,15 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog, ProgressBar
+from skorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    EpochTimer,
+    LRScheduler,
+    PassthroughScoring,
+    PrintLog,
+    ProgressBar,
+)
 
 from .. import events
 from .._random import spawn_seeds
@@ -279,7 +288,8 @@ class EnsembleNet(NeuralNet):
         if recipe.validation_fraction is not None:
             callbacks += [("valid_loss", PassthroughScoring(name="valid_loss")),
                           ("early_stopping", MemberEarlyStopping(recipe.patience))]
-        if recipe.schedule == "onecycle":
+        user = [cb[1] if isinstance(cb, tuple) else cb for cb in (self.callbacks or [])]
+        if recipe.schedule == "onecycle" and not any(isinstance(cb, LRScheduler) for cb in user):
             callbacks.append(("lr_scheduler", OneCycleSchedule(max_lr=recipe.lr)))
         callbacks.append(("precise_bn", PreciseBatchNorm()))
         if template.progress_bar:
@@ -373,11 +383,7 @@ def _fit_group(template, X, y, weights, subsets, seeds, device, verbose):
     class, and the stacked module."""
     if device is not None:
         template = clone(template).set_params(device=device)
-    if template.callbacks:
-        raise ValueError("Ensembles train with the package's own callbacks (per-member early "
-                         "stopping via validation_fraction, progress_bar=True); a template "
-                         "with callbacks=... is not supported. Fit members separately to use "
-                         "other skorch callbacks.")
+    shared = _shared_callbacks(template)
     members = [clone(template).set_params(random_state=seed) for seed in seeds]
     trains, valids = [], []
     for est, idx, wk in zip(members, subsets, weights, strict=True):
@@ -391,7 +397,7 @@ def _fit_group(template, X, y, weights, subsets, seeds, device, verbose):
     stacked = stack_modules([est.module_ for est in members])
     recipe = template.recipe()
     net = EnsembleNet(stacked, members=members, optimizer=template.optimizer,
-                      device=recipe.device, verbose=verbose,
+                      device=recipe.device, verbose=verbose, callbacks=shared,
                       **{f"optimizer__{k}": v for k, v in
                          template.get_params_for("optimizer").items()})
     net.fit((trains, valids))
@@ -402,6 +408,26 @@ def _fit_group(template, X, y, weights, subsets, seeds, device, verbose):
         # A fresh optimizer state: warm-starting a member continues like a new fit would.
         est.initialize_optimizer()
     return members, stacked
+
+
+def _shared_callbacks(template) -> list:
+    """The template's skorch callbacks that act on the whole loop alike for every member
+    (``LRScheduler`` on the shared optimizer, ``ProgressBar``), as fresh copies; any other
+    is an error that says what to do instead."""
+    shared = []
+    for entry in template.callbacks or []:
+        name, cb = entry if isinstance(entry, tuple) else (None, entry)
+        if isinstance(cb, EarlyStopping):
+            raise ValueError("Ensembles stop each member early on its own validation AUC: set "
+                             "validation_fraction (and patience) on the template instead of "
+                             "passing EarlyStopping.")
+        if not isinstance(cb, (LRScheduler, ProgressBar)):
+            raise ValueError(f"An ensemble trains all members in one loop and supports only "
+                             f"LRScheduler and ProgressBar callbacks, got {cb!r}; fit members "
+                             "separately to use other skorch callbacks.")
+        cb = copy.deepcopy(cb)
+        shared.append(cb if name is None else (name, cb))
+    return shared
 
 
 def _take(a, idx):
