@@ -133,7 +133,8 @@ class _EventClassifier(NeuralNetBinaryClassifier):
     # -- skorch hooks --------------------------------------------------------------------
     @property
     def _default_callbacks(self):
-        recipe = resolve_recipe(self)
+        # Settings are checked in fit, not here: get_params and set_params read this list.
+        schedule = PRESETS.get(self.preset, {}).get("schedule")
         callbacks = [
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
@@ -147,9 +148,9 @@ class _EventClassifier(NeuralNetBinaryClassifier):
                     load_best=True, threshold=0.0, sink=self._sink)),
             ]
         user_schedule = any(isinstance(cb, LRScheduler) for cb in self._user_callbacks())
-        if recipe.schedule == "onecycle" and not user_schedule:
+        if schedule == "onecycle" and not user_schedule:
             # A user's LRScheduler replaces the built-in schedule instead of fighting it.
-            callbacks.append(("lr_scheduler", OneCycleSchedule(max_lr=recipe.lr)))
+            callbacks.append(("lr_scheduler", OneCycleSchedule()))
         saves = any(isinstance(cb, Checkpoint) for cb in self._user_callbacks())
         callbacks.append(("precise_bn", PreciseBatchNorm(every_epoch=saves)))
         if self.progress_bar:

@@ -290,7 +290,7 @@ class EnsembleNet(NeuralNet):
                           ("early_stopping", MemberEarlyStopping(recipe.patience))]
         user = [cb[1] if isinstance(cb, tuple) else cb for cb in (self.callbacks or [])]
         if recipe.schedule == "onecycle" and not any(isinstance(cb, LRScheduler) for cb in user):
-            callbacks.append(("lr_scheduler", OneCycleSchedule(max_lr=recipe.lr)))
+            callbacks.append(("lr_scheduler", OneCycleSchedule()))
         callbacks.append(("precise_bn", PreciseBatchNorm()))
         if template.progress_bar:
             callbacks.append(("progress_bar", ProgressBar()))

@@ -280,16 +280,18 @@ class OneCycleSchedule(Callback):
 
     The number of steps is known only once the training data are (``on_train_begin``),
     which is why skorch's ``LRScheduler`` with a fixed ``total_steps`` is not used. Works on
-    any net with a ``planned_epochs(n_batches)`` method (both trainers of the package).
+    any net with ``planned_epochs(n_batches)`` and ``recipe()`` methods (both trainers of the
+    package); ``max_lr`` None takes the recipe's learning rate.
     """
 
-    def __init__(self, max_lr: float, pct_start: float = 0.25):
+    def __init__(self, max_lr: float | None = None, pct_start: float = 0.25):
         self.max_lr = max_lr
         self.pct_start = pct_start
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         n_batches = len(net.get_iterator(net.get_split_datasets(X)[0], training=True))
-        self.lrs_ = onecycle_lrs(self.max_lr, net.planned_epochs(n_batches) * n_batches,
+        max_lr = net.recipe().lr if self.max_lr is None else self.max_lr
+        self.lrs_ = onecycle_lrs(max_lr, net.planned_epochs(n_batches) * n_batches,
                                  self.pct_start)
         self.step_ = 0
 
