@@ -134,7 +134,7 @@ def main(argv=None):
         ours = float(np.median(fast.history[:, "dur"][1:] or fast.history[:, "dur"]))
         torch.manual_seed(0)
         theirs_all = paper_loop_epoch_times(
-            fast.module_.__class__(**_module_kwargs(fast)), Xtr, ytr, w, epochs=args.timing_epochs
+            cls(batch_size=128).initialize().module_, Xtr, ytr, w, epochs=args.timing_epochs
         )
         theirs = float(np.median(theirs_all[1:] or theirs_all))
 
@@ -180,13 +180,6 @@ def main(argv=None):
         writer.writeheader()
         writer.writerows(rows)
     print(f"wrote {out}")
-
-
-def _module_kwargs(net):
-    kwargs = net._module_kwargs()
-    if "n_particles" in net._module_kwargs_accepted():
-        kwargs["n_particles"] = net.n_features_in_ // 4
-    return kwargs
 
 
 if __name__ == "__main__":
