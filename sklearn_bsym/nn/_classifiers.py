@@ -344,6 +344,14 @@ class _EventClassifier(NeuralNetBinaryClassifier):
         self.stop_reason_ = "completed"
         return self
 
+    def evaluation_step(self, batch, training=False):
+        if training:
+            return super().evaluation_step(batch, training=True)
+        # Prediction needs no autograd record at all: inference_mode skips its bookkeeping.
+        self._set_training(False)
+        with torch.inference_mode():
+            return self.infer(batch[0])
+
     def forward_iter(self, X, training=False, device="cpu"):
         with self._runtime():
             yield from super().forward_iter(X, training=training, device=device)
