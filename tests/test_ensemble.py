@@ -315,6 +315,15 @@ def test_fit_ensemble_members_subsets_and_groups(smeared):
         assert [m.random_state for m in members] == [1, 2, 3]
         assert all(len(m.history) == 2 for m in members)
         assert all(m.n_features_in_ == 8 for m in members)
+    # Different sizes in one loop, with validation: padded validation batches are masked.
+    members = fit_ensemble_members(template.set_params(validation_fraction=0.25), X, y,
+                                   subsets=subsets, seeds=[1, 2, 3], grouping="all")
+    for member, subset in zip(members, subsets, strict=True):
+        _, valid = member.get_split_datasets(member.get_dataset(X[subset], y[subset]))
+        assert member.history[-1, "valid_batch_count"] == 1
+        assert member.history[-1, "batches"][-1]["valid_batch_size"] == len(valid)
+        assert 0.0 <= member.history[-1, "valid_auc"] <= 1.0
+    template.set_params(validation_fraction=None)
     # With no seeds, one member per subset seeded from the template.
     members = fit_ensemble_members(template.set_params(random_state=5), X, y,
                                    subsets=subsets[:2])
