@@ -216,9 +216,9 @@ def test_friendly_names_and_module_routing_reach_the_module(data):
 )
 def test_presets_and_overrides(cls, preset, lr, epochs, batch):
     clf = cls(preset=preset)
-    assert (clf._setting("lr"), clf._setting("max_epochs"), clf._setting("batch_size")) == (
-        lr, epochs, batch)
-    assert cls(preset=preset, lr=0.5, max_epochs=3)._setting("lr") == 0.5
+    recipe = clf.recipe()
+    assert (recipe.lr, recipe.max_epochs, recipe.batch_size) == (lr, epochs, batch)
+    assert cls(preset=preset, lr=0.5, max_epochs=3).recipe().lr == 0.5
     clf.initialize()
     group = clf.optimizer_.param_groups[0]
     assert group["weight_decay"] == 0.01

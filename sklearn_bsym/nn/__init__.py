@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-from ._classifiers import PRESETS, HybridClassifier, InvariantClassifier, PFNClassifier
-from ._ensemble import (
-    EnsembleBatchNorm1d,
-    EnsembleClassifier,
-    EnsembleLinear,
-    EnsembleSequential,
-    fit_ensemble_members,
-    stack_modules,
-    unstack_module,
-)
+from ._classifiers import HybridClassifier, InvariantClassifier, PFNClassifier
+from ._ensemble import EnsembleClassifier, fit_ensemble_members
 from ._modules import (
     CONTEXTS,
     POOLINGS,
@@ -21,7 +13,15 @@ from ._modules import (
     make_mlp,
     n_invariants,
 )
+from ._stacking import (
+    EnsembleBatchNorm1d,
+    EnsembleLinear,
+    EnsembleSequential,
+    stack_modules,
+    unstack_module,
+)
 from ._symmetry import plot_symmetry_factor, symmetry_factor_table
+from ._training import PRESETS
 
 __all__ = [
     "EnsembleClassifier",

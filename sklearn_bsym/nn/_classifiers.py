@@ -2,9 +2,9 @@
 
 All three take the canonical 2-D event array (see :mod:`sklearn_bsym.events`), accept per-event
 ``sample_weight`` in ``fit`` (applied in the loss, batch by batch) and are seeded by
-``random_state``. Training uses a fast path by default: the whole training set is held as
-tensors on the compute device and each epoch slices batches out of one permutation, so no
-per-event Dataset or DataLoader work is done.
+``random_state``. Training uses the kit of :mod:`sklearn_bsym.nn._training`: the whole
+training set is held as tensors on the compute device and each epoch slices batches out of one
+permutation, so no per-event Dataset or DataLoader work is done.
 
 Training recipes
 ----------------
@@ -15,6 +15,12 @@ BatchNorm statistics recomputed for the final weights.
 ``preset="paper"``: the authors' settings, AdamW at lr 1e-5 (1e-6 for the invariant network),
 weight decay 0.01, batch 128, 100 epochs, constant learning rate. Explicit ``lr``,
 ``batch_size``, ``max_epochs`` and ``weight_decay`` override either preset.
+
+skorch callbacks
+----------------
+``callbacks=[...]`` takes skorch's callbacks. An ``LRScheduler`` replaces the built-in
+one-cycle schedule; ``EarlyStopping`` on a validation score needs ``validation_fraction``
+(the error says so); ``Checkpoint`` files restore with ``initialize()`` then ``load_params``.
 """
 
 from __future__ import annotations
@@ -23,14 +29,14 @@ import contextlib
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 from skorch import NeuralNetBinaryClassifier
 from skorch.callbacks import (
-    Callback,
+    Checkpoint,
     EarlyStopping,
     EpochTimer,
+    LRScheduler,
     PassthroughScoring,
     PrintLog,
     ProgressBar,
@@ -39,221 +45,23 @@ from skorch.callbacks import (
 from .. import events
 from .._random import as_seed, derive_seed, spawn_seeds
 from ._modules import HybridNetwork, InvariantNetwork, ParticleFlowNetwork
+from ._training import (
+    PREDICT_BATCH,
+    PRESETS,
+    BatchIterator,
+    EventTensors,
+    OneCycleSchedule,
+    PreciseBatchNorm,
+    WeightedValidAUC,
+    batch_events,
+    batch_weights,
+    make_optimizer,
+    resolve_device,
+    resolve_recipe,
+    weighted_bce,
+)
 
 __all__ = ["PFNClassifier", "InvariantClassifier", "HybridClassifier", "PRESETS"]
-
-#: The training recipes; ``lr`` None means per network (``_fast_lr``, ``_paper_lr``).
-PRESETS = {
-    "fast": {"lr": None, "batch_size": 256, "max_epochs": 12, "weight_decay": 0.01,
-             "schedule": "onecycle", "min_steps": 600},
-    "paper": {"lr": None, "batch_size": 128, "max_epochs": 100, "weight_decay": 0.01,
-              "schedule": None, "min_steps": None},
-}
-
-#: Events per batch at prediction time: BatchNorm is frozen there, so bigger is just faster.
-_PREDICT_BATCH = 8192
-
-
-def resolve_device(device) -> str:
-    """"auto" -> "cuda" when available, else "cpu"; other values are checked and returned."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda") and not str(device).startswith("cuda:"):
-        raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {device!r}.")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was asked for but CUDA is not available; use "
-                         "device='cpu' or device='auto'.")
-    return str(device)
-
-
-class EventTensors(torch.utils.data.Dataset):
-    """Events held as tensors: ``X`` (N, D) float32, ``target`` (N,) labels or (N, 2) labels
-    and per-event weights, or None at prediction time."""
-
-    def __init__(self, X: torch.Tensor, target: torch.Tensor | None = None):
-        self.X = X
-        self.target = target
-
-    def __len__(self) -> int:
-        return self.X.shape[0]
-
-    def __getitem__(self, i):
-        return self.X[i], (None if self.target is None else self.target[i])
-
-    def subset(self, idx) -> EventTensors:
-        idx = torch.as_tensor(idx, device=self.X.device)
-        return EventTensors(self.X[idx], None if self.target is None else self.target[idx])
-
-
-def batch_bounds(n: int, batch_size: int, merge_single: bool = True) -> list[tuple[int, int]]:
-    """``(start, stop)`` of the batches of ``n`` events; a final batch of one event is merged
-    into the previous one when ``merge_single`` (BatchNorm cannot train on one event)."""
-    bounds = [(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
-    if merge_single and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
-        bounds[-2:] = [(bounds[-2][0], n)]
-    return bounds
-
-
-def onecycle_lrs(max_lr: float, total: int, pct_start: float = 0.25) -> np.ndarray:
-    """The learning rate of each of ``total`` optimizer steps of the fast recipe: torch's
-    ``OneCycleLR`` (warm-up, then cosine decay); constant ``max_lr`` for a fit too short for
-    its warm-up (it needs two warm-up steps)."""
-    total = max(1, int(total))
-    if pct_start * total < 2:
-        return np.full(total, float(max_lr))
-    probe = torch.zeros(1, requires_grad=True)
-    optimizer = torch.optim.SGD([probe], lr=max_lr)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=max_lr, total_steps=total, pct_start=pct_start, cycle_momentum=False)
-    lrs = np.empty(total)
-    for i in range(total):
-        lrs[i] = optimizer.param_groups[0]["lr"]
-        if i + 1 < total:
-            optimizer.step()
-            scheduler.step()
-    return lrs
-
-
-def recalibrate_batchnorm(module: torch.nn.Module, batches) -> None:
-    """Recompute every BatchNorm layer's running statistics as the cumulative average over
-    ``batches`` (an iterable of inputs) for the module's current weights; modes and momenta
-    are restored afterwards."""
-    norms = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    if not norms:
-        return
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over the pass
-    was_training = module.training
-    module.train()
-    try:
-        with torch.no_grad():
-            for xb in batches:
-                module(xb)
-    finally:
-        for m, momentum in zip(norms, momenta, strict=True):
-            m.momentum = momentum
-        module.train(was_training)
-
-
-class BatchIterator:
-    """Mini-batches sliced from preloaded tensors: one permutation per epoch when shuffling.
-
-    A final batch of one event is merged into the previous one when training, so BatchNorm
-    never sees a batch of one.
-    """
-
-    def __init__(self, dataset: EventTensors, batch_size: int = 256, shuffle: bool = False,
-                 seed: int | None = None, merge_single: bool = True):
-        self.dataset = dataset
-        self.batch_size = int(batch_size)
-        self.shuffle = shuffle
-        self.merge_single = merge_single
-        self.generator = torch.Generator()
-        if seed is not None:
-            self.generator.manual_seed(int(seed))
-
-    def _bounds(self, n: int) -> list[tuple[int, int]]:
-        return batch_bounds(n, self.batch_size, self.merge_single)
-
-    def __len__(self) -> int:
-        return len(self._bounds(len(self.dataset)))
-
-    def __iter__(self):
-        X, target = self.dataset.X, self.dataset.target
-        n = X.shape[0]
-        if self.shuffle:
-            # One gather per epoch, then views: far cheaper than a gather per batch.
-            perm = torch.randperm(n, generator=self.generator).to(X.device)
-            X = X[perm]
-            target = None if target is None else target[perm]
-        for lo, hi in self._bounds(n):
-            yield X[lo:hi], (None if target is None else target[lo:hi])
-
-
-class OneCycleSchedule(Callback):
-    """One-cycle learning rate (warm-up, then cosine decay), set before every training batch.
-
-    The number of steps is known only once the training data are (``on_train_begin``),
-    which is why skorch's ``LRScheduler`` with a fixed ``total_steps`` is not used. The
-    schedule is :func:`onecycle_lrs`, shared with the vectorized ensembles.
-    """
-
-    def __init__(self, max_lr: float, pct_start: float = 0.25):
-        self.max_lr = max_lr
-        self.pct_start = pct_start
-
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        n_batches = len(net.get_iterator(net.get_split_datasets(X)[0], training=True))
-        self.lrs_ = onecycle_lrs(self.max_lr, net.planned_epochs(n_batches) * n_batches,
-                                 self.pct_start)
-        self.step_ = 0
-
-    def on_batch_begin(self, net, training=False, **kwargs):
-        if training:
-            lr = float(self.lrs_[min(self.step_, len(self.lrs_) - 1)])
-            for group in net.optimizer_.param_groups:
-                group["lr"] = lr
-            self.step_ += 1
-
-
-class PreciseBatchNorm(Callback):
-    """Recompute BatchNorm running statistics for the current weights, before each validation
-    pass and at the end of training.
-
-    Running averages trail the weights: with a fast learning rate they mix statistics of
-    older weights, and predictions in eval mode drift from training behaviour (measured: an
-    invariant network at train AUC 0.92 scored 0.53 in eval mode). One forward pass over the
-    training batches with cumulative averaging fixes this for a third of an epoch's cost.
-    """
-
-    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
-        self.dataset_train_ = dataset_train
-        self.fresh_ = False
-
-    def on_batch_end(self, net, training=False, **kwargs):
-        if training:
-            self.fresh_ = False
-
-    def on_batch_begin(self, net, training=False, **kwargs):
-        if not training and not self.fresh_:
-            self.recalibrate(net, self.dataset_train_)
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        self.dataset_train_ = None
-        if X is not None:
-            self.recalibrate(net, net.get_split_datasets(X)[0])
-
-    def recalibrate(self, net, dataset):
-        recalibrate_batchnorm(
-            net.module_, (xb for xb, _ in net.get_iterator(dataset, training=True)))
-        self.fresh_ = True
-
-
-class WeightedValidAUC(Callback):
-    """Weighted ROC AUC on the validation split, recorded as ``valid_auc`` each epoch."""
-
-    def __init__(self, name: str = "valid_auc"):
-        self.name = name
-
-    def on_epoch_begin(self, net, **kwargs):
-        self.preds_, self.targets_ = [], []
-
-    def on_batch_end(self, net, batch=None, training=False, y_pred=None, **kwargs):
-        if not training:
-            self.preds_.append(y_pred.detach().float().cpu())
-            self.targets_.append(batch[1].detach().float().cpu())
-
-    def on_epoch_end(self, net, **kwargs):
-        if not self.preds_:
-            return
-        pred = torch.cat(self.preds_).numpy()
-        target = torch.cat(self.targets_).numpy()
-        y, w = (target[:, 0], target[:, 1]) if target.ndim == 2 else (target, None)
-        auc = roc_auc_score(y, pred, sample_weight=w) if np.unique(y).size == 2 else np.nan
-        net.history.record(self.name, float(auc))
-        self.preds_, self.targets_ = [], []
 
 
 class _EventClassifier(NeuralNetBinaryClassifier):
@@ -261,8 +69,8 @@ class _EventClassifier(NeuralNetBinaryClassifier):
     friendly hyperparameters (``_module_params``)."""
 
     _module_params: tuple[str, ...] = ()
-    _paper_lr = 1e-5
-    _fast_lr = 3e-3
+    #: Learning rate of each preset when ``lr`` is None (read by ``resolve_recipe``).
+    preset_lr = {"fast": 3e-3, "paper": 1e-5}
 
     def __init__(self, *, preset="fast", lr=None, max_epochs=None, batch_size=None,
                  weight_decay=None, validation_fraction=None, patience=5, random_state=None,
@@ -282,42 +90,26 @@ class _EventClassifier(NeuralNetBinaryClassifier):
         self.progress_bar = progress_bar
 
     # -- settings ------------------------------------------------------------------------
-    def _setting(self, name):
-        """An explicit hyperparameter, else the preset's value."""
-        if self.preset not in PRESETS:
-            raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {self.preset!r}.")
-        value = getattr(self, name)
-        if value is not None:
-            return value
-        value = PRESETS[self.preset][name]
-        if name == "lr" and value is None:
-            value = self._paper_lr if self.preset == "paper" else self._fast_lr
-        return value
+    def recipe(self):
+        """The training settings this classifier's ``fit`` uses (its ``preset`` completed by
+        the explicit values), checked: a frozen ``Recipe`` with ``lr``, ``batch_size``,
+        ``max_epochs``, ``weight_decay``, ``schedule``, ``device``, ..."""
+        return resolve_recipe(self)
 
     def planned_epochs(self, n_batches: int) -> int:
-        """Epochs a fit with ``n_batches`` batches per epoch runs (before early stopping).
+        """Epochs a fit with ``n_batches`` batches per epoch runs (before early stopping);
+        see :meth:`Recipe.planned_epochs <sklearn_bsym.nn._training.Recipe.planned_epochs>`."""
+        return resolve_recipe(self).planned_epochs(n_batches)
 
-        The preset's epoch count, raised for small training sets so that the fast preset makes
-        at least its ``min_steps`` optimizer steps (12 epochs of 1,000 events would be only 48
-        steps); an explicit ``max_epochs`` is always taken as given.
-        """
-        epochs = int(self._setting("max_epochs"))
-        min_steps = PRESETS[self.preset]["min_steps"]
-        if self.max_epochs is None and min_steps:
-            epochs = max(epochs, -(-min_steps // max(1, int(n_batches))))
-        return epochs
-
-    def _check_settings(self):
-        for name in ("lr", "max_epochs", "batch_size"):
-            value = self._setting(name)
-            if not value > 0:
-                raise ValueError(f"{name} must be positive, got {value!r}.")
-        if self._setting("weight_decay") < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
-        vf = self.validation_fraction
-        if vf is not None and not 0 < vf < 1:
-            raise ValueError(f"validation_fraction must be None or in (0, 1), got {vf!r}.")
-        resolve_device(self.device)
+    def _check_callbacks(self):
+        for cb in self._user_callbacks():
+            monitor = getattr(cb, "monitor", None)
+            if (isinstance(cb, EarlyStopping) and self.validation_fraction is None
+                    and isinstance(monitor, str) and monitor.startswith("valid")):
+                raise ValueError(
+                    f"EarlyStopping monitors {monitor!r}, but this classifier trains on every "
+                    "event and has no validation split; set validation_fraction (e.g. 0.2), "
+                    "which also turns on the built-in early stopping on the validation AUC.")
 
     @contextlib.contextmanager
     def _runtime(self, seed=None):
@@ -341,6 +133,8 @@ class _EventClassifier(NeuralNetBinaryClassifier):
     # -- skorch hooks --------------------------------------------------------------------
     @property
     def _default_callbacks(self):
+        # Settings are checked in fit, not here: get_params and set_params read this list.
+        schedule = PRESETS.get(self.preset, {}).get("schedule")
         callbacks = [
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
@@ -353,13 +147,19 @@ class _EventClassifier(NeuralNetBinaryClassifier):
                     monitor="valid_auc", lower_is_better=False, patience=self.patience,
                     load_best=True, threshold=0.0, sink=self._sink)),
             ]
-        if PRESETS.get(self.preset, {}).get("schedule") == "onecycle":
-            callbacks.append(("lr_scheduler", OneCycleSchedule(max_lr=self._setting("lr"))))
-        callbacks.append(("precise_bn", PreciseBatchNorm()))
+        user_schedule = any(isinstance(cb, LRScheduler) for cb in self._user_callbacks())
+        if schedule == "onecycle" and not user_schedule:
+            # A user's LRScheduler replaces the built-in schedule instead of fighting it.
+            callbacks.append(("lr_scheduler", OneCycleSchedule()))
+        saves = any(isinstance(cb, Checkpoint) for cb in self._user_callbacks())
+        callbacks.append(("precise_bn", PreciseBatchNorm(every_epoch=saves)))
         if self.progress_bar:
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks.append(("print_log", PrintLog()))
         return callbacks
+
+    def _user_callbacks(self):
+        return [cb[1] if isinstance(cb, tuple) else cb for cb in (self.callbacks or [])]
 
     def _sink(self, *args, **kwargs):
         if self.verbose:
@@ -369,49 +169,41 @@ class _EventClassifier(NeuralNetBinaryClassifier):
         return {name: getattr(self, name) for name in self._module_params}
 
     def initialize_module(self):
+        import inspect
+
         kwargs = self._module_kwargs()
-        if "n_particles" in self._module_kwargs_accepted():
+        if "n_particles" in inspect.signature(self.module).parameters:
             kwargs["n_particles"] = getattr(self, "n_features_in_", 8) // 4
         # module__ routing wins over the friendly names.
         kwargs.update(self.get_params_for("module"))
         self.module_ = self.module(**kwargs)
         return self
 
-    def _module_kwargs_accepted(self):
-        import inspect
-
-        return inspect.signature(self.module).parameters
-
     def initialize_optimizer(self, triggered_directly=None):
-        named = self.get_all_learnable_params()
-        args, kwargs = self.get_params_for_optimizer("optimizer", named)
-        if "lr" not in self.get_params_for("optimizer"):
-            kwargs["lr"] = self._setting("lr")
-        if self.optimizer is torch.optim.AdamW:
-            kwargs.setdefault("weight_decay", self._setting("weight_decay"))
-            kwargs.setdefault("fused", _fused_supported(resolve_device(self.device)))
-        self.optimizer_ = self.optimizer(*args, **kwargs)
+        self.optimizer_ = make_optimizer(self, resolve_recipe(self))
         return self
 
     def initialize(self):
-        self._check_settings()
+        resolve_recipe(self)
+        self._check_callbacks()
         with self._runtime(seed=getattr(self, "seed_", None)):
             return super().initialize()
 
     def get_iterator(self, dataset, training=False):
+        batch_size = resolve_recipe(self).batch_size
         if training:
             kwargs = self.get_params_for("iterator_train")
             iterator = self.iterator_train
-            kwargs.setdefault("batch_size", self._setting("batch_size"))
+            kwargs.setdefault("batch_size", batch_size)
         else:
             kwargs = self.get_params_for("iterator_valid")
             iterator = self.iterator_valid
-            kwargs.setdefault("batch_size", max(self._setting("batch_size"), _PREDICT_BATCH))
+            kwargs.setdefault("batch_size", max(batch_size, PREDICT_BATCH))
         if iterator is BatchIterator and training:
             kwargs.setdefault("shuffle", True)
             seed = getattr(self, "seed_", None)
-            # skorch asks for a new iterator every epoch: key the shuffle by the epoch number so
-            # each epoch gets its own batch order, reproducibly.
+            # Key the shuffle by the epoch count so each fresh iterator (training, and the
+            # BatchNorm recalibration of each epoch) has its own reproducible batch order.
             if seed is not None:
                 seed = derive_seed(seed, len(self.history))
             kwargs.setdefault("seed", seed)
@@ -420,27 +212,25 @@ class _EventClassifier(NeuralNetBinaryClassifier):
     def get_dataset(self, X, y=None):
         if isinstance(X, EventTensors):
             return X
-        return self._to_tensors(X, y, None, reset=False)
+        return self.event_tensors(X, y)
 
     def get_split_datasets(self, X, y=None, **fit_params):
         dataset = self.get_dataset(X, y)
         if self.validation_fraction is None:
             return dataset, None
-        target = dataset.target
-        labels = (target[:, 0] if target.dim() == 2 else target).cpu().numpy()
         idx = np.arange(len(dataset))
         split_seed = spawn_seeds(getattr(self, "seed_", 0), 2)[1]
         train, valid = train_test_split(idx, test_size=self.validation_fraction,
-                                        stratify=labels, random_state=split_seed)
+                                        stratify=dataset.y.cpu().numpy(),
+                                        random_state=split_seed)
         return dataset.subset(np.sort(train)), dataset.subset(np.sort(valid))
 
+    def infer(self, x, **fit_params):
+        return self.module_(batch_events(x), **fit_params)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        y_true = y_true.to(y_pred.device)
-        if y_true.dim() == 2:
-            # Mean of w * loss with weights normalized to mean 1 over the training set.
-            return torch.nn.functional.binary_cross_entropy_with_logits(
-                y_pred, y_true[:, 0], weight=y_true[:, 1])
-        return self.criterion_(y_pred, y_true.to(y_pred.dtype))
+        # Mean of w * loss with weights normalized to mean 1 over the training set.
+        return weighted_bce(y_pred, y_true, batch_weights(X))
 
     # -- data ----------------------------------------------------------------------------
     def _validate_X(self, X, reset: bool) -> np.ndarray:
@@ -449,17 +239,24 @@ class _EventClassifier(NeuralNetBinaryClassifier):
         arr = validate_data(self, X, reset=reset, dtype=[np.float32, np.float64])
         return events.check_events(arr).astype(np.float32, copy=False)
 
-    def _to_tensors(self, X, y, sample_weight, reset: bool) -> EventTensors:
+    def event_tensors(self, X, y=None, sample_weight=None, *, reset=False) -> EventTensors:
+        """Validated events (and labels and weights, normalized to mean 1) as tensors on the
+        compute device; ``reset`` records ``n_features_in_`` (fit), else it is checked."""
         if not reset:
-            check_is_fitted(self, "n_features_in_")
+            self.check_is_fitted()
+        # Labels first: a y that is not 0/1 labels is the clearer error.
+        labels = None if y is None else events.check_labels(y)
         arr = self._validate_X(X, reset=reset)
         device = resolve_device(self.device)
         Xt = torch.as_tensor(arr, device=device)
-        if y is None:
+        if labels is None:
             return EventTensors(Xt)
-        labels = events.check_labels(y, n_events=arr.shape[0]).astype(np.float32)
+        if labels.shape[0] != arr.shape[0]:
+            raise ValueError(f"X has {arr.shape[0]} events but y has {labels.shape[0]} labels; "
+                             "pass one label per event.")
+        yt = torch.as_tensor(labels.astype(np.float32), device=device)
         if sample_weight is None:
-            return EventTensors(Xt, torch.as_tensor(labels, device=device))
+            return EventTensors(Xt, yt)
         w = np.asarray(sample_weight, dtype=np.float64).ravel()
         if w.shape != labels.shape:
             raise ValueError(f"sample_weight has {w.size} entries but X has {labels.size} "
@@ -468,20 +265,33 @@ class _EventClassifier(NeuralNetBinaryClassifier):
             raise ValueError("sample_weight must be finite and non-negative with a positive "
                              "sum; check the reweighting (empty bins give weight 0, not NaN).")
         w = (w / w.mean()).astype(np.float32)
-        return EventTensors(Xt, torch.as_tensor(np.stack([labels, w], axis=1), device=device))
+        return EventTensors(Xt, yt, torch.as_tensor(w, device=device))
 
     def _check_enough_events(self, dataset: EventTensors):
-        n_train = len(dataset) if self.validation_fraction is None else int(
-            np.floor(len(dataset) * (1 - self.validation_fraction)))
-        batch_size = self.get_params_for("iterator_train").get(
-            "batch_size", self._setting("batch_size"))
-        if n_train < max(2, batch_size):
+        recipe = resolve_recipe(self)
+        n_train = len(dataset) if recipe.validation_fraction is None else int(
+            np.floor(len(dataset) * (1 - recipe.validation_fraction)))
+        if n_train < max(2, recipe.batch_size):
             raise ValueError(
                 f"Got {n_train} training events, fewer than one batch (batch_size="
-                f"{batch_size}). Pass more events or a smaller batch_size."
+                f"{recipe.batch_size}). Pass more events or a smaller batch_size."
             )
 
     # -- public API ----------------------------------------------------------------------
+    def initialize_fit(self, X, y, sample_weight=None) -> EventTensors:
+        """Everything ``fit`` does before its training loop: check the settings and data,
+        seed from ``random_state`` and (unless ``warm_start`` on a fitted net) initialize
+        the network. Returns the event tensors ``fit`` trains on (pass them to
+        ``partial_fit``, ``get_split_datasets`` or ``get_iterator``)."""
+        resolve_recipe(self)
+        keep = self.warm_start and self.initialized_
+        data = self.event_tensors(X, y, sample_weight, reset=not keep)
+        self._check_enough_events(data)
+        self.seed_ = as_seed(self.random_state)
+        if not keep:
+            self.initialize()
+        return data
+
     def fit(self, X, y, sample_weight=None):
         """Train the network from scratch (unless ``warm_start``).
 
@@ -498,19 +308,15 @@ class _EventClassifier(NeuralNetBinaryClassifier):
         -------
         self
         """
-        self._check_settings()
-        data = self._to_tensors(X, y, sample_weight, reset=not (
-            self.warm_start and self.initialized_))
-        self._check_enough_events(data)
-        self.seed_ = as_seed(self.random_state)
+        data = self.initialize_fit(X, y, sample_weight)
         with self._runtime(seed=self.seed_):
-            super().fit(data, None)
+            super().partial_fit(data, None)
         return self
 
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
         """Continue training for ``max_epochs`` epochs (initializing first if needed)."""
         if not isinstance(X, EventTensors):
-            X = self._to_tensors(X, y, sample_weight, reset=not self.initialized_)
+            X = self.event_tensors(X, y, sample_weight, reset=not self.initialized_)
             self._check_enough_events(X)
         if not hasattr(self, "seed_"):
             self.seed_ = as_seed(self.random_state)
@@ -540,6 +346,14 @@ class _EventClassifier(NeuralNetBinaryClassifier):
         self.stop_reason_ = "completed"
         return self
 
+    def evaluation_step(self, batch, training=False):
+        if training:
+            return super().evaluation_step(batch, training=True)
+        # Prediction needs no autograd record at all: inference_mode skips its bookkeeping.
+        self._set_training(False)
+        with torch.inference_mode():
+            return self.infer(batch[0])
+
     def forward_iter(self, X, training=False, device="cpu"):
         with self._runtime():
             yield from super().forward_iter(X, training=training, device=device)
@@ -550,7 +364,8 @@ class _EventClassifier(NeuralNetBinaryClassifier):
 
     def decision_function(self, X):
         """The network's logit per event (n_events,)."""
-        return self.forward(X).numpy().astype(np.float64)
+        # detach: skorch's EpochScoring(on_train=True) serves cached training outputs here.
+        return self.forward(X).detach().numpy().astype(np.float64)
 
     def __setstate__(self, state):
         raw = state["device"]
@@ -563,17 +378,6 @@ class _EventClassifier(NeuralNetBinaryClassifier):
         tags.classifier_tags.multi_class = False
         tags.input_tags.allow_nan = False
         return tags
-
-
-def _fused_supported(device: str) -> bool:
-    """Fused AdamW removes most of the optimizer's per-tensor overhead; older CPU builds lack
-    it."""
-    p = torch.zeros(1, requires_grad=True, device=device)
-    try:
-        torch.optim.AdamW([p], fused=True)
-    except (RuntimeError, ValueError, TypeError):
-        return False
-    return True
 
 
 class PFNClassifier(_EventClassifier):
@@ -611,7 +415,7 @@ class PFNClassifier(_EventClassifier):
     _module_params = ("Phi_sizes", "F_sizes", "latent_dropout")
     # Measured on 20k smeared events, 12 epochs: weighted test AUC 0.738 at 3e-4, 0.712 at
     # 1e-3, 0.674 at 3e-3, 0.616 at 1e-2; the invariant and hybrid networks do well at 3e-3.
-    _fast_lr = 3e-4
+    preset_lr = {"fast": 3e-4, "paper": 1e-5}
 
     def __init__(self, *, Phi_sizes=(128, 128, 16), F_sizes=(512, 256, 128), latent_dropout=0.0,
                  **kwargs):
@@ -636,7 +440,7 @@ class InvariantClassifier(_EventClassifier):
     """
 
     _module_params = ("hidden_sizes", "log_scale")
-    _paper_lr = 1e-6
+    preset_lr = {"fast": 3e-3, "paper": 1e-6}
 
     def __init__(self, *, hidden_sizes=(512, 256, 256, 128), log_scale=True, **kwargs):
         kwargs.setdefault("module", InvariantNetwork)
@@ -689,7 +493,7 @@ class HybridClassifier(_EventClassifier):
         w_general near 1 means the network relies on the unconstrained subnet for that event
         (the symmetry is broken there), near 0 on the invariant subnet.
         """
-        check_is_fitted(self, "n_features_in_")
+        self.check_is_fitted()
         dataset = self.get_dataset(X)
         module = self.module_
         out = []
