@@ -49,8 +49,7 @@ def make_model(name: str, seed: int, device: str):
         return HybridClassifier(validation_fraction=0.2, random_state=seed, device=device)
     if name == "hybrid_paper_init":  # the paper's general inputs and symmetry-factor start
         return HybridClassifier(validation_fraction=0.2, random_state=seed, device=device,
-                                module__particle_inputs="momenta",
-                                module__invariant_weight_init=None)
+                                particle_inputs="momenta", invariant_weight_init=None)
     if name == "hgb":
         return make_pipeline(DimuonFeatures(), HistGradientBoostingClassifier(
             early_stopping=True, validation_fraction=0.2, random_state=seed))

@@ -8,6 +8,7 @@ import torch
 from numpy.testing import assert_allclose
 
 from sklearn_bsym import kinematics
+from sklearn_bsym.datasets import make_dimuon_events
 from sklearn_bsym.nn import (
     HybridNetwork,
     InvariantNetwork,
@@ -150,3 +151,36 @@ def test_hybrid_rejects_bad_options(kwargs, match):
 def test_bad_input_shape():
     with pytest.raises(ValueError, match="4 columns"):
         ParticleFlowNetwork()(torch.zeros(3, 7))
+
+
+@pytest.mark.parametrize("init", [0.5, 0.88, 0.99])
+def test_hybrid_symmetry_factor_starts_where_asked(init):
+    torch.manual_seed(0)
+    net = HybridNetwork(invariant_weight_init=init).eval()
+    X, _ = make_dimuon_events(500, random_state=0)
+    _, weights = net(torch.as_tensor(X, dtype=torch.float32), return_weights=True)
+    assert_allclose(weights[:, 1].detach(), init, atol=0.02)
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, -0.2, 1.5])
+def test_hybrid_symmetry_factor_start_is_checked(bad):
+    with pytest.raises(ValueError, match="invariant_weight_init must be None or a weight in"):
+        HybridNetwork(invariant_weight_init=bad)
+
+
+def test_particle_inputs_collider_features_and_padding():
+    torch.manual_seed(0)
+    net = ParticleFlowNetwork(Phi_sizes=(8, 4), F_sizes=(8,), particle_inputs="collider").eval()
+    X, _ = make_dimuon_events(50, random_state=0)
+    x = torch.as_tensor(X, dtype=torch.float32).reshape(-1, 2, 4)
+    feats = net.particle_map.features(x)
+    assert feats.shape == (50, 2, 7)
+    assert_allclose(feats[..., 4], torch.hypot(x[..., 0], x[..., 1]) / 100, rtol=1e-5)
+    assert_allclose(feats[..., 6], torch.asinh(x[..., 2] / torch.hypot(x[..., 0], x[..., 1])),
+                    rtol=1e-4, atol=1e-5)
+    # A padded third slot changes nothing and gives finite features (no log 0, no 0/0).
+    padded = torch.cat([x, torch.zeros(50, 1, 4)], dim=1)
+    assert torch.isfinite(net.particle_map.features(padded)).all()
+    assert_allclose(net(padded).detach(), net(x).detach(), atol=1e-5)
+    with pytest.raises(ValueError, match="particle_inputs must be one of"):
+        ParticleFlowNetwork(particle_inputs="polar")

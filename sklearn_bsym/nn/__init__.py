@@ -6,6 +6,7 @@ from ._classifiers import HybridClassifier, InvariantClassifier, PFNClassifier
 from ._ensemble import EnsembleClassifier, fit_ensemble_members
 from ._modules import (
     CONTEXTS,
+    PARTICLE_INPUTS,
     POOLINGS,
     HybridNetwork,
     InvariantNetwork,
@@ -38,6 +39,7 @@ __all__ = [
     "symmetry_factor_table",
     "plot_symmetry_factor",
     "CONTEXTS",
+    "PARTICLE_INPUTS",
     "POOLINGS",
     "HybridNetwork",
     "InvariantNetwork",

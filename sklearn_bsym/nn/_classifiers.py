@@ -453,6 +453,12 @@ class HybridClassifier(_EventClassifier):
     """The paper's hybrid network: general and invariant subnets mixed by a learned,
     context-dependent symmetry factor.
 
+    Two defaults differ from the paper's network (``benchmarks/hybrid_edge.py`` measures both
+    against it): the general subnet sees each muon's pT, log pT and eta beside its four-vector,
+    and the symmetry factor starts at 0.88 for the invariant subnet, so the hybrid begins as its
+    invariant branch and is never worse than it at small training sizes.
+    ``particle_inputs="momenta", invariant_weight_init=None`` gives the paper's network.
+
     Parameters
     ----------
     Phi_sizes : tuple of int, default (64, 16)
@@ -467,16 +473,23 @@ class HybridClassifier(_EventClassifier):
     context : {"first", "leading", "pt_eta"} or list of int, default "first"
         Input of the weight network (see :class:`~sklearn_bsym.nn.HybridNetwork`).
     latent_dropout : float, default 0.0
+    particle_inputs : {"collider", "momenta"}, default "collider"
+        Per-particle inputs of the general subnet: the four-vector with pT, log pT and eta
+        appended, or the four-vector alone (the paper's).
+    invariant_weight_init : float in (0, 1) or None, default 0.88
+        Starting symmetry factor of the invariant subnet for every event; None: torch's
+        default initialization (about 0.5, the paper's).
     **kwargs
         As :class:`PFNClassifier`.
     """
 
     _module_params = ("Phi_sizes", "invariant_sizes", "weight_sizes", "F_sizes", "pooling",
-                      "context", "latent_dropout")
+                      "context", "latent_dropout", "particle_inputs", "invariant_weight_init")
 
     def __init__(self, *, Phi_sizes=(64, 16), invariant_sizes=(64, 16), weight_sizes=(64, 64),
                  F_sizes=(512, 256, 128), pooling="weighted", context="first",
-                 latent_dropout=0.0, **kwargs):
+                 latent_dropout=0.0, particle_inputs="collider", invariant_weight_init=0.88,
+                 **kwargs):
         kwargs.setdefault("module", HybridNetwork)
         super().__init__(**kwargs)
         self.Phi_sizes = Phi_sizes
@@ -486,6 +499,8 @@ class HybridClassifier(_EventClassifier):
         self.pooling = pooling
         self.context = context
         self.latent_dropout = latent_dropout
+        self.particle_inputs = particle_inputs
+        self.invariant_weight_init = invariant_weight_init
 
     def symmetry_factor(self, X) -> np.ndarray:
         """Per-event mixing weights ``(n_events, 2)``: (w_general, w_invariant), rows sum to 1.
