@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._config import StudyConfig
+from ._data import load_study_data
 from ._protocol import point_payloads, study_tasks
 from ._record import FitRecord
 from ._runner import TasksInterrupted, run_tasks
@@ -138,6 +139,10 @@ def run_study(
         raise NotADirectoryError(
             f"--output {output} is a file, not a folder; choose a folder for the results."
         )
+    if not config.uses_generator:
+        # Read the files here once, so that their warnings (same file twice, a lopsided class
+        # mix) reach the user from this process rather than from a worker.
+        load_study_data(config)
     folder = output / config.result_set_id()
     store = ResultStore(folder, validate=_valid_payload)
     tasks = [(key, (*args, plan.threads)) for key, args in study_tasks(config)]
