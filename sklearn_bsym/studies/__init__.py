@@ -58,6 +58,7 @@ _WHERE = {
     "CorruptResultWarning": "_store",
     "StoreNotWritableError": "_store",
     "result_set_id": "_store",
+    "payload_checksum": "_store",
     "plot_fraction_curve": "_plots",
     "plot_epoch_curve": "_plots",
     "plot_symmetry": "_plots",

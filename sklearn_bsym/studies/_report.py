@@ -293,10 +293,10 @@ def physical_flags(fits: pd.DataFrame, optimal: dict[float, float]) -> list[str]
     split (Hanley & McNeil 1982), which no classifier can reach but by chance or by a bug."""
     flags = []
     for row in fits.itertuples(index=False):
-        name = (
-            f"{row.model} (fraction {row.fraction}, resolution {row.resolution:g}, "
-            f"seed {row.seed})"
-        )
+        missing = row.seed is None or row.seed != row.seed  # None or NaN: the Bayes line
+        seed = "-" if missing else int(row.seed)
+        fraction = "-" if missing else f"{row.fraction:g}"
+        name = f"{row.model} (fraction {fraction}, resolution {row.resolution:g}, seed {seed})"
         if not 0.0 <= row.test_auc <= 1.0:
             flags.append(f"{name}: test AUC {row.test_auc:.4f} lies outside [0, 1].")
             continue
