@@ -80,7 +80,11 @@ def _stored_records(output: Path) -> list[dict]:
     return [json.loads(p.read_text())["payload"] for p in output.glob("*/fits/*.json")]
 
 
-@pytest.mark.parametrize("extra", [(), ("--n-jobs", "2")], ids=["serial", "n_jobs"])
+@pytest.mark.parametrize(
+    "extra",
+    [(), ("--n-jobs", "2"), ("--dask", "local", "--n-jobs", "2")],
+    ids=["serial", "n_jobs", "dask"],
+)
 def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(reference, tmp_path, extra):
     proc = _start(tmp_path, *extra)
     _wait_for_a_fit(tmp_path, proc)

@@ -73,12 +73,16 @@ def dask_backend(address: str | None, *, n_workers: int | None = None, processes
         ) from exc
     if address == "local":
         n = n_workers if n_workers and n_workers > 0 else (os.cpu_count() or 1)
-        cluster = LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=processes,
-            dashboard_address=None,
-        )
+        # Workers started while SIGINT is ignored keep ignoring it: a terminal's Ctrl-C then
+        # reaches this process only, which stops the study and closes the cluster, instead of
+        # every worker printing its own traceback.
+        with _sigint_ignored():
+            cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=processes,
+                dashboard_address=None,
+            )
         client = Client(cluster)
     else:
         cluster = None
@@ -97,6 +101,20 @@ def dask_backend(address: str | None, *, n_workers: int | None = None, processes
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run_tasks(
