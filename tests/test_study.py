@@ -602,3 +602,31 @@ def test_command_line_ensemble_flag(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "--ensemble" in capsys.readouterr().out
+
+
+def test_one_model_table_serves_the_network_presets_and_figures():
+    from sklearn_bsym import nn
+    from sklearn_bsym.studies import MODEL_STYLE, MODEL_TABLE, MODELS, NETWORK_PRESETS, NETWORKS
+
+    assert set(NETWORK_PRESETS) == set(nn.PRESETS)
+    assert MODELS == tuple(MODEL_TABLE) and set(NETWORKS) < set(MODELS)
+    assert MODEL_STYLE == {m: (s.label, s.colour) for m, s in MODEL_TABLE.items()}
+
+
+@pytest.mark.parametrize(
+    ("n_jobs", "dask", "n_threads", "expected"),
+    [
+        (None, None, None, (1, "cores")),
+        (2, None, None, (2, "half")),
+        (-1, None, None, ("cores", 1)),
+        (None, None, 3, (1, 3)),
+    ],
+)
+def test_threads_are_sized_to_the_cores(n_jobs, dask, n_threads, expected):
+    from sklearn_bsym.studies import plan_execution
+
+    plan = plan_execution(n_jobs, dask=dask, n_threads=n_threads)
+    values = {"cores": plan.cores, "half": max(1, plan.cores // 2)}
+    parallel, threads = (values.get(v, v) for v in expected)
+    assert (plan.parallel, plan.threads) == (parallel, threads)
+    assert plan.parallel * plan.threads <= max(plan.cores, plan.threads)

@@ -59,6 +59,7 @@ _WHERE = {
     "StoreNotWritableError": "_store",
     "result_set_id": "_store",
     "payload_checksum": "_store",
+    "MODEL_STYLE": "_plots",
     "plot_fraction_curve": "_plots",
     "plot_epoch_curve": "_plots",
     "plot_symmetry": "_plots",
