@@ -210,14 +210,18 @@ def test_output_below_a_file_fails_before_any_fit(tmp_path, capsys):
     assert "Cannot write results to" in line and str(blocker / "out") in line
 
 
-def test_unreachable_dask_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
-    from sklearn_bsym.studies import _runner
-
-    # The real limit is a few seconds; one keeps the test fast.
-    monkeypatch.setattr(_runner, "DASK_CONNECT_TIMEOUT", 1)
+def test_unreachable_dask_scheduler_is_one_line(tmp_path, capsys):
     address = "tcp://127.0.0.1:1"
     line = _one_line_error(capsys, [*TINY_ARGV, "--output", str(tmp_path), "--dask", address])
-    assert "Cannot reach the Dask scheduler at tcp://127.0.0.1:1" in line
+    assert f"Cannot reach the Dask scheduler at {address} within" in line
+
+
+def test_dask_connect_timeout_is_an_option():
+    from sklearn_bsym.studies import dask_backend
+
+    with pytest.raises(ConnectionError, match="within 0.5 s"):
+        with dask_backend("tcp://127.0.0.1:1", timeout=0.5):
+            pass
 
 
 def test_debug_shows_the_traceback(tmp_path):

@@ -29,7 +29,7 @@ from ._store import ResultStore
 __all__ = ["run_tasks", "dask_backend", "TaskInterruptedError", "TasksInterrupted"]
 
 #: Seconds to wait for a Dask scheduler before giving up with a one-line error.
-DASK_CONNECT_TIMEOUT = 8
+DASK_CONNECT_TIMEOUT = 5
 
 
 class TaskInterruptedError(RuntimeError):
@@ -46,7 +46,13 @@ class TasksInterrupted(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def dask_backend(address: str | None, *, n_workers: int | None = None, processes: bool = True):
+def dask_backend(
+    address: str | None,
+    *,
+    n_workers: int | None = None,
+    processes: bool = True,
+    timeout: float = DASK_CONNECT_TIMEOUT,
+):
     """Context in which joblib calls run on Dask.
 
     Parameters
@@ -60,6 +66,8 @@ def dask_backend(address: str | None, *, n_workers: int | None = None, processes
         Workers of a local cluster.
     processes : bool, default=True
         Local cluster workers as processes (True) or threads in this process (False, for tests).
+    timeout : float, default=DASK_CONNECT_TIMEOUT
+        Seconds to wait for a remote scheduler.
     """
     if address is None:
         yield None
@@ -87,11 +95,11 @@ def dask_backend(address: str | None, *, n_workers: int | None = None, processes
     else:
         cluster = None
         try:
-            client = Client(address, timeout=DASK_CONNECT_TIMEOUT)
+            client = Client(address, timeout=timeout)
         except (OSError, TimeoutError, ValueError) as exc:
             raise ConnectionError(
-                f"Cannot reach the Dask scheduler at {address} within "
-                f"{DASK_CONNECT_TIMEOUT} s ({type(exc).__name__}); check the address and that "
+                f"Cannot reach the Dask scheduler at {address} within {timeout:g} s "
+                f"({type(exc).__name__}); check the address and that "
                 "the scheduler runs, or use --dask local."
             ) from None
     try:
