@@ -71,8 +71,7 @@ def _n_jobs(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the command line."""
-    from .studies._config import LEPTONS, MIN_TRAIN_EVENTS, PROTOCOLS
-    from .studies._models import MODELS, NETWORK_PRESETS
+    from .studies import LEPTONS, MIN_TRAIN_EVENTS, MODELS, NETWORK_PRESETS, PROTOCOLS
 
     parser = argparse.ArgumentParser(
         prog="python -m sklearn_bsym",
@@ -229,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace):
     """The :class:`~sklearn_bsym.studies.StudyConfig` of parsed command-line arguments."""
-    from .studies._config import PROTOCOLS
+    from .studies import PROTOCOLS
 
     base = PROTOCOLS[args.protocol].config
     changes = {

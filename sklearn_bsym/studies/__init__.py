@@ -23,6 +23,7 @@ _WHERE = {
     "FULL": "_config",
     "PROTOCOLS": "_config",
     "MIN_TRAIN_EVENTS": "_config",
+    "LEPTONS": "_config",
     "min_n_events": "_config",
     "MODEL_TABLE": "_models",
     "MODELS": "_models",

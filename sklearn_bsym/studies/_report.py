@@ -96,19 +96,18 @@ def _epoch_curves(payloads) -> dict[str, list]:
     return {"mean": means, "std": stds}
 
 
-def summarize(config, payloads: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Tables and claims of a study from its fit payloads (no files written).
+def summarize(config, payloads: dict[str, Any]) -> dict[str, Any]:
+    """Tables and claims of a study from its fit records or their stored payloads (no files
+    written).
 
     Returns a dict with the DataFrames ``fits``, ``curve``, ``scan`` and the entries ``optimal``,
     ``epochs``, ``symmetry``, ``hgb_at_largest`` and ``claims``.
     """
-    records = [
-        p.to_payload() if isinstance(p, FitRecord) else FitRecord.from_payload(p).to_payload()
-        for p in payloads.values()
+    checked = [
+        p if isinstance(p, FitRecord) else FitRecord.from_payload(p) for p in payloads.values()
     ]
-    fits = pd.DataFrame(
-        [FitRecord.from_payload(p).row() for p in records], columns=COLUMNS
-    )
+    records = [record.to_payload() for record in checked]
+    fits = pd.DataFrame([record.row() for record in checked], columns=COLUMNS)
     trained = fits[fits["model"] != "optimal"]
     optimal = {
         float(p["resolution"]): float(p["test_auc"]) for p in records if p["model"] == "optimal"
