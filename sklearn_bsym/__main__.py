@@ -121,8 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_number(int, 1, None),
         default=None,
         metavar="N",
-        help="torch/BLAS threads of each fit (default: the available cores divided by the "
-        "fits running in parallel, so the machine is never oversubscribed)",
+        help="torch/BLAS threads of each fit (default: the idle cores, i.e. the cores less the "
+        "load average, divided by the fits running in parallel, at least 1, so the machine is "
+        "never oversubscribed; the choice is printed at the end)",
     )
     parser.add_argument(
         "--dask",
