@@ -113,17 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
         type=_n_jobs,
         default=None,
         metavar="N",
-        help="fits run in parallel through joblib (-1: all cores; default: one at a time, "
-        "using all cores' threads); with --dask local, the number of Dask workers",
+        help="fits run in parallel through joblib (-1: all cores; default: one at a time); "
+        "with --dask local, the number of Dask workers",
     )
     parser.add_argument(
         "--n-threads",
         type=_number(int, 1, None),
         default=None,
         metavar="N",
-        help="torch/BLAS threads of each fit (default: the idle cores, i.e. the cores less the "
-        "load average, divided by the fits running in parallel, at least 1, so the machine is "
-        "never oversubscribed; the choice is printed at the end)",
+        help="torch/BLAS threads of each fit (default: 1, measured fastest for the study's "
+        "networks and never oversubscribing; the cores go to --n-jobs; the choice is printed "
+        "at the end)",
     )
     parser.add_argument(
         "--dask",

@@ -614,21 +614,20 @@ def test_one_model_table_serves_the_network_presets_and_figures():
 
 
 @pytest.mark.parametrize(
-    ("n_jobs", "n_threads", "load", "expected"),
+    ("n_jobs", "n_threads", "expected"),
     [
-        (None, None, 0.0, (1, "cores")),
-        (2, None, 0.0, (2, "half")),
-        (-1, None, 0.0, ("cores", 1)),
-        (None, 3, 0.0, (1, 3)),
-        (None, None, 100.0, (1, 1)),  # a busy machine: one thread, never oversubscribed
-        (None, 2, 100.0, (1, 2)),  # unless the user says otherwise
+        (None, None, (1, 1)),
+        (2, None, (2, 1)),
+        (-1, None, ("cores", 1)),
+        (None, 3, (1, 3)),
     ],
 )
-def test_threads_are_sized_to_the_cores_and_the_load(n_jobs, n_threads, load, expected):
+def test_threads_never_oversubscribe(n_jobs, n_threads, expected):
     from sklearn_bsym.studies import plan_execution
 
-    plan = plan_execution(n_jobs, n_threads=n_threads, load=load)
-    values = {"cores": plan.cores, "half": max(1, plan.cores // 2)}
-    parallel, threads = (values.get(v, v) for v in expected)
+    plan = plan_execution(n_jobs, n_threads=n_threads)
+    parallel, threads = ({"cores": plan.cores}.get(v, v) for v in expected)
     assert (plan.parallel, plan.threads) == (parallel, threads)
     assert "thread(s) each" in plan.describe()
+    with pytest.raises(ValueError, match="n_jobs=0 runs nothing"):
+        plan_execution(0)

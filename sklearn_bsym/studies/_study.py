@@ -49,22 +49,17 @@ class ExecutionPlan:
 
 
 def plan_execution(
-    n_jobs: int | None = None,
-    *,
-    dask: str | None = None,
-    n_threads: int | None = None,
-    load: float | None = None,
+    n_jobs: int | None = None, *, dask: str | None = None, n_threads: int | None = None
 ) -> ExecutionPlan:
-    """Threads per fit from the cores, the number of parallel fits and the other work on the
-    machine, so that the fits never oversubscribe it (``n_threads`` overrides).
+    """How the fits run: ``parallel`` fits at once with ``threads`` torch/BLAS threads each.
 
-    Each fit gets ``min(cores // parallel fits, idle cores // parallel fits)`` threads, at least
-    one, where the idle cores are the cores less the 1-minute load average (``load``; measured
-    when None) at the start. Oversubscribed torch threads cost far more than they bring: on 2
-    cores at load ~7 a PFN fit took 102 s with 2 threads and 8-10 s with 1 (``--quick``, see
-    the README). joblib's negative ``n_jobs`` count back from the cores (-1: all of them). On a
-    remote Dask scheduler the cores are the cluster's: the threads stay the workers' unless
-    given.
+    By default each fit runs single-threaded and the cores go to parallel fits (``n_jobs``),
+    so the fits never oversubscribe the machine, and the numbers of a seed do not depend on
+    ``n_jobs``, Dask or the machine's load. Measured (``benchmarks/study_parallelism.py``, 8
+    fits on 2 cores): 1 thread per fit 5.5 s, 2 threads 7.4 s on a quiet machine; at load ~5
+    the 2-thread fits took 393 s. ``n_threads`` overrides (at most the cores per parallel fit
+    is sensible). joblib's negative ``n_jobs`` count back from the cores (-1: all of them). On a
+    remote Dask scheduler the threads stay the workers' unless given.
     """
     if n_jobs == 0:
         raise ValueError("n_jobs=0 runs nothing; use None or 1 (serial), N > 1, or -1 (all cores).")
@@ -79,12 +74,7 @@ def plan_execution(
         parallel = max(1, cores + 1 + n_jobs)
     else:
         parallel = n_jobs
-    if n_threads is None:
-        if load is None:
-            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-        idle = max(1, round(cores - load))
-        n_threads = max(1, min(cores, idle) // parallel)
-    return ExecutionPlan(parallel=parallel, threads=n_threads, cores=cores)
+    return ExecutionPlan(parallel=parallel, threads=n_threads or 1, cores=cores)
 
 
 def _valid_payload(payload):
@@ -118,8 +108,7 @@ def run_study(
     n_jobs : int, optional
         Parallel fits through joblib (None = serial); local Dask workers with ``dask="local"``.
     n_threads : int, optional
-        torch/BLAS threads of each fit; by default the available cores divided by the parallel
-        fits (see :func:`plan_execution`).
+        torch/BLAS threads of each fit; by default 1 (see :func:`plan_execution`).
     dask : str, optional
         ``"local"`` (a LocalCluster on this machine) or the address of a Dask scheduler.
     dask_processes : bool, default=True
