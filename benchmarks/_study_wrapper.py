@@ -17,6 +17,9 @@ def add_study_options(parser: argparse.ArgumentParser, *, output: str) -> None:
     parser.add_argument("--models", nargs="+", choices=MODELS, help="models (default: all)")
     parser.add_argument("--epochs", type=int, help="maximum epochs of the networks")
     parser.add_argument("--n-jobs", type=int, help="parallel fits (joblib)")
+    parser.add_argument(
+        "--n-threads", type=int, help="torch/BLAS threads per fit (default: cores / parallel fits)"
+    )
     parser.add_argument("--dask", help="'local' or a Dask scheduler address")
     parser.add_argument(
         "--store", default="bsym_results", help="result store, resumable (default: %(default)s)"
@@ -43,7 +46,15 @@ def configure(base: StudyConfig, args: argparse.Namespace, **fixed) -> StudyConf
 def run_and_copy(config: StudyConfig, args: argparse.Namespace) -> None:
     """Run (or resume) the study, copy its table and figures to ``--output``, print them."""
     start = time.perf_counter()
-    result = run_study(config, args.store, n_jobs=args.n_jobs, dask=args.dask, progress=True)
+    result = run_study(
+        config,
+        args.store,
+        n_jobs=args.n_jobs,
+        n_threads=args.n_threads,
+        dask=args.dask,
+        progress=True,
+        log=print,
+    )
     copied = result.copy_to(args.output)
     print(result.markdown)
     print(

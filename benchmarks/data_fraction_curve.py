@@ -3,7 +3,7 @@ symmetry factor (Fig. 5): a thin wrapper over :func:`sklearn_bsym.studies.run_st
 
     python benchmarks/data_fraction_curve.py --quick        # seconds: checks the plumbing
     python benchmarks/data_fraction_curve.py                 # the --quick study's curve
-    python benchmarks/data_fraction_curve.py --paper         # paper protocol (about an hour)
+    python benchmarks/data_fraction_curve.py --paper --n-jobs 2   # paper protocol (~33 min)
 
 Fits are stored under ``--store`` and resumed on a rerun; the table (``summary.md``,
 ``results.csv``, ``summary.json``) and figures are copied to ``--output``.

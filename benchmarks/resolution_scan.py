@@ -1,6 +1,6 @@
 """Resolution scan beyond the paper: test AUC of the hybrid, invariant and PFN networks (and the
 HGB reference and Bayes-optimal ceiling) on the full training pool against the smearing
-resolution, via ``validation_curve`` over ``smear__resolution``. A thin wrapper over
+resolution (each point one ``cross_validate`` fit on the full pool). A thin wrapper over
 :func:`sklearn_bsym.studies.run_study`.
 
     python benchmarks/resolution_scan.py --quick             # seconds: checks the plumbing

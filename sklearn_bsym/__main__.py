@@ -1,12 +1,15 @@
 """Command line: ``python -m sklearn_bsym`` (or ``sklearn-bsym``) runs the study.
 
-See ``python -m sklearn_bsym --help``; the Python API is :mod:`sklearn_bsym.studies`.
+See ``python -m sklearn_bsym --help``; the Python API is :mod:`sklearn_bsym.studies`. The parser
+and ``--help`` import only the study's config and model table (no torch, no pandas), so they
+answer at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 import time
 
@@ -18,16 +21,57 @@ read) dimuon events, smear the muon momenta, reweight pT, train the PFN, invaria
 networks plus a gradient-boosted-tree reference at several training fractions and seeds, and
 write the results table, the claims report and the figures to OUTPUT/<result-set id>/.
 
-Every fit is stored as soon as it finishes: run the same command again to resume an interrupted
-study. Options that change results give a new result-set folder; --models, --fractions, --seeds
-and the scan resolutions only choose which fits of a set run, so widening them reuses stored
-fits.
+Every fit is stored as soon as it finishes: Ctrl-C stops the study cleanly (a fit in training
+is dropped, never stored half-trained), and running the same command again resumes it. Options
+that change results give a new result-set folder; --models, --fractions, --seeds and the scan
+resolutions only choose which fits of a set run, so widening them reuses stored fits. Several
+runs of one study on one folder share the fits instead of repeating them.
 """
+
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
+
+def _number(kind, lo, hi, *, lo_open=False, hi_open=False, unit=""):
+    """An argparse type: a finite ``kind`` number in the given interval, else a message with the
+    allowed range."""
+    interval = f"{'(' if lo_open else '['}{lo:g}, {'inf' if hi is None else f'{hi:g}'}"
+    interval += ")" if hi_open or hi is None else "]"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'an integer' if kind is int else 'a number'}; "
+                f"allowed: {interval}{unit}"
+            ) from None
+        ok = math.isfinite(value)
+        if ok:
+            ok = (value > lo if lo_open else value >= lo) and (
+                hi is None or (value < hi if hi_open else value <= hi)
+            )
+        if not ok:
+            raise argparse.ArgumentTypeError(f"{text} is out of range; allowed: {interval}{unit}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+def _n_jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 runs nothing; use N >= 1 or -1 (all cores)")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the command line."""
-    from .studies import MODELS, QUICK
+    from .studies import LEPTONS, MIN_TRAIN_EVENTS, MODELS, NETWORK_PRESETS, PROTOCOLS
 
     parser = argparse.ArgumentParser(
         prog="python -m sklearn_bsym",
@@ -35,15 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     size = parser.add_mutually_exclusive_group()
+    quick, full = PROTOCOLS["quick"], PROTOCOLS["full"]
     size.add_argument(
         "--quick",
         dest="protocol",
         action="store_const",
         const="quick",
         help=(
-            f"the quick study (default): {QUICK.n_events:,} events, fractions "
-            f"{', '.join(f'{f:g}' for f in QUICK.fractions)}, {QUICK.n_seeds} seeds, the 'fast' "
-            "preset; about 5 minutes on 2 CPU cores"
+            f"the quick study (default): {quick.config.n_events:,} events, fractions "
+            f"{', '.join(f'{f:g}' for f in quick.config.fractions)}, {quick.config.n_seeds} "
+            f"seeds, the 'fast' preset; {quick.cost}"
         ),
     )
     size.add_argument(
@@ -51,9 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
         dest="protocol",
         action="store_const",
         const="full",
-        help="the paper's protocol: 100,000 events, fractions 0.1 ... 1.0, 5 seeds, the "
-        "'fast' preset (about an hour on 2 CPU cores without the scan; many hours with "
-        "--preset paper)",
+        help=(
+            f"the paper's protocol: {full.config.n_events:,} events, fractions 0.1 ... 1.0, "
+            f"{full.config.n_seeds} seeds, the 'fast' preset; {full.cost}"
+        ),
     )
     parser.set_defaults(protocol="quick")
     parser.add_argument(
@@ -64,11 +110,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--n-jobs",
-        type=int,
+        type=_n_jobs,
         default=None,
         metavar="N",
         help="fits run in parallel through joblib (-1: all cores; default: one at a time); "
         "with --dask local, the number of Dask workers",
+    )
+    parser.add_argument(
+        "--n-threads",
+        type=_number(int, 1, None),
+        default=None,
+        metavar="N",
+        help="torch/BLAS threads of each fit (default: 1, measured fastest for the study's "
+        "networks and never oversubscribing; the cores go to --n-jobs; the choice is printed "
+        "at the end)",
     )
     parser.add_argument(
         "--dask",
@@ -77,26 +132,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the fits on Dask: 'local' starts a LocalCluster on this machine, anything "
         "else is the address of a running scheduler (e.g. tcp://10.0.0.5:8786)",
     )
-    parser.add_argument("--seeds", type=int, metavar="N", help="seeds per point")
+    parser.add_argument("--seeds", type=_number(int, 1, None), metavar="N", help="seeds per point")
     parser.add_argument(
         "--n-events",
-        type=int,
+        type=_number(int, 1, None),
         metavar="N",
         help="events to generate (with --signal/--background: a random subset of this many; "
-        "default there: all)",
+        f"default there: all); the smallest training subset needs {MIN_TRAIN_EVENTS} events",
     )
     parser.add_argument(
         "--fractions",
-        type=float,
+        type=_number(float, 0, 1, lo_open=True),
         nargs="+",
         metavar="F",
         help="training fractions of the training pool, in (0, 1]",
     )
     parser.add_argument(
         "--resolution",
-        type=float,
+        type=_number(float, 0, 1),
         metavar="R",
-        help="relative muon pT resolution of the smearing (default: 0.10 = 10 %%)",
+        help="relative muon pT resolution of the smearing, in [0, 1] (default: 0.10 = 10 %%)",
     )
     parser.add_argument(
         "--scan",
@@ -106,17 +161,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--scan-resolutions",
-        type=float,
+        type=_number(float, 0, 1),
         nargs="+",
         metavar="R",
-        help="resolutions of the scan (default: 0 0.1 0.2 with --quick, 0 0.025 0.05 "
-        "0.1 0.2 with --full)",
+        help="resolutions of the scan, in [0, 1] (default: 0 0.1 0.2 with --quick, 0 0.025 "
+        "0.05 0.1 0.2 with --full)",
     )
     parser.add_argument(
-        "--signal", metavar="PATH", help="signal events (.lhe, .lhe.gz, .parquet, .csv)"
+        "--signal", metavar="PATH", help="signal events (.lhe, .lhe.gz, .parquet, .csv, .root)"
     )
     parser.add_argument(
-        "--background", metavar="PATH", help="background events (.lhe, .lhe.gz, .parquet, .csv)"
+        "--background",
+        metavar="PATH",
+        help="background events (.lhe, .lhe.gz, .parquet, .csv, .root)",
+    )
+    parser.add_argument(
+        "--lepton",
+        choices=LEPTONS,
+        default=None,
+        help="lepton pair to read from the event files: mu (default) or e",
+    )
+    parser.add_argument(
+        "--tree", metavar="NAME", help="tree inside ROOT event files (default: the reader's)"
     )
     parser.add_argument(
         "--models",
@@ -128,14 +194,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--epochs",
-        type=int,
+        type=_number(int, 1, None),
         metavar="N",
         help="maximum epochs of the networks (default: the "
         "preset's; early stopping on the validation split picks the epoch)",
     )
     parser.add_argument(
         "--preset",
-        choices=("fast", "paper"),
+        choices=NETWORK_PRESETS,
         help="network preset: 'fast' (default) or the authors' 'paper' settings (100 epochs "
         "at lr 1e-5, batch 128)",
     )
@@ -148,18 +214,24 @@ def build_parser() -> argparse.ArgumentParser:
         "result set of its own, several times faster",
     )
     parser.add_argument(
-        "--random-state", type=int, metavar="N", help="root seed of the study (default: 0)"
+        "--random-state",
+        type=_number(int, 0, 2**32 - 1),
+        metavar="N",
+        help="root seed of the study (default: 0)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar over the fits")
     parser.add_argument("--no-plots", action="store_true", help="write no figures")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback of an error"
+    )
     return parser
 
 
 def config_from_args(args: argparse.Namespace):
     """The :class:`~sklearn_bsym.studies.StudyConfig` of parsed command-line arguments."""
-    from .studies import FULL, QUICK
+    from .studies import PROTOCOLS
 
-    base = FULL if args.protocol == "full" else QUICK
+    base = PROTOCOLS[args.protocol].config
     changes = {
         "n_seeds": args.seeds,
         "n_events": args.n_events,
@@ -167,6 +239,8 @@ def config_from_args(args: argparse.Namespace):
         "resolution": args.resolution,
         "signal": args.signal,
         "background": args.background,
+        "lepton": args.lepton,
+        "tree": args.tree,
         "models": tuple(dict.fromkeys(args.models)) if args.models else None,
         "max_epochs": args.epochs,
         "preset": args.preset,
@@ -183,6 +257,15 @@ def config_from_args(args: argparse.Namespace):
     return dataclasses.replace(base, **changes)
 
 
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # One line per warning, as for errors: the user acts on the text, not on our source line.
+    _say(f"warning: {message}")
+
+
 def main(argv=None) -> int:
     """Run the study from the command line; returns the exit status."""
     parser = build_parser()
@@ -191,22 +274,49 @@ def main(argv=None) -> int:
         config = config_from_args(args)
     except (ValueError, FileNotFoundError) as exc:
         parser.error(str(exc))
-    from .studies import run_study
+    import warnings
 
     start = time.perf_counter()
-    try:
-        result = run_study(
-            config,
-            args.output,
-            n_jobs=args.n_jobs,
-            dask=args.dask,
-            progress=not args.no_progress,
-            plots=not args.no_plots,
-        )
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            from .studies import ClassMixWarning, CorruptResultWarning, run_study
+
+            # The study's own warnings are for the user: always shown, one line each.
+            for category in (ClassMixWarning, CorruptResultWarning):
+                warnings.simplefilter("always", category)
+
+            result = run_study(
+                config,
+                args.output,
+                n_jobs=args.n_jobs,
+                n_threads=args.n_threads,
+                dask=args.dask,
+                progress=not args.no_progress,
+                plots=not args.no_plots,
+                log=_say,
+            )
+        except KeyboardInterrupt as stop:
+            # run_study's StudyInterrupted says what is stored and how to resume; a Ctrl-C
+            # before the fits started has nothing to say.
+            _say(str(stop) or "Interrupted before any fit ran; nothing was stored.")
+            return EXIT_INTERRUPTED
+        except Exception as exc:
+            if args.debug:
+                raise
+            _say(f"error: {exc}")
+            return 2 if isinstance(exc, ValueError | OSError) else 1
     print(result.markdown)
+    execution = result.summary.get("execution", {})
+    if execution:
+        print(
+            f"Execution: {execution['parallel']} fit(s) in parallel, "
+            f"{execution['threads'] or 'default'} torch/BLAS thread(s) each, "
+            f"{execution['cores']} core(s)."
+        )
+    if result.flags:
+        _say(f"warning: {len(result.flags)} result(s) outside physical bounds; see the Flags "
+             "section above.")
     print(f"Results in {result.folder} ({time.perf_counter() - start:.0f} s):")
     for path in result.files:
         print(f"  {path}")

@@ -28,6 +28,10 @@ OPTIONS = [
     "--random-state",
     "--no-progress",
     "--no-plots",
+    "--lepton",
+    "--tree",
+    "--n-threads",
+    "--debug",
 ]
 
 
@@ -85,7 +89,15 @@ def test_user_files_default_to_all_events(tmp_path):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--fractions", "0", "1"], "must lie in"),
+        (["--fractions", "0", "1"], "--fractions: 0 is out of range; allowed: (0, 1]"),
+        (["--resolution", "nan"], "--resolution: nan is out of range; allowed: [0, 1]"),
+        (["--resolution", "inf"], "--resolution: inf is out of range; allowed: [0, 1]"),
+        (["--scan-resolutions", "0", "-0.1"], "allowed: [0, 1]"),
+        (["--seeds", "0"], "--seeds: 0 is out of range; allowed: [1, inf)"),
+        (["--n-jobs", "0"], "0 runs nothing"),
+        (["--epochs", "two"], "'two' is not an integer"),
+        (["--n-events", "100"], "use --n-events 1250 or more"),
+        (["--lepton", "tau"], "invalid choice"),
         (["--signal", "s.lhe"], "both --signal and --background"),
         (["--models", "mlp"], "invalid choice"),
     ],
@@ -121,3 +133,133 @@ def test_missing_user_file_is_an_error(tmp_path, capsys):
     argv = ["--signal", str(tmp_path / "s.lhe"), "--background", str(tmp_path / "b.lhe")]
     assert main([*argv, "--output", str(tmp_path)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_lepton_and_tree_reach_the_config():
+    args = build_parser().parse_args(
+        ["--signal", "s.root", "--background", "b.root", "--lepton", "e", "--tree", "Events"]
+    )
+    config = config_from_args(args)
+    assert config.lepton == "e" and config.tree == "Events"
+    assert config_from_args(build_parser().parse_args([])).lepton == "mu"
+
+
+def test_help_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sklearn_bsym.__main__ import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = sorted({'torch', 'pandas', 'sklearn', 'skorch'} & set(sys.modules))\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "HEAVY []" in out
+    assert "33 minutes" in out  # the measured --full time, as in the README
+
+
+def _one_line_error(capsys, argv, code=2):
+    assert main(argv) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in "\n".join(err), err
+    return errors[0]
+
+
+TINY_ARGV = [
+    "--n-events", "600", "--fractions", "1", "--seeds", "1", "--models", "hgb",
+    "--no-scan", "--no-progress", "--no-plots",
+]  # fmt: skip
+
+
+def test_output_that_is_a_file_is_one_line(tmp_path, capsys):
+    target = tmp_path / "results.txt"
+    target.write_text("not a folder")
+    line = _one_line_error(capsys, [*TINY_ARGV, "--output", str(target)])
+    assert "is a file, not a folder" in line and str(target) in line
+
+
+def test_unwritable_output_fails_before_any_fit(tmp_path, capsys):
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders; the error path cannot be reached")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        line = _one_line_error(capsys, [*TINY_ARGV, "--output", str(locked / "out")])
+    finally:
+        locked.chmod(0o700)
+    assert "Cannot write results to" in line and str(locked / "out") in line
+    assert "--output" in line
+
+
+def test_output_below_a_file_fails_before_any_fit(tmp_path, capsys):
+    """What root can test of an unwritable --output: a folder that cannot be created."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    line = _one_line_error(capsys, [*TINY_ARGV, "--output", str(blocker / "out")])
+    assert "Cannot write results to" in line and str(blocker / "out") in line
+
+
+def test_unreachable_dask_scheduler_is_one_line(tmp_path, capsys):
+    address = "tcp://127.0.0.1:1"
+    line = _one_line_error(capsys, [*TINY_ARGV, "--output", str(tmp_path), "--dask", address])
+    assert f"Cannot reach the Dask scheduler at {address} within" in line
+
+
+def test_dask_connect_timeout_is_an_option():
+    from sklearn_bsym.studies import dask_backend
+
+    with pytest.raises(ConnectionError, match="within 0.5 s"):
+        with dask_backend("tcp://127.0.0.1:1", timeout=0.5):
+            pass
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("")
+    with pytest.raises(NotADirectoryError):
+        main([*TINY_ARGV, "--output", str(target), "--debug"])
+
+
+def test_rerun_says_what_it_reuses(tmp_path, capsys):
+    argv = [*TINY_ARGV, "--output", str(tmp_path)]
+    assert main(argv) == 0
+    assert "Running 1 fits: 1 fit(s) in parallel" in capsys.readouterr().err
+    assert main([*argv[:5], "2", *argv[6:]]) == 0  # --seeds 2: one stored, one new
+    err = capsys.readouterr().err
+    assert "reusing 1 stored fits, 1 remain" in err
+
+
+def test_same_file_as_signal_and_background_warns(tmp_path, capsys):
+    from sklearn_bsym.datasets import make_dimuon_events, save_events
+
+    X, y = make_dimuon_events(1000, random_state=0)
+    path = tmp_path / "events.csv"
+    save_events(path, X[y == 1])
+    argv = [*TINY_ARGV, "--signal", str(path), "--background", str(path)]
+    assert main([*argv, "--output", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: --signal and --background are the same file" in err
+
+
+def test_lopsided_class_mix_warns(tmp_path, capsys):
+    from sklearn_bsym.datasets import make_dimuon_events, save_events
+
+    X, y = make_dimuon_events(3000, random_state=0)
+    signal, background = tmp_path / "s.csv", tmp_path / "b.csv"
+    save_events(signal, X[y == 1][:1470])
+    save_events(background, X[y == 0][:30])
+    argv = [*TINY_ARGV[2:], "--signal", str(signal), "--background", str(background)]
+    main([*argv, "--output", str(tmp_path / "out")])  # may then fail: 30 background events
+    err = capsys.readouterr().err
+    assert "warning: The events are 98.0 % signal and 2.0 % background" in err

@@ -184,14 +184,20 @@ def test_widening_seeds_reuses_fits():
     ("change", "match"),
     [
         ({"models": ("pfn", "mlp")}, "Unknown or no model names"),
-        ({"fractions": (0.0, 1.0)}, r"must lie in \(0, 1\]"),
+        ({"fractions": (0.0, 1.0)}, r"fractions must be a finite number in \(0, 1\]"),
+        ({"fractions": (float("nan"), 1.0)}, r"finite number in \(0, 1\], got nan"),
         ({"fractions": (0.5, 0.5)}, "repeat"),
-        ({"test_fraction": 1.0}, "test_fraction must lie"),
+        ({"test_fraction": 1.0}, r"test_fraction must be a finite number in \(0, 1\)"),
         ({"n_seeds": 0}, "n_seeds must be >= 1"),
-        ({"resolution": -0.1}, "Resolutions must be >= 0"),
+        ({"resolution": -0.1}, r"Resolutions \(0 = no smearing\) must be a finite number"),
+        ({"resolution": float("inf")}, r"in \[0, 1\], got inf"),
+        ({"scan_resolutions": (0.1, float("nan"))}, "got nan"),
         ({"signal": "s.lhe"}, "both --signal and --background"),
-        ({"n_events": 10}, "at least 100"),
-        ({"preset": "huge"}, "preset must be"),
+        ({"n_events": 100}, "use --n-events 1250 or more"),
+        ({"n_events": 120, "fractions": (1.0,)}, "use --n-events 125 or more"),
+        ({"preset": "huge"}, "preset must be one of"),
+        ({"max_epochs": 0}, "max_epochs must be >= 1"),
+        ({"lepton": "tau"}, "lepton must be one of"),
         ({"model_params": {"mlp": {}}}, "unknown model names"),
         ({"ensemble": "yes"}, "ensemble must be True or False"),
     ],
@@ -269,29 +275,47 @@ def test_study_backends_give_identical_numbers(tiny_run, tmp_path, backend):
     assert_allclose(other.to_numpy(), serial.loc[other.index].to_numpy())
 
 
-def test_learning_and_validation_curve_agree(tmp_path):
-    """The fraction-1 fit through validation_curve equals learning_curve at the full pool."""
+def test_a_fit_is_the_users_own_learning_curve():
+    """A study fit equals what a user writes with learning_curve on the same split and seeds."""
     from sklearn.model_selection import learning_curve
+    from sklearn.pipeline import Pipeline
 
-    from sklearn_bsym.preprocessing import pt_weighted_roc_auc
-    from sklearn_bsym.studies._study import (
-        _dataset,
-        _fit_seeds,
-        _fit_task,
-        _pipeline,
-        _study_seeds,
+    from sklearn_bsym.preprocessing import (
+        MomentumSmearer,
+        PtReweightedClassifier,
+        pt_weighted_roc_auc,
+    )
+    from sklearn_bsym.studies import (
+        StudyPoint,
+        compute_point,
+        load_study_data,
         make_model,
+        study_seeds,
     )
 
-    via_validation = _fit_task(TINY, "hgb", 1.0, 0.1, 0)["test_auc"]
-    X, y, test, pool = _dataset(TINY)
-    pool_seed, model_seed = _fit_seeds(TINY, 0)
-    pool = np.random.default_rng(pool_seed).permutation(pool)
-    pipeline = _pipeline(make_model("hgb", TINY, model_seed), 0.1, _study_seeds(TINY)["smear"])
-    _, _, scores = learning_curve(
-        pipeline, X, y, train_sizes=[len(pool)], cv=[(pool, test)], scoring=pt_weighted_roc_auc
+    (record,) = compute_point(TINY, StudyPoint("hgb", 0.5, 0.1, (1,)))
+    data = load_study_data(TINY)
+    train, model_seed = data.training_subset(TINY, 0.5, 1)
+    pipeline = Pipeline(
+        [
+            ("smear", MomentumSmearer(0.1, random_state=study_seeds(TINY)["smear"])),
+            ("clf", PtReweightedClassifier(make_model("hgb", TINY, model_seed))),
+        ]
     )
-    assert_allclose(scores[0, 0], via_validation)
+    # learning_curve trains on the first n_train events of its training indices.
+    pool = np.concatenate([train, np.setdiff1d(data.pool, train)])
+    _, _, scores = learning_curve(
+        pipeline,
+        data.X,
+        data.y,
+        train_sizes=[len(train)],
+        cv=[(pool, data.test)],
+        scoring=pt_weighted_roc_auc,
+        shuffle=False,
+    )
+    assert record.n_train == len(train) == 400
+    assert_allclose(scores[0, 0], record.test_auc)
+    assert record.stop_reason == "completed" and record.n_test == len(data.test)
 
 
 # ---------------------------------------------------------------------------- claims
@@ -512,7 +536,7 @@ def test_ensemble_study_resumes_by_member(ensemble_runs, tmp_path):
 def test_ensemble_members_train_on_the_separate_fits_data(monkeypatch):
     """Each member gets the events, labels, pT weights and seed its separate fit gets."""
     import sklearn_bsym.nn as nn_module
-    from sklearn_bsym.studies._study import _ensemble_task, _fit_task
+    from sklearn_bsym.studies import StudyPoint, compute_point
 
     config = TINY_ENSEMBLE
     seen_separate = {}
@@ -524,7 +548,7 @@ def test_ensemble_members_train_on_the_separate_fits_data(monkeypatch):
 
     monkeypatch.setattr(nn_module.InvariantClassifier, "fit", spy_fit)
     for seed in (0, 1):
-        _fit_task(config, "invariant", 0.5, 0.1, seed)
+        compute_point(config, StudyPoint("invariant", 0.5, 0.1, (seed,)))
     monkeypatch.undo()
 
     seen_ensemble = {}
@@ -536,7 +560,7 @@ def test_ensemble_members_train_on_the_separate_fits_data(monkeypatch):
         return original_members(template, X, y, sample_weight, subsets, seeds, **kwargs)
 
     monkeypatch.setattr(nn_module, "fit_ensemble_members", spy_members)
-    _ensemble_task(config, "invariant", 0.5, 0.1, (0, 1))
+    compute_point(config, StudyPoint("invariant", 0.5, 0.1, (0, 1), together=True))
     assert set(seen_ensemble) == set(seen_separate) and len(seen_separate) == 2
     for seed, (X, y, w) in seen_separate.items():
         X_e, y_e, w_e = seen_ensemble[seed]
@@ -579,3 +603,32 @@ def test_command_line_ensemble_flag(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "--ensemble" in capsys.readouterr().out
+
+
+def test_one_model_table_serves_the_network_presets_and_figures():
+    from sklearn_bsym import nn
+    from sklearn_bsym.studies import MODEL_STYLE, MODEL_TABLE, MODELS, NETWORK_PRESETS, NETWORKS
+
+    assert set(NETWORK_PRESETS) == set(nn.PRESETS)
+    assert MODELS == tuple(MODEL_TABLE) and set(NETWORKS) < set(MODELS)
+    assert MODEL_STYLE == {m: (s.label, s.colour) for m, s in MODEL_TABLE.items()}
+
+
+@pytest.mark.parametrize(
+    ("n_jobs", "n_threads", "expected"),
+    [
+        (None, None, (1, 1)),
+        (2, None, (2, 1)),
+        (-1, None, ("cores", 1)),
+        (None, 3, (1, 3)),
+    ],
+)
+def test_threads_never_oversubscribe(n_jobs, n_threads, expected):
+    from sklearn_bsym.studies import plan_execution
+
+    plan = plan_execution(n_jobs, n_threads=n_threads)
+    parallel, threads = ({"cores": plan.cores}.get(v, v) for v in expected)
+    assert (plan.parallel, plan.threads) == (parallel, threads)
+    assert "thread(s) each" in plan.describe()
+    with pytest.raises(ValueError, match="n_jobs=0 runs nothing"):
+        plan_execution(0)

@@ -7,42 +7,76 @@ True
 
 Run one from Python with :func:`run_study`, or from the command line with
 ``python -m sklearn_bsym --quick``.
+
+The names load on first use (PEP 562), so the command line's ``--help`` reads the config and
+the model table without importing torch, pandas or scikit-learn.
 """
 
 from __future__ import annotations
 
-from ._claims import THRESHOLDS, check_claims
-from ._plots import (
-    plot_epoch_curve,
-    plot_fraction_curve,
-    plot_resolution_scan,
-    plot_symmetry,
-)
-from ._report import StudyResult, summarize
-from ._runner import dask_backend, run_tasks
-from ._store import CorruptResultWarning, ResultStore, result_set_id
-from ._study import FULL, MODELS, NETWORKS, QUICK, StudyConfig, make_model, run_study, study_tasks
+import importlib
 
-__all__ = [
-    "StudyConfig",
-    "QUICK",
-    "FULL",
-    "MODELS",
-    "NETWORKS",
-    "run_study",
-    "study_tasks",
-    "make_model",
-    "StudyResult",
-    "summarize",
-    "check_claims",
-    "THRESHOLDS",
-    "run_tasks",
-    "dask_backend",
-    "ResultStore",
-    "CorruptResultWarning",
-    "result_set_id",
-    "plot_fraction_curve",
-    "plot_epoch_curve",
-    "plot_symmetry",
-    "plot_resolution_scan",
-]
+# Public name -> the submodule that defines it.
+_WHERE = {
+    "StudyConfig": "_config",
+    "QUICK": "_config",
+    "FULL": "_config",
+    "PROTOCOLS": "_config",
+    "MIN_TRAIN_EVENTS": "_config",
+    "LEPTONS": "_config",
+    "min_n_events": "_config",
+    "MODEL_TABLE": "_models",
+    "MODELS": "_models",
+    "NETWORKS": "_models",
+    "NETWORK_PRESETS": "_models",
+    "ModelSpec": "_models",
+    "make_model": "_models",
+    "FitRecord": "_record",
+    "StudyData": "_data",
+    "load_study_data": "_data",
+    "study_seeds": "_data",
+    "ClassMixWarning": "_data",
+    "StudyPoint": "_protocol",
+    "study_points": "_protocol",
+    "study_tasks": "_protocol",
+    "compute_point": "_protocol",
+    "point_payloads": "_protocol",
+    "FitInterruptedError": "_protocol",
+    "run_study": "_study",
+    "plan_execution": "_study",
+    "ExecutionPlan": "_study",
+    "StudyInterrupted": "_study",
+    "StudyResult": "_report",
+    "summarize": "_report",
+    "physical_flags": "_report",
+    "check_claims": "_claims",
+    "THRESHOLDS": "_claims",
+    "run_tasks": "_runner",
+    "dask_backend": "_runner",
+    "TaskInterruptedError": "_runner",
+    "TasksInterrupted": "_runner",
+    "ResultStore": "_store",
+    "CorruptResultWarning": "_store",
+    "StoreNotWritableError": "_store",
+    "result_set_id": "_store",
+    "payload_checksum": "_store",
+    "MODEL_STYLE": "_plots",
+    "plot_fraction_curve": "_plots",
+    "plot_epoch_curve": "_plots",
+    "plot_symmetry": "_plots",
+    "plot_resolution_scan": "_plots",
+}
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._models import MODEL_TABLE
+
 __all__ = [
     "MODEL_STYLE",
     "plot_fraction_curve",
@@ -19,14 +21,8 @@ __all__ = [
     "save_figure",
 ]
 
-#: Label and colour of each model on every figure.
-MODEL_STYLE = {
-    "pfn": ("PFN (general)", "tab:blue"),
-    "invariant": ("invariant", "tab:orange"),
-    "hybrid": ("hybrid", "tab:green"),
-    "hgb": ("HGB on (m, pT1, pT2)", "tab:gray"),
-    "optimal": ("Bayes optimal", "black"),
-}
+#: Label and colour of each model on every figure (from the study's one model table).
+MODEL_STYLE = {name: (spec.label, spec.colour) for name, spec in MODEL_TABLE.items()}
 
 
 def _axes(ax, nrows: int = 1):

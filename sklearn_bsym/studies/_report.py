@@ -10,22 +10,10 @@ import numpy as np
 import pandas as pd
 
 from ._claims import check_claims, describe_rules
+from ._models import MODEL_TABLE
+from ._record import COLUMNS, FitRecord
 
-__all__ = ["StudyResult", "summarize", "write_report"]
-
-_COLUMNS = [
-    "model",
-    "fraction",
-    "n_train",
-    "seed",
-    "resolution",
-    "test_auc",
-    "train_auc",
-    "best_epoch",
-    "n_epochs",
-    "fit_time",
-]
-
+__all__ = ["StudyResult", "summarize", "write_report", "physical_flags"]
 
 @dataclass
 class StudyResult:
@@ -51,7 +39,9 @@ class StudyResult:
     markdown : str
         The text of ``summary.md``.
     files : list of Path
-        Every file written.
+        Every file written (or, for a read-only result set, the files already there).
+    flags : list of str
+        Results outside physical bounds (see :func:`physical_flags`); empty when all are sound.
     """
 
     folder: Path
@@ -63,6 +53,7 @@ class StudyResult:
     summary: dict[str, Any]
     markdown: str
     files: list[Path] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
 
     def copy_to(self, folder) -> list[Path]:
         """Copy the written files (not the per-fit JSON) to ``folder`` under the same names,
@@ -105,14 +96,18 @@ def _epoch_curves(payloads) -> dict[str, list]:
     return {"mean": means, "std": stds}
 
 
-def summarize(config, payloads: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Tables and claims of a study from its fit payloads (no files written).
+def summarize(config, payloads: dict[str, Any]) -> dict[str, Any]:
+    """Tables and claims of a study from its fit records or their stored payloads (no files
+    written).
 
     Returns a dict with the DataFrames ``fits``, ``curve``, ``scan`` and the entries ``optimal``,
     ``epochs``, ``symmetry``, ``hgb_at_largest`` and ``claims``.
     """
-    records = list(payloads.values())
-    fits = pd.DataFrame([{c: p[c] for c in _COLUMNS} for p in records], columns=_COLUMNS)
+    checked = [
+        p if isinstance(p, FitRecord) else FitRecord.from_payload(p) for p in payloads.values()
+    ]
+    records = [record.to_payload() for record in checked]
+    fits = pd.DataFrame([record.row() for record in checked], columns=COLUMNS)
     trained = fits[fits["model"] != "optimal"]
     optimal = {
         float(p["resolution"]): float(p["test_auc"]) for p in records if p["model"] == "optimal"
@@ -157,7 +152,7 @@ def summarize(config, payloads: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-_ORDER = {"pfn": 0, "invariant": 1, "hybrid": 2, "hgb": 3, "optimal": 4}
+_ORDER = {name: i for i, name in enumerate(MODEL_TABLE)}
 
 
 def _model_order(column: pd.Series) -> pd.Series:
@@ -333,19 +328,67 @@ def _py(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
-def write_report(config, payloads, store, *, plots: bool = True) -> StudyResult:
-    """Write ``results.csv``, ``summary.json``, ``summary.md`` and the figures of a study."""
-    from ._study import _dataset
+def physical_flags(fits: pd.DataFrame, optimal: dict[float, float]) -> list[str]:
+    """One line per result outside physical bounds: a test AUC outside [0, 1], or above the
+    Bayes-optimal AUC at its resolution by more than 3 standard errors of that AUC on the test
+    split (Hanley & McNeil 1982), which no classifier can reach but by chance or by a bug."""
+    flags = []
+    for row in fits.itertuples(index=False):
+        missing = row.seed is None or row.seed != row.seed  # None or NaN: the Bayes line
+        seed = "-" if missing else int(row.seed)
+        fraction = "-" if missing else f"{row.fraction:g}"
+        name = f"{row.model} (fraction {fraction}, resolution {row.resolution:g}, seed {seed})"
+        if not 0.0 <= row.test_auc <= 1.0:
+            flags.append(f"{name}: test AUC {row.test_auc:.4f} lies outside [0, 1].")
+            continue
+        ceiling = optimal.get(float(row.resolution))
+        if row.model == "optimal" or ceiling is None:
+            continue
+        n_signal = row.n_test_signal
+        tolerance = 3 * _auc_standard_error(ceiling, n_signal, row.n_test - n_signal)
+        if row.test_auc > ceiling + tolerance:
+            flags.append(
+                f"{name}: test AUC {row.test_auc:.4f} exceeds the Bayes-optimal "
+                f"{ceiling:.4f} by more than its tolerance {tolerance:.4f} (3 standard errors)."
+            )
+    return flags
 
+
+def _auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
+    if n_pos < 1 or n_neg < 1:
+        return float("inf")
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (
+        n_pos * n_neg
+    )
+    return float(np.sqrt(max(var, 0.0)))
+
+
+def _flags_markdown(flags: list[str]) -> str:
+    lines = ["", "### Flags: results outside physical bounds", ""]
+    lines += [f"- {flag}" for flag in flags]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(
+    config, payloads, store, *, plots: bool = True, write: bool = True, execution=None
+) -> StudyResult:
+    """Write ``results.csv``, ``summary.json``, ``summary.md`` and the figures of a study.
+
+    With ``write=False`` (a finished result set in a read-only folder) nothing is written: the
+    result holds the tables and markdown, and ``files`` lists the files already in the folder.
+    ``execution`` (how the fits ran: parallel fits, threads) goes into ``summary.json``.
+    """
     tables = summarize(config, payloads)
-    _, _, test, pool = _dataset(config)
+    fits_table = tables["fits"]
+    n_pool = int(fits_table["n_pool"].iloc[0]) if len(fits_table) else 0
+    n_test = int(fits_table["n_test"].iloc[0]) if len(fits_table) else 0
     set_id = store.folder.name
-    markdown = _markdown(config, set_id, tables, len(pool), len(test))
+    flags = physical_flags(fits_table, tables["optimal"])
+    markdown = _markdown(config, set_id, tables, n_pool, n_test)
+    if flags:
+        markdown += _flags_markdown(flags)
     folder = store.folder
-    folder.mkdir(parents=True, exist_ok=True)
-    files = []
-    fits = tables["fits"].sort_values(["model", "resolution", "fraction", "seed"], key=_model_order)
-    files.append(store.write_text("results.csv", fits.to_csv(index=False)))
     summary = {
         "set_id": set_id,
         "config": {k: v for k, v in config.result_options().items()},
@@ -355,21 +398,31 @@ def write_report(config, payloads, store, *, plots: bool = True) -> StudyResult:
             "n_seeds": config.n_seeds,
             "scan_resolutions": list(config.scan_resolutions),
         },
-        "n_pool": len(pool),
-        "n_test": len(test),
+        "n_pool": n_pool,
+        "n_test": n_test,
         "curve": _records(tables["curve"]),
         "scan": _records(tables["scan"]),
         "optimal": {f"{r:g}": v for r, v in tables["optimal"].items()},
         "epochs": tables["epochs"],
         "claims": tables["claims"],
+        "flags": flags,
     }
-    files.append(store.write_json("summary.json", summary))
-    files.append(store.write_text("summary.md", markdown))
-    if plots:
-        files += _write_figures(config, tables, folder, len(pool))
+    if execution is not None:
+        summary["execution"] = execution
+    if write:
+        files = []
+        fits = fits_table.sort_values(["model", "resolution", "fraction", "seed"], key=_model_order)
+        files.append(store.write_text("results.csv", fits.to_csv(index=False)))
+        files.append(store.write_json("summary.json", summary))
+        files.append(store.write_text("summary.md", markdown))
+        if plots:
+            files += _write_figures(config, tables, folder, n_pool)
+    else:
+        names = ("results.csv", "summary.json", "summary.md", *_FIGURES)
+        files = [folder / name for name in names if (folder / name).is_file()]
     return StudyResult(
         folder=folder,
-        fits=tables["fits"],
+        fits=fits_table,
         curve=tables["curve"],
         scan=tables["scan"],
         optimal=tables["optimal"],
@@ -377,7 +430,11 @@ def write_report(config, payloads, store, *, plots: bool = True) -> StudyResult:
         summary=summary,
         markdown=markdown,
         files=files,
+        flags=flags,
     )
+
+
+_FIGURES = ("fraction_curve.png", "auc_vs_epoch.png", "symmetry_factor.png", "resolution_scan.png")
 
 
 def _write_figures(config, tables, folder: Path, n_pool: int) -> list[Path]:

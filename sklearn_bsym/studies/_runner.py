@@ -3,12 +3,22 @@
 A task is a pure function of its arguments, so the result of a fit does not depend on which
 backend ran it or in what order. Finished fits are written by the calling process (not by the
 workers), which keeps a remote Dask cluster without access to the output folder usable.
+
+Several processes may run the same tasks on one store: each task is claimed with the store's
+per-fit file lock when it is dispatched, so the processes share the work; a task another process
+holds is waited for at the end and read back (or run here if that process died).
+
+Ctrl-C (or a task reporting :class:`TaskInterruptedError`) stops the run: finished fits stay
+stored, nothing half-done is stored, local workers are ended, and :class:`TasksInterrupted` says
+how many fits are stored and how many remain.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -16,11 +26,33 @@ from joblib import Parallel, delayed, parallel_config
 
 from ._store import ResultStore
 
-__all__ = ["run_tasks", "dask_backend"]
+__all__ = ["run_tasks", "dask_backend", "TaskInterruptedError", "TasksInterrupted"]
+
+#: Seconds to wait for a Dask scheduler before giving up with a one-line error.
+DASK_CONNECT_TIMEOUT = 5
+
+
+class TaskInterruptedError(RuntimeError):
+    """Raised by a task whose work was cut short (its worker got Ctrl-C): nothing is stored."""
+
+
+class TasksInterrupted(KeyboardInterrupt):
+    """The run stopped on Ctrl-C; ``n_stored`` fits are stored, ``n_remaining`` are not."""
+
+    def __init__(self, n_stored: int, n_remaining: int):
+        super().__init__(f"{n_stored} fits stored, {n_remaining} remain")
+        self.n_stored = n_stored
+        self.n_remaining = n_remaining
 
 
 @contextlib.contextmanager
-def dask_backend(address: str | None, *, n_workers: int | None = None, processes: bool = True):
+def dask_backend(
+    address: str | None,
+    *,
+    n_workers: int | None = None,
+    processes: bool = True,
+    timeout: float = DASK_CONNECT_TIMEOUT,
+):
     """Context in which joblib calls run on Dask.
 
     Parameters
@@ -28,11 +60,14 @@ def dask_backend(address: str | None, *, n_workers: int | None = None, processes
     address : str or None
         None: no Dask (the context does nothing). ``"local"``: start a ``LocalCluster`` on this
         machine with ``n_workers`` single-threaded workers (all CPU cores when None). Anything else:
-        the address of a running scheduler, such as ``"tcp://10.0.0.5:8786"``.
+        the address of a running scheduler, such as ``"tcp://10.0.0.5:8786"``; a scheduler that
+        does not answer within a few seconds raises a ConnectionError naming the address.
     n_workers : int, optional
         Workers of a local cluster.
     processes : bool, default=True
         Local cluster workers as processes (True) or threads in this process (False, for tests).
+    timeout : float, default=DASK_CONNECT_TIMEOUT
+        Seconds to wait for a remote scheduler.
     """
     if address is None:
         yield None
@@ -46,16 +81,27 @@ def dask_backend(address: str | None, *, n_workers: int | None = None, processes
         ) from exc
     if address == "local":
         n = n_workers if n_workers and n_workers > 0 else (os.cpu_count() or 1)
-        cluster = LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=processes,
-            dashboard_address=None,
-        )
+        # Workers started while SIGINT is ignored keep ignoring it: a terminal's Ctrl-C then
+        # reaches this process only, which stops the study and closes the cluster, instead of
+        # every worker printing its own traceback.
+        with _sigint_ignored():
+            cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=processes,
+                dashboard_address=None,
+            )
         client = Client(cluster)
     else:
         cluster = None
-        client = Client(address)
+        try:
+            client = Client(address, timeout=timeout)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ConnectionError(
+                f"Cannot reach the Dask scheduler at {address} within {timeout:g} s "
+                f"({type(exc).__name__}); check the address and that "
+                "the scheduler runs, or use --dask local."
+            ) from None
     try:
         with parallel_config(backend="dask"):
             yield client
@@ -63,6 +109,20 @@ def dask_backend(address: str | None, *, n_workers: int | None = None, processes
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run_tasks(
@@ -75,6 +135,7 @@ def run_tasks(
     dask_processes: bool = True,
     progress: bool = False,
     on_done: Callable[[str], None] | None = None,
+    on_plan: Callable[[int, int], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Results of ``func(*args)`` for every ``(key, args)`` in ``tasks``, resuming from ``store``.
 
@@ -106,11 +167,18 @@ def run_tasks(
         Show a tqdm progress bar over the fits that need running.
     on_done : callable, optional
         Called with the key of each fit that was run and saved (not loaded).
+    on_plan : callable, optional
+        Called once, before anything runs, with (fits reused from the store, fits to run).
 
     Returns
     -------
     dict
         Key -> payload for every single key, in the order of ``tasks``.
+
+    Raises
+    ------
+    TasksInterrupted
+        On Ctrl-C, or when a task raises :class:`TaskInterruptedError`; what finished is stored.
     """
     keys = [key for task_key, _ in tasks for key in _keys_of(task_key)]
     if len(set(keys)) != len(keys):
@@ -127,17 +195,98 @@ def run_tasks(
                 results[key] = payload
         if missing:
             todo.append((task_key, args))
+    if on_plan is not None:
+        on_plan(len(results), len(keys) - len(results))
     if todo:
-        total = sum(len(_keys_of(task_key)) for task_key, _ in todo)
-        for task_key, payload in _run(func, todo, n_jobs, dask, dask_processes, progress, total):
-            for key, one in _payloads_of(task_key, payload):
-                if key in results:
-                    continue
-                store.save(key, one)
-                results[key] = one
-                if on_done is not None:
-                    on_done(key)
+        store.check_writable()
+        _run_claimed(func, todo, store, results, n_jobs, dask, dask_processes, progress, on_done)
     return {key: results[key] for key in keys}
+
+
+def _run_claimed(func, todo, store, results, n_jobs, dask, dask_processes, progress, on_done):
+    """Run ``todo``: first every task no other process holds, then (waiting for their locks)
+    those another process held, unless it stored them meanwhile."""
+    held: dict[Any, list] = {}
+    total = sum(len(_keys_of(task_key)) for task_key, _ in todo)
+    n_start = len(results)
+    try:
+        with _progress_bar(total, progress) as bar:
+            pending, blocking = todo, False
+            while pending:
+                deferred: list = []
+                claimed = _claim(pending, store, results, held, deferred, blocking, bar)
+                for task_key, payload in _run(func, claimed, n_jobs, dask, dask_processes):
+                    for key, one in _payloads_of(task_key, payload):
+                        if key not in results:
+                            store.save(key, one)
+                            results[key] = one
+                            if on_done is not None:
+                                on_done(key)
+                    _release(held.pop(task_key, []))
+                    bar.update(len(_keys_of(task_key)))
+                pending, blocking = deferred, True
+    except (KeyboardInterrupt, TaskInterruptedError):
+        if n_jobs not in (None, 1) and dask is None:
+            _end_local_workers()
+        n_done = len(results) - n_start
+        raise TasksInterrupted(len(results), total - n_done) from None
+    finally:
+        for locks in held.values():
+            _release(locks)
+
+
+def _claim(pending, store, results, held, deferred, blocking, bar) -> Iterator[tuple]:
+    """The tasks of ``pending`` this process takes, locked; joblib pulls them lazily, so two
+    processes on one store interleave. Tasks held elsewhere go to ``deferred`` (or, when
+    ``blocking``, are waited for); tasks stored meanwhile are read back instead."""
+    for task_key, args in pending:
+        locks = [store.lock(key) for key in _keys_of(task_key)]
+        taken = []
+        for lock in locks:
+            try:
+                lock.acquire(timeout=-1 if blocking else 0)
+            except TimeoutError:
+                break
+            taken.append(lock)
+        if len(taken) < len(locks):
+            _release(taken)
+            deferred.append((task_key, args))
+            continue
+        missing = False
+        for key in _keys_of(task_key):
+            if key not in results:
+                payload = store.load(key)
+                if payload is None:
+                    missing = True
+                else:
+                    results[key] = payload
+        if not missing:
+            _release(taken)
+            bar.update(len(_keys_of(task_key)))
+            continue
+        held[task_key] = taken
+        yield task_key, args
+
+
+def _release(locks) -> None:
+    for lock in locks:
+        lock.release()
+
+
+def _end_local_workers() -> None:
+    """End joblib's loky worker processes now (they would otherwise finish their fits)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    with contextlib.suppress(Exception):
+        get_reusable_executor().shutdown(wait=False, kill_workers=True)
+
+
+@contextlib.contextmanager
+def _progress_bar(total: int, progress: bool):
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, desc="fits", unit="fit", disable=not progress) as bar:
+        yield bar
 
 
 def _keys_of(task_key: str | tuple[str, ...]) -> tuple[str, ...]:
@@ -157,21 +306,40 @@ def _payloads_of(task_key, payload) -> list[tuple[str, dict[str, Any]]]:
     return [(key, payload[key]) for key in task_key]
 
 
-def _keyed(func, key, args):
+_WATCHED = False
+
+
+def _watch_parent(parent: int) -> None:
+    """In a local worker process: exit within a second or two once ``parent`` (the process
+    running the study) is gone, e.g. killed by SIGKILL, instead of finishing orphaned fits."""
+    global _WATCHED
+    if _WATCHED or os.getpid() == parent or os.getppid() != parent:
+        return  # the study's own process, or not its direct child (Dask nannies watch theirs)
+    _WATCHED = True
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="sklearn-bsym-parent-watch", daemon=True).start()
+
+
+def _keyed(func, key, args, parent):
+    _watch_parent(parent)
     return key, func(*args)
 
 
-def _run(func, todo, n_jobs, dask, dask_processes, progress, total) -> Iterator[tuple[Any, dict]]:
-    from tqdm.auto import tqdm
-
+def _run(func, claimed, n_jobs, dask, dask_processes) -> Iterator[tuple[Any, dict]]:
     with dask_backend(dask, n_workers=n_jobs, processes=dask_processes):
         # A Dask cluster sizes itself; joblib's n_jobs=-1 means "all of its workers".
         parallel = Parallel(
             n_jobs=-1 if dask is not None else n_jobs,
             return_as="generator_unordered",
         )
-        stream = parallel(delayed(_keyed)(func, key, args) for key, args in todo)
-        with tqdm(total=total, desc="fits", unit="fit", disable=not progress) as bar:
-            for key, payload in stream:
-                bar.update(len(_keys_of(key)))
-                yield key, payload
+        parent = os.getpid()
+        stream = parallel(delayed(_keyed)(func, key, args, parent) for key, args in claimed)
+        try:
+            yield from stream
+        finally:
+            stream.close()

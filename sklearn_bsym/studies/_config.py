@@ -1,0 +1,272 @@
+"""What defines a study (:class:`StudyConfig`) and the named protocols ``--quick`` and ``--full``.
+
+Importing this module is cheap (no torch, pandas or scikit-learn): the command line builds its
+``--help`` from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._models import MODELS, NETWORK_PRESETS
+from ._store import result_set_id
+
+__all__ = [
+    "StudyConfig",
+    "QUICK",
+    "FULL",
+    "PROTOCOLS",
+    "MIN_TRAIN_EVENTS",
+    "LEPTONS",
+    "min_n_events",
+    "n_split",
+]
+
+#: The smallest training subset a study accepts: below it the pT reweighting has bins without
+#: both classes and the AUCs are noise.
+MIN_TRAIN_EVENTS = 100
+#: Lepton pairs the event readers select (``load_event_file(lepton=...)``).
+LEPTONS = ("mu", "e")
+
+
+def n_split(n_events: int, test_fraction: float) -> tuple[int, int]:
+    """(training pool, test split) sizes of ``n_events``, as ``train_test_split`` makes them."""
+    n_test = math.ceil(test_fraction * n_events)
+    return n_events - n_test, n_test
+
+
+def n_train(fraction: float, n_pool: int) -> int:
+    """Training events at ``fraction`` of a pool of ``n_pool`` events."""
+    return n_pool if fraction == 1.0 else int(fraction * n_pool)
+
+
+def min_n_events(fractions, test_fraction: float) -> int:
+    """The fewest events whose smallest training subset holds :data:`MIN_TRAIN_EVENTS`."""
+    smallest = min(fractions)
+    n = max(1, math.floor(MIN_TRAIN_EVENTS / ((1 - test_fraction) * smallest)) - 2)
+    while n_train(smallest, n_split(n, test_fraction)[0]) < MIN_TRAIN_EVENTS:
+        n += 1
+    return n
+
+
+def _finite(name: str, value, lo: float, hi: float, *, lo_open=False, hi_open=False) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = (value > lo if lo_open else value >= lo) and (value < hi if hi_open else value <= hi)
+    if not ok:
+        interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}.")
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Everything that defines a study.
+
+    Options that change the result of a fit hash into the result-set id
+    (:meth:`result_set_id`); the selection options ``fractions``, ``n_seeds``, ``models`` and
+    ``scan_resolutions`` only choose *which* fits of the set run, so widening them reuses the fits
+    already stored. How the fits run (``n_jobs``, threads, Dask, progress) is not part of the
+    config.
+
+    Parameters
+    ----------
+    n_events : int or None, default=20_000
+        Events generated (half signal); with files, a random subset of this many (None = all).
+    test_fraction : float, default=0.2
+        Fixed test split, stratified, never used for any choice.
+    validation_fraction : float, default=0.2
+        Share of each training subset held out for epoch selection (networks) or early stopping
+        (HGB).
+    fractions : tuple of float, default=(0.1, 0.25, 0.5, 1.0)
+        Training fractions of the training pool (Fig. 6).
+    n_seeds : int, default=3
+        Seeds per point; each seed reshuffles the training pool and reinitializes the model.
+    models : tuple of str, default=MODELS
+        Any of ``"pfn"``, ``"invariant"``, ``"hybrid"``, ``"hgb"``, ``"optimal"``.
+    resolution : float, default=0.10
+        Relative pT resolution of the smearing for the training-fraction curve, in [0, 1].
+    scan_resolutions : tuple of float, default=(0, 0.025, 0.05, 0.10, 0.20)
+        Resolutions of the scan (full training pool); empty for no scan.
+    preset : {"fast", "paper"}, default="fast"
+        Network preset (see :mod:`sklearn_bsym.nn`).
+    max_epochs : int or None, default=None
+        Epoch cap of the networks (None: the preset's).
+    model_params : dict, default={}
+        Extra keyword arguments per model name, e.g. ``{"pfn": {"batch_size": 256}}``.
+    signal, background : str or None
+        Event files (LHE, parquet, CSV, and whatever
+        :func:`sklearn_bsym.datasets.load_event_file` reads) to study instead of the built-in
+        generator; both or none.
+    lepton : {"mu", "e"}, default="mu"
+        Lepton pair selected in the event files.
+    tree : str or None, default=None
+        Tree name inside ROOT event files (None: the reader's default).
+    symmetry_bins : int, default=10
+        pT bins of the hybrid's symmetry-factor table (Fig. 5).
+    random_state : int, default=0
+        Root of every seed of the study.
+    ensemble : bool, default=False
+        Train the seeds of each network point together as one vectorized ensemble
+        (:func:`sklearn_bsym.nn.fit_ensemble_members`) instead of one fit per seed: much
+        cheaper, the same results in distribution, but not the same numbers (batch order), so
+        it is a result set of its own.
+    """
+
+    n_events: int | None = 20_000
+    test_fraction: float = 0.2
+    validation_fraction: float = 0.2
+    fractions: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0)
+    n_seeds: int = 3
+    models: tuple[str, ...] = MODELS
+    resolution: float = 0.10
+    scan_resolutions: tuple[float, ...] = (0.0, 0.025, 0.05, 0.10, 0.20)
+    preset: str = "fast"
+    max_epochs: int | None = None
+    model_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    signal: str | None = None
+    background: str | None = None
+    lepton: str = "mu"
+    tree: str | None = None
+    symmetry_bins: int = 10
+    random_state: int = 0
+    ensemble: bool = False
+
+    def __post_init__(self):
+        # Tuples (not lists) so that configs compare, pickle and print the same way everywhere.
+        for name in ("fractions", "models", "scan_resolutions"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise a ValueError naming the first bad option and how to fix it."""
+        unknown = sorted(set(self.models) - set(MODELS))
+        if unknown or not self.models:
+            raise ValueError(f"Unknown or no model names {unknown}; choose from {list(MODELS)}.")
+        if not self.fractions:
+            raise ValueError("Give at least one training fraction, e.g. --fractions 0.1 0.5 1.")
+        for fraction in self.fractions:
+            _finite("Training fractions", fraction, 0, 1, lo_open=True)
+        if len(set(self.fractions)) != len(self.fractions):
+            raise ValueError(f"Training fractions repeat: {list(self.fractions)}.")
+        for name in ("test_fraction", "validation_fraction"):
+            _finite(name, getattr(self, name), 0, 1, lo_open=True, hi_open=True)
+        if not isinstance(self.n_seeds, int) or self.n_seeds < 1:
+            raise ValueError(f"n_seeds must be >= 1, got {self.n_seeds}.")
+        for resolution in (self.resolution, *self.scan_resolutions):
+            _finite("Resolutions (0 = no smearing)", resolution, 0, 1)
+        if (self.signal is None) != (self.background is None):
+            raise ValueError(
+                "Give both --signal and --background event files, or neither (built-in generator)."
+            )
+        if self.n_events is not None:
+            needed = min_n_events(self.fractions, self.test_fraction)
+            if self.n_events < needed:
+                raise ValueError(
+                    f"n_events={self.n_events} is too few for training fraction "
+                    f"{min(self.fractions):g}: its training subset needs at least "
+                    f"{MIN_TRAIN_EVENTS} events; use --n-events {needed} or more (or larger "
+                    "--fractions)."
+                )
+        if self.preset not in NETWORK_PRESETS:
+            raise ValueError(
+                f"preset must be one of {list(NETWORK_PRESETS)}, got {self.preset!r}."
+            )
+        if self.max_epochs is not None and self.max_epochs < 1:
+            raise ValueError(f"max_epochs must be >= 1 (or None), got {self.max_epochs}.")
+        unknown = sorted(set(self.model_params) - set(MODELS))
+        if unknown:
+            raise ValueError(f"model_params has unknown model names {unknown}.")
+        if self.lepton not in LEPTONS:
+            raise ValueError(f"lepton must be one of {list(LEPTONS)}, got {self.lepton!r}.")
+        if self.ensemble not in (True, False):
+            raise ValueError(f"ensemble must be True or False, got {self.ensemble!r}.")
+
+    @property
+    def uses_generator(self) -> bool:
+        return self.signal is None
+
+    def result_options(self) -> dict[str, Any]:
+        """The options that change the result of a fit: the input of the result-set id.
+
+        Event files enter by the SHA-256 of their content, so an edited file starts a new set.
+        """
+        from .. import __version__
+
+        skip = {
+            "fractions",
+            "n_seeds",
+            "models",
+            "scan_resolutions",
+            "signal",
+            "background",
+            "lepton",
+            "tree",
+        }
+        options = {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
+        if not options["ensemble"]:
+            # Absent when off, so that the result sets written before the option existed keep
+            # their ids (and resume).
+            del options["ensemble"]
+        options["version"] = __version__
+        if not self.uses_generator:
+            options["signal_sha256"] = _file_sha256(self.signal)
+            options["background_sha256"] = _file_sha256(self.background)
+            # Only when not the default, so that sets made before the options existed resume.
+            if self.lepton != "mu":
+                options["lepton"] = self.lepton
+            if self.tree is not None:
+                options["tree"] = self.tree
+        return options
+
+    def result_set_id(self) -> str:
+        """Folder name of this config's result set under the output folder."""
+        return result_set_id(self.result_options())
+
+
+#: ``--quick``: about 5 minutes on 2 CPU cores (a 3-point scan to fit that budget).
+QUICK = StudyConfig(scan_resolutions=(0.0, 0.10, 0.20))
+#: ``--full``: the paper's protocol (100,000 events, fractions 0.1 ... 1.0, 5 seeds) with the
+#: fast recipe, the equivalent of the authors' 100 epochs (``--preset paper`` for theirs).
+FULL = StudyConfig(
+    n_events=100_000,
+    fractions=tuple(round(0.1 * i, 1) for i in range(1, 11)),
+    n_seeds=5,
+)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A named study protocol of the command line: its config and its measured cost."""
+
+    name: str
+    config: StudyConfig
+    cost: str
+
+
+#: The named protocols; ``cost`` is measured (docs/results/<name>/summary.md and the README).
+PROTOCOLS = {
+    "quick": Protocol("quick", QUICK, "about 5 minutes on 2 quiet CPU cores"),
+    "full": Protocol(
+        "full", FULL, "about 33 minutes with --no-scan --n-jobs 2 on 2 quiet CPU cores; many hours "
+        "with --preset paper"
+    ),
+}
+
+
+def _file_sha256(path) -> str:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"Event file {path} does not exist; pass an existing event file (.lhe, .lhe.gz, "
+            ".parquet, .csv, .root)."
+        )
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,115 @@
+"""Ctrl-C and SIGKILL sent to a real study in a subprocess: nothing half-trained is stored, the
+study stops cleanly and resumes to the numbers of an uninterrupted run, no worker outlives it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and process groups"),
+]
+
+# Three PFN fits of a few seconds each, one torch thread (the same numbers in every run).
+ARGV = [
+    "--n-events", "1500", "--fractions", "1", "--seeds", "3", "--models", "pfn", "--no-scan",
+    "--epochs", "30", "--n-threads", "1", "--no-progress", "--no-plots",
+]  # fmt: skip
+
+
+def _start(output: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sklearn_bsym", *ARGV, *extra, "--output", str(output)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+
+
+def _wait_for_a_fit(output: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(output.glob("*/fits/*.json")):
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"the study ended before any fit was stored: {proc.communicate()}")
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail("no fit stored in time")
+
+
+def _group_gone(pgid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _table(output: Path) -> pd.DataFrame:
+    (path,) = output.glob("*/results.csv")
+    table = pd.read_csv(path).drop(columns="fit_time")
+    return table.sort_values(["model", "seed"]).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    output = tmp_path_factory.mktemp("uninterrupted")
+    proc = _start(output)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    return _table(output)
+
+
+def _stored_records(output: Path) -> list[dict]:
+    import json
+
+    return [json.loads(p.read_text())["payload"] for p in output.glob("*/fits/*.json")]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [(), ("--n-jobs", "2"), ("--dask", "local", "--n-jobs", "2")],
+    ids=["serial", "n_jobs", "dask"],
+)
+def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(reference, tmp_path, extra):
+    proc = _start(tmp_path, *extra)
+    _wait_for_a_fit(tmp_path, proc)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "run the same command again to resume" in err and "Traceback" not in err
+    assert _group_gone(proc.pid, timeout=10), "a worker outlived the interrupted study"
+    stored = _stored_records(tmp_path)
+    assert 1 <= len(stored) <= 3
+    for record in stored:
+        assert record["stop_reason"] in ("completed", "early_stopping")
+        assert record["n_epochs"] <= record["epochs_planned"] == 30
+
+    rerun = _start(tmp_path, *extra)
+    _, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    if len(stored) < 3:
+        assert f"reusing {len(stored)} stored fits, {3 - len(stored)} remain" in err
+    assert_frame_equal(_table(tmp_path), reference)
+
+
+def test_sigkill_leaves_no_worker_behind(tmp_path):
+    proc = _start(tmp_path, "--n-jobs", "2", "--seeds", "6")
+    _wait_for_a_fit(tmp_path, proc)
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert _group_gone(proc.pid, timeout=10), "loky workers outlived the killed study"
