@@ -47,7 +47,7 @@ MODELS = {"pfn": PFNClassifier, "invariant": InvariantClassifier, "hybrid": Hybr
 FRACTIONS = tuple(round(0.1 * i, 1) for i in range(1, 11))
 
 
-def _data(n_train: int, n_test: int, seed: int = 0):
+def smeared_weighted_data(n_train: int, n_test: int, seed: int = 0):
     X, y = make_dimuon_events(n_train + n_test, random_state=seed)
     X = MomentumSmearer(0.10, random_state=seed + 1).fit_transform(X)
     X_train, y_train, X_test, y_test = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
@@ -99,23 +99,23 @@ def matmul_floor(stacked, x: torch.Tensor, device: str, repeats: int = 30) -> fl
         one_step()
     best = np.inf
     for _ in range(3):  # the fastest of three blocks: the floor, not a typical time
-        _sync(device)
+        sync_device(device)
         tic = time.perf_counter()
         for _ in range(repeats):
             one_step()
-        _sync(device)
+        sync_device(device)
         best = min(best, (time.perf_counter() - tic) / repeats)
     return best
 
 
-def _sync(device: str) -> None:
+def sync_device(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
 
 
 def compare(args) -> dict:
     """K seeds: one vectorized ensemble against K sequential fits of the same estimator."""
-    X, y, w, X_test, y_test = _data(args.events, args.test_events)
+    X, y, w, X_test, y_test = smeared_weighted_data(args.events, args.test_events)
     template = MODELS[args.model](preset=args.preset, max_epochs=args.epochs,
                                   batch_size=args.batch_size, device=args.device)
     # First calls pay one-off costs (kernel selection, allocator growth): not what is compared.
@@ -126,16 +126,16 @@ def compare(args) -> dict:
     # Alternate the two ways and keep the fastest of each: the machine's speed drifts.
     times_ensemble, times_separate = [], []
     for _ in range(args.repeat):
-        _sync(args.device)
+        sync_device(args.device)
         tic = time.perf_counter()
         ens = EnsembleClassifier(template, n_members=args.members, random_state=0).fit(
             X, y, sample_weight=w)
-        _sync(args.device)
+        sync_device(args.device)
         times_ensemble.append(time.perf_counter() - tic)
         tic = time.perf_counter()
         separate = [clone(template).set_params(random_state=seed).fit(X, y, sample_weight=w)
                     for seed in ens.seeds_]
-        _sync(args.device)
+        sync_device(args.device)
         times_separate.append(time.perf_counter() - tic)
     t_ensemble, t_separate = min(times_ensemble), min(times_separate)
     load_after = os.getloadavg()
@@ -171,7 +171,7 @@ def protocol(args) -> dict:
     """The paper's protocol as vectorized ensembles: every (model, fraction, seed) fit."""
     n_test = int(round(args.protocol_events * 0.2))
     n_pool = args.protocol_events - n_test
-    X, y, w, X_test, y_test = _data(n_pool, n_test)
+    X, y, w, X_test, y_test = smeared_weighted_data(n_pool, n_test)
     fractions = FRACTIONS[:: max(1, len(FRACTIONS) // args.fractions)][: args.fractions]
     rng = np.random.default_rng(0)
     subsets, labels = [], []
@@ -188,11 +188,11 @@ def protocol(args) -> dict:
     for name in args.models:
         template = MODELS[name](preset=args.preset, max_epochs=args.epochs,
                                 validation_fraction=0.2, device=args.device, random_state=1)
-        _sync(args.device)
+        sync_device(args.device)
         tic = time.perf_counter()
         members = fit_ensemble_members(template, X, y, w, subsets, grouping=args.grouping,
                                        max_members=args.max_members)
-        _sync(args.device)
+        sync_device(args.device)
         elapsed = time.perf_counter() - tic
         total += elapsed
         aucs: dict[float, list[float]] = {}

@@ -30,33 +30,11 @@ import time
 
 import numpy as np
 import torch
+from ensemble_speed import FRACTIONS, MODELS, smeared_weighted_data, sync_device
 from sklearn.metrics import roc_auc_score
 
-from sklearn_bsym.datasets import make_dimuon_events
-from sklearn_bsym.nn import (
-    EnsembleClassifier,
-    HybridClassifier,
-    InvariantClassifier,
-    PFNClassifier,
-    fit_ensemble_members,
-)
-from sklearn_bsym.preprocessing import MomentumSmearer, PtReweighter, weighted_roc_auc
-
-MODELS = {"pfn": PFNClassifier, "invariant": InvariantClassifier, "hybrid": HybridClassifier}
-FRACTIONS = tuple(round(0.1 * i, 1) for i in range(1, 11))
-
-
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def _data(n_train: int, n_test: int, seed: int = 0):
-    X, y = make_dimuon_events(n_train + n_test, random_state=seed)
-    X = MomentumSmearer(0.10, random_state=seed + 1).fit_transform(X)
-    X_train, y_train, X_test, y_test = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
-    w = PtReweighter().fit(X_train, y_train).compute_sample_weight(X_train, y_train)
-    return X_train, y_train, w, X_test, y_test
+from sklearn_bsym.nn import EnsembleClassifier, HybridClassifier, fit_ensemble_members
+from sklearn_bsym.preprocessing import weighted_roc_auc
 
 
 def _epoch_seconds(clf) -> list[float]:
@@ -64,7 +42,7 @@ def _epoch_seconds(clf) -> list[float]:
 
 
 def agreement(args, out):
-    X, y, w, X_test, y_test = _data(args.agree_events, args.agree_events // 2)
+    X, y, w, X_test, y_test = smeared_weighted_data(args.agree_events, args.agree_events // 2)
     rows = {}
     for name, cls in MODELS.items():
         probs, aucs = {}, {}
@@ -90,16 +68,16 @@ def throughput(args, out, data):
         for batch in (1024, 8192):
             clf = cls(max_epochs=args.epochs, batch_size=batch, random_state=0,
                       device=args.device)
-            _sync(args.device)
+            sync_device(args.device)
             tic = time.perf_counter()
             clf.fit(X, y, sample_weight=w)
-            _sync(args.device)
+            sync_device(args.device)
             wall = time.perf_counter() - tic
             durs = _epoch_seconds(clf)
             steady = durs[1:] if len(durs) > 1 else durs
             tic = time.perf_counter()
             p = clf.predict_proba(X_test)[:, 1]
-            _sync(args.device)
+            sync_device(args.device)
             t_pred = time.perf_counter() - tic
             row = {"fit_s": wall, "epoch_s": durs,
                    "train_events_per_s": len(X) / float(np.mean(steady)),
@@ -117,10 +95,10 @@ def throughput(args, out, data):
 def ensemble(args, out, data):
     X, y, w, X_test, y_test = data
     template = HybridClassifier(max_epochs=args.epochs, batch_size=1024, device=args.device)
-    _sync(args.device)
+    sync_device(args.device)
     tic = time.perf_counter()
     ens = EnsembleClassifier(template, n_members=5, random_state=0).fit(X, y, sample_weight=w)
-    _sync(args.device)
+    sync_device(args.device)
     wall = time.perf_counter() - tic
     members = ens.predict_proba_members(X_test)[..., 1]
     aucs = [float(roc_auc_score(y_test, p)) for p in members]
@@ -136,7 +114,7 @@ def ensemble(args, out, data):
 def protocol(args, out):
     n_test = int(round(args.protocol_events * 0.2))
     n_pool = args.protocol_events - n_test
-    X, y, w, X_test, y_test = _data(n_pool, n_test, seed=1)
+    X, y, w, X_test, y_test = smeared_weighted_data(n_pool, n_test, seed=1)
     rng = np.random.default_rng(0)
     subsets = []
     for _ in range(5):
@@ -146,10 +124,10 @@ def protocol(args, out):
     for name, cls in MODELS.items():
         template = cls(preset="paper", max_epochs=args.protocol_epochs, validation_fraction=0.2,
                        patience=args.protocol_epochs + 1, device=args.device, random_state=1)
-        _sync(args.device)
+        sync_device(args.device)
         tic = time.perf_counter()
         members = fit_ensemble_members(template, X, y, w, subsets, grouping="all")
-        _sync(args.device)
+        sync_device(args.device)
         wall = time.perf_counter() - tic
         total += wall
         epochs = max(len(m.history) for m in members)
@@ -201,7 +179,7 @@ def main(argv=None) -> dict:
             protocol(args, out)
         else:
             if data is None:
-                data = _data(args.events, 200_000 if not args.quick else 2_000)
+                data = smeared_weighted_data(args.events, 200_000 if not args.quick else 2_000)
             {"throughput": throughput, "ensemble": ensemble}[section](args, out, data)
         out["sections_done"].append(section)
         out[f"{section}_wall_s"] = time.perf_counter() - tic
