@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import math
 import sys
 import time
+from pathlib import Path
 
 __all__ = ["build_parser", "config_from_args", "main"]
 
@@ -30,6 +32,26 @@ runs of one study on one folder share the fits instead of repeating them.
 
 #: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
+
+
+def _column_mapping(text: str) -> str:
+    """An argparse type: a column mapping from a JSON file or JSON text, returned as canonical
+    JSON text (it enters the result-set id)."""
+    path = Path(text)
+    source = path.read_text(encoding="utf-8") if path.is_file() else text
+    try:
+        mapping = json.loads(source)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(
+            f"not a JSON file or JSON text ({exc.msg} at character {exc.pos}); give a list "
+            'with one object per particle, e.g. [{"px": "px_0", ...}, {"px": "px_1", ...}]'
+        ) from None
+    if not isinstance(mapping, list) or not all(isinstance(m, dict) for m in mapping):
+        raise argparse.ArgumentTypeError(
+            "the mapping must be a JSON list with one object per particle, e.g. "
+            '[{"px": "px_0", "py": "py_0", "pz": "pz_0", "E": "energy_0"}, {...}]'
+        )
+    return json.dumps(mapping, sort_keys=True)
 
 
 def _number(kind, lo, hi, *, lo_open=False, hi_open=False, unit=""):
@@ -185,6 +207,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--tree", metavar="NAME", help="tree inside ROOT event files (default: the reader's)"
     )
     parser.add_argument(
+        "--columns",
+        type=_column_mapping,
+        metavar="JSON",
+        help="column mapping of event files with their own column names: a JSON file or JSON "
+        'text, one object per particle, e.g. \'[{"px": "px_0", "py": "py_0", "pz": "pz_0", '
+        '"E": "energy_0", "pdg_id": "id_0"}, {...}]\' (keys px/py/pz/E or pt/eta/phi/mass, '
+        "optional charge or pdg_id)",
+    )
+    parser.add_argument(
         "--models",
         nargs="+",
         choices=MODELS,
@@ -241,6 +272,7 @@ def config_from_args(args: argparse.Namespace):
         "background": args.background,
         "lepton": args.lepton,
         "tree": args.tree,
+        "columns": args.columns,
         "models": tuple(dict.fromkeys(args.models)) if args.models else None,
         "max_epochs": args.epochs,
         "preset": args.preset,

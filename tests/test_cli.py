@@ -30,6 +30,7 @@ OPTIONS = [
     "--no-plots",
     "--lepton",
     "--tree",
+    "--columns",
     "--n-threads",
     "--debug",
 ]
@@ -263,3 +264,87 @@ def test_lopsided_class_mix_warns(tmp_path, capsys):
     main([*argv, "--output", str(tmp_path / "out")])  # may then fail: 30 background events
     err = capsys.readouterr().err
     assert "warning: The events are 98.0 % signal and 2.0 % background" in err
+
+
+def test_root_files_run_the_study(tmp_path, capsys):
+    """A NanoAOD-style ROOT file per class goes from disk through the command line's study."""
+    ak = pytest.importorskip("awkward")
+    uproot = pytest.importorskip("uproot")
+    import numpy as np
+
+    from sklearn_bsym import events, kinematics
+    from sklearn_bsym.datasets import make_dimuon_events
+
+    X, y = make_dimuon_events(1_200, random_state=0)
+    p = events.to_particles(X)
+    for name, selected in (("sig", y == 1), ("bkg", y == 0)):
+        q = p[selected]
+        pt = kinematics.pt(q)
+        columns = {"pt": pt, "eta": kinematics.eta(q), "phi": kinematics.phi(q),
+                   "mass": kinematics.mass(q), "charge": np.ones_like(pt) * [1, -1]}
+        branches = {f"Muon_{k}": ak.from_regular(v) for k, v in columns.items()}
+        with uproot.recreate(tmp_path / f"{name}.root") as file:
+            file.mktree("Events", {k: v.type for k, v in branches.items()}).extend(branches)
+    argv = [
+        "--signal", str(tmp_path / "sig.root"),
+        "--background", str(tmp_path / "bkg.root"),
+        "--tree", "Events",
+        "--fractions", "1",
+        "--seeds", "1",
+        "--models", "hgb",
+        "--no-scan",
+        "--no-progress",
+        "--no-plots",
+        "--output", str(tmp_path / "out"),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    assert "| hgb |" in capsys.readouterr().out
+
+
+def test_foreign_csv_runs_the_study_through_a_column_mapping(tmp_path, capsys):
+    """CSV files with other code's column names (px_0 ... energy_0, id_0) and a JSON mapping."""
+    import json
+
+    import pandas as pd
+
+    from sklearn_bsym import events
+    from sklearn_bsym.datasets import make_dimuon_events
+
+    X, y = make_dimuon_events(1_200, random_state=0)
+    p = events.to_particles(X)
+    for name, selected in (("sig", y == 1), ("bkg", y == 0)):
+        q = p[selected][:, ::-1]  # mu- first: the pdg_id column must put the mu+ first again
+        frame = {f"{c}_{i}": q[:, i, k] for i in range(2)
+                 for k, c in enumerate(["px", "py", "pz", "energy"])}
+        pd.DataFrame({**frame, "id_0": 13, "id_1": -13}).to_csv(tmp_path / f"{name}.csv",
+                                                                 index=False)
+    mapping = [{"px": f"px_{i}", "py": f"py_{i}", "pz": f"pz_{i}", "E": f"energy_{i}",
+                "pdg_id": f"id_{i}"} for i in range(2)]
+    (tmp_path / "mapping.json").write_text(json.dumps(mapping))
+    argv = [
+        "--signal", str(tmp_path / "sig.csv"),
+        "--background", str(tmp_path / "bkg.csv"),
+        "--columns", str(tmp_path / "mapping.json"),
+        "--fractions", "1",
+        "--seeds", "1",
+        "--models", "hgb",
+        "--no-scan",
+        "--no-progress",
+        "--no-plots",
+        "--output", str(tmp_path / "out"),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    assert "| hgb |" in capsys.readouterr().out
+    config = config_from_args(build_parser().parse_args(argv))
+    assert json.loads(config.columns) == mapping
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[1", "not a JSON file or JSON text"),
+    ('{"px": "a"}', "must be a JSON list with one object per particle"),
+])
+def test_bad_column_mapping_is_one_line(text, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--columns", text])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

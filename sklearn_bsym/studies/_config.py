@@ -106,6 +106,11 @@ class StudyConfig:
         Lepton pair selected in the event files.
     tree : str or None, default=None
         Tree name inside ROOT event files (None: the reader's default).
+    columns : str or None, default=None
+        Column mapping of CSV/parquet/flat-ROOT event files with their own column names, as
+        JSON text: a list with one ``{"px": ..., "py": ..., "pz": ..., "E": ...}`` (or
+        ``pt/eta/phi/mass``, optionally ``charge`` or ``pdg_id``) per particle (see
+        :func:`sklearn_bsym.datasets.load_event_file`).
     symmetry_bins : int, default=10
         pT bins of the hybrid's symmetry-factor table (Fig. 5).
     random_state : int, default=0
@@ -132,6 +137,7 @@ class StudyConfig:
     background: str | None = None
     lepton: str = "mu"
     tree: str | None = None
+    columns: str | None = None
     symmetry_bins: int = 10
     random_state: int = 0
     ensemble: bool = False
@@ -206,6 +212,7 @@ class StudyConfig:
             "background",
             "lepton",
             "tree",
+            "columns",
         }
         options = {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
         if not options["ensemble"]:
@@ -221,6 +228,8 @@ class StudyConfig:
                 options["lepton"] = self.lepton
             if self.tree is not None:
                 options["tree"] = self.tree
+            if self.columns is not None:
+                options["columns"] = self.columns
         return options
 
     def result_set_id(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import warnings
 from dataclasses import dataclass
@@ -117,6 +118,8 @@ def _read_files(config: StudyConfig, seed: int):
     read = {"lepton": config.lepton}
     if config.tree is not None:
         read["tree"] = config.tree
+    if config.columns is not None:
+        read["columns"] = json.loads(config.columns)
     signal = load_event_file(config.signal, **read)
     background = load_event_file(config.background, **read)
     X, y = make_labelled_dataset(signal, background, random_state=seed)
