@@ -266,6 +266,25 @@ def test_lopsided_class_mix_warns(tmp_path, capsys):
     assert "warning: The events are 98.0 % signal and 2.0 % background" in err
 
 
+def _file_study(tmp_path, capsys, signal, background, *options):
+    """A one-fit study of two event files in ``tmp_path`` through the command line."""
+    argv = [
+        "--signal", str(tmp_path / signal),
+        "--background", str(tmp_path / background),
+        *options,
+        "--fractions", "1",
+        "--seeds", "1",
+        "--models", "hgb",
+        "--no-scan",
+        "--no-progress",
+        "--no-plots",
+        "--output", str(tmp_path / "out"),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    assert "| hgb |" in capsys.readouterr().out
+    return argv
+
+
 def test_root_files_run_the_study(tmp_path, capsys):
     """A NanoAOD-style ROOT file per class goes from disk through the command line's study."""
     ak = pytest.importorskip("awkward")
@@ -285,20 +304,7 @@ def test_root_files_run_the_study(tmp_path, capsys):
         branches = {f"Muon_{k}": ak.from_regular(v) for k, v in columns.items()}
         with uproot.recreate(tmp_path / f"{name}.root") as file:
             file.mktree("Events", {k: v.type for k, v in branches.items()}).extend(branches)
-    argv = [
-        "--signal", str(tmp_path / "sig.root"),
-        "--background", str(tmp_path / "bkg.root"),
-        "--tree", "Events",
-        "--fractions", "1",
-        "--seeds", "1",
-        "--models", "hgb",
-        "--no-scan",
-        "--no-progress",
-        "--no-plots",
-        "--output", str(tmp_path / "out"),
-    ]  # fmt: skip
-    assert main(argv) == 0
-    assert "| hgb |" in capsys.readouterr().out
+    _file_study(tmp_path, capsys, "sig.root", "bkg.root", "--tree", "Events")
 
 
 def test_foreign_csv_runs_the_study_through_a_column_mapping(tmp_path, capsys):
@@ -321,20 +327,8 @@ def test_foreign_csv_runs_the_study_through_a_column_mapping(tmp_path, capsys):
     mapping = [{"px": f"px_{i}", "py": f"py_{i}", "pz": f"pz_{i}", "E": f"energy_{i}",
                 "pdg_id": f"id_{i}"} for i in range(2)]
     (tmp_path / "mapping.json").write_text(json.dumps(mapping))
-    argv = [
-        "--signal", str(tmp_path / "sig.csv"),
-        "--background", str(tmp_path / "bkg.csv"),
-        "--columns", str(tmp_path / "mapping.json"),
-        "--fractions", "1",
-        "--seeds", "1",
-        "--models", "hgb",
-        "--no-scan",
-        "--no-progress",
-        "--no-plots",
-        "--output", str(tmp_path / "out"),
-    ]  # fmt: skip
-    assert main(argv) == 0
-    assert "| hgb |" in capsys.readouterr().out
+    argv = _file_study(tmp_path, capsys, "sig.csv", "bkg.csv",
+                       "--columns", str(tmp_path / "mapping.json"))
     config = config_from_args(build_parser().parse_args(argv))
     assert json.loads(config.columns) == mapping
 
