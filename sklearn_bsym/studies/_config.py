@@ -261,7 +261,7 @@ class Protocol:
 PROTOCOLS = {
     "quick": Protocol("quick", QUICK, "about 5 minutes on 2 quiet CPU cores"),
     "full": Protocol(
-        "full", FULL, "about 33 minutes with --no-scan --n-jobs 2 on 2 quiet CPU cores; many hours "
+        "full", FULL, "about 21 minutes with --no-scan --n-jobs 2 on 2 quiet CPU cores; many hours "
         "with --preset paper"
     ),
 }
