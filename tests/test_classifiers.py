@@ -407,3 +407,18 @@ def test_fit_records_what_it_ran():
     clf = InvariantClassifier(max_epochs=40, batch_size=128, random_state=0, lr=1e-9,
                               validation_fraction=0.3, patience=1).fit(X, y)
     assert clf.stop_reason_ == "early_stopping" and len(clf.history) < 40
+
+
+def test_ctrl_c_before_the_first_epoch_propagates():
+    """Nothing trained: the interrupt reaches the caller (not skorch's empty-history IndexError)."""
+
+    class InterruptingIterator:
+        def __init__(self, *args, **kwargs):
+            raise KeyboardInterrupt  # Ctrl-C while the loop prepares its first epoch
+
+    X, y = make_dimuon_events(600, random_state=0)
+    clf = PFNClassifier(preset="paper", batch_size=128, validation_fraction=0.2,
+                        iterator_train=InterruptingIterator, random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    assert clf.stop_reason_ == "interrupted" and len(clf.history) == 0

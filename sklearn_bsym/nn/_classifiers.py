@@ -50,6 +50,7 @@ from ._training import (
     PRESETS,
     BatchIterator,
     EventTensors,
+    InterruptBeforeFirstEpoch,
     OneCycleSchedule,
     PreciseBatchNorm,
     WeightedValidAUC,
@@ -64,7 +65,7 @@ from ._training import (
 __all__ = ["PFNClassifier", "InvariantClassifier", "HybridClassifier", "PRESETS"]
 
 
-class _EventClassifier(NeuralNetBinaryClassifier):
+class _EventClassifier(InterruptBeforeFirstEpoch, NeuralNetBinaryClassifier):
     """Common machinery of the three classifiers; subclasses set the module and its
     friendly hyperparameters (``_module_params``)."""
 
@@ -331,12 +332,12 @@ class _EventClassifier(NeuralNetBinaryClassifier):
         ``EarlyStopping`` stops) and returns the partly trained network; ``stop_reason_`` tells
         a caller such as a study whether the fit ran its planned course.
         """
-        if epochs is None:
-            train = self.get_split_datasets(X)[0]
-            epochs = self.planned_epochs(len(self.get_iterator(train, training=True)))
-        self.epochs_planned_ = int(epochs)
         self.stop_reason_ = "interrupted"  # until the loop finishes or early stopping ends it
         try:
+            if epochs is None:
+                train = self.get_split_datasets(X)[0]
+                epochs = self.planned_epochs(len(self.get_iterator(train, training=True)))
+            self.epochs_planned_ = int(epochs)
             super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt:
             if any(isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience

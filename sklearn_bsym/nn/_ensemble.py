@@ -45,6 +45,7 @@ from .. import events
 from .._random import spawn_seeds
 from ._stacking import member_view, stack_modules, unstack_module
 from ._training import (
+    InterruptBeforeFirstEpoch,
     OneCycleSchedule,
     PreciseBatchNorm,
     batch_events,
@@ -251,7 +252,7 @@ class MemberEarlyStopping(Callback):
                     current[name].copy_(tensor)
 
 
-class EnsembleNet(NeuralNet):
+class EnsembleNet(InterruptBeforeFirstEpoch, NeuralNet):
     """The trainer of K stacked members: skorch's fit loop on member-major batches.
 
     Parameters
@@ -360,13 +361,14 @@ class EnsembleNet(NeuralNet):
         """skorch's loop for the planned epochs; records each member's ``epochs_planned_``
         and ``stop_reason_`` as its separate fit would."""
         self.stopped_ = np.zeros(len(self.members), dtype=bool)
-        if epochs is None:
-            epochs = self.planned_epochs(len(self.get_iterator(
-                self.get_split_datasets(X)[0], training=True)))
         for m in self.members:
-            m.epochs_planned_ = int(epochs)
             m.stop_reason_ = "interrupted"
         try:
+            if epochs is None:
+                epochs = self.planned_epochs(len(self.get_iterator(
+                    self.get_split_datasets(X)[0], training=True)))
+            for m in self.members:
+                m.epochs_planned_ = int(epochs)
             super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt:
             for m, stopped in zip(self.members, self.stopped_, strict=True):

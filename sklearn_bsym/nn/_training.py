@@ -45,6 +45,7 @@ __all__ = [
     "PreciseBatchNorm",
     "WeightedValidAUC",
     "weighted_auc",
+    "InterruptBeforeFirstEpoch",
 ]
 
 #: The training recipes; ``lr`` None means per network (the classifier's ``preset_lr``).
@@ -165,6 +166,22 @@ def resolve_recipe(net) -> Recipe:
         weight_decay=float(weight_decay), schedule=preset["schedule"],
         min_steps=preset["min_steps"], device=resolve_device(net.device),
         validation_fraction=vf, patience=int(net.patience))
+
+
+class InterruptBeforeFirstEpoch:
+    """Mixin for skorch nets: a Ctrl-C before the first epoch propagates instead of ending
+    training.
+
+    skorch swallows ``KeyboardInterrupt`` in its fit loop and then runs every callback's
+    ``on_train_end``; with no epoch in the history, its ``EarlyStopping`` fails there with an
+    ``IndexError`` (it reads ``history[-1]``). Nothing was trained, so the user's interrupt is
+    handed on as it came.
+    """
+
+    def notify(self, method_name, **cb_kwargs):
+        if method_name == "on_train_end" and not len(self.history):
+            raise KeyboardInterrupt
+        return super().notify(method_name, **cb_kwargs)
 
 
 class EventTensors(torch.utils.data.Dataset):
