@@ -25,18 +25,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.pipeline import make_pipeline
 
 from sklearn_bsym.datasets import make_dimuon_events
-from sklearn_bsym.nn import HybridClassifier, InvariantClassifier
 from sklearn_bsym.optimal import optimal_discriminant
 from sklearn_bsym.preprocessing import (
-    DimuonFeatures,
     MomentumSmearer,
+    PtReweightedClassifier,
     PtReweighter,
     weighted_roc_auc,
 )
+from sklearn_bsym.studies import StudyConfig
+from sklearn_bsym.studies import make_model as make_study_model
 
 RESOLUTION = 0.10
 N_TEST = 20_000
@@ -46,24 +45,19 @@ N_TEST = 20_000
 N_POOL = 80_000
 
 
+#: The paper's hybrid: its general subnet on the four-vectors alone, symmetry factor from 0.5.
+PAPER_HYBRID = {"particle_inputs": "momenta", "invariant_weight_init": None}
+
+
 def make_model(name: str, seed: int, device: str):
-    if name == "invariant":
-        return InvariantClassifier(validation_fraction=0.2, random_state=seed, device=device)
-    if name == "hybrid":
-        return HybridClassifier(validation_fraction=0.2, random_state=seed, device=device)
-    if name == "hybrid_paper_init":  # the paper's general inputs and symmetry-factor start
-        return HybridClassifier(validation_fraction=0.2, random_state=seed, device=device,
-                                particle_inputs="momenta", invariant_weight_init=None)
-    if name == "hgb":
-        return make_pipeline(DimuonFeatures(), HistGradientBoostingClassifier(
-            early_stopping=True, validation_fraction=0.2, random_state=seed))
-    raise ValueError(f"unknown model {name!r}")
-
-
-def fit(model, X, y, w):
-    if hasattr(model, "steps"):
-        return model.fit(X, y, histgradientboostingclassifier__sample_weight=w)
-    return model.fit(X, y, sample_weight=w)
+    """The study's own model (its validation share, early stopping and tree recipe), with the
+    pT weights fitted on the training events by ``PtReweightedClassifier`` as in the study."""
+    networks = {"invariant": {}, "hybrid": {}, "hybrid_paper_init": PAPER_HYBRID}
+    config = StudyConfig(model_params={
+        "invariant": {"device": device}, "hybrid": {"device": device, **networks.get(name, {})},
+    })
+    study_name = "hybrid" if name == "hybrid_paper_init" else name
+    return PtReweightedClassifier(make_study_model(study_name, config, seed))
 
 
 def main(argv=None) -> pd.DataFrame:
@@ -106,12 +100,11 @@ def main(argv=None) -> pd.DataFrame:
         for seed in range(args.seeds):
             idx = np.random.default_rng(1000 + seed).choice(len(pool_X), n, replace=False)
             Xt, yt = pool_X[idx], pool_y[idx]
-            w = PtReweighter().fit(Xt, yt).compute_sample_weight(Xt, yt)
             for name in args.models:
                 if (name, n, seed) in have:
                     continue
                 tic = time.perf_counter()
-                model = fit(make_model(name, seed, args.device), Xt, yt, w)
+                model = make_model(name, seed, args.device).fit(Xt, yt)
                 auc = weighted_roc_auc(y_test, model.predict_proba(X_test)[:, 1], X_test)
                 rows.append({"model": name, "n_train": n, "seed": seed, "test_auc": auc,
                              "optimal_auc": ceiling, "gap": ceiling - auc,
