@@ -7,6 +7,7 @@ Importing this module is cheap (no torch, pandas or scikit-learn): the command l
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import math
 from dataclasses import dataclass, field
@@ -274,8 +275,16 @@ def _file_sha256(path) -> str:
             f"Event file {path} does not exist; pass an existing event file (.lhe, .lhe.gz, "
             ".parquet, .csv, .root)."
         )
+    stat = path.stat()
+    # The id is asked for by every study point (it keys the per-process data cache): hash a
+    # file once per content version, not once per fit.
+    return _sha256_of(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
