@@ -56,26 +56,43 @@ def _table(w):
 
 
 RISING = _table([0.2, 0.3, 0.45, 0.6, 0.8])
-MIXED = _table([0.5, 0.2, 0.4, 0.3, 0.1])  # Spearman -0.7
+# The paper's shape: higher at high pT than at low pT, with a dip where most events lie. Its
+# Spearman correlation over equal-count bins (most of them in the dip) is negative: the dip must
+# not decide the verdict.
+DIP = {"pt_center": [15, 22, 28, 33, 37, 40, 43, 46, 50, 60],
+       "w_general_mean": [0.30, 0.29, 0.27, 0.20, 0.15, 0.14, 0.14, 0.15, 0.18, 0.60]}
+FALLING = _table([0.5, 0.2, 0.4, 0.3, 0.1])
 
 
 @pytest.mark.parametrize(
     ("tables", "verdict"),
     [
         ([RISING] * 3, "held"),
-        # Mean Spearman 0.575 (above the 0.5 threshold) but a std of 0.85 over the seeds: the
-        # spread exceeds the effect, so it is not "held".
-        ([RISING] * 3 + [MIXED], "inconclusive"),
-        ([MIXED] * 2, "not held"),
+        ([DIP] * 2 + [_table([0.31, 0.27, 0.13, 0.16, 0.55])], "held"),
+        # Ahead on average (+0.3 in three seeds, -0.4 in one) but the seeds disagree: the
+        # spread of the difference exceeds the effect, so it is not "held".
+        ([RISING] * 3 + [FALLING], "inconclusive"),
+        ([FALLING] * 2 + [_table([0.45, 0.2, 0.4, 0.3, 0.2])], "not held"),
     ],
 )
-def test_the_pt_trend_needs_its_mean_above_its_spread(tables, verdict):
+def test_the_pt_trend_compares_the_high_pt_end_with_the_low_pt_end(tables, verdict):
     claim = check_claims(pd.DataFrame(columns=["model", "fraction", "mean", "std"]), {}, tables)[3]
     assert claim["verdict"] == verdict
     check = claim["checks"][0]
-    rhos = [1.0] * tables.count(RISING) + [-0.7] * tables.count(MIXED)
-    assert_allclose(check["spearman"], np.mean(rhos))
-    assert_allclose(check["spearman_std"], np.std(rhos, ddof=1))
+    rise = [t["w_general_mean"][-1] - t["w_general_mean"][0] for t in tables]
+    assert_allclose(check["difference"], np.mean(rise))
+    assert_allclose(check["standard_error"], np.std(rise, ddof=1) / np.sqrt(len(rise)))
+    assert_allclose(check["high_pt_weight"], np.mean([t["w_general_mean"][-1] for t in tables]))
+
+
+def test_the_pt_trend_reads_bins_in_pt_order_and_reports_the_rank_correlation():
+    shuffled = {"pt_center": [60, 15, 45, 25, 35], "w_general_mean": [0.8, 0.2, 0.6, 0.3, 0.45]}
+    check = check_claims(pd.DataFrame(columns=["model", "fraction", "mean", "std"]), {},
+                         [shuffled] * 2)[3]["checks"][0]
+    assert_allclose([check["difference"], check["spearman"]], [0.6, 1.0])
+    dip = check_claims(pd.DataFrame(columns=["model", "fraction", "mean", "std"]), {},
+                       [DIP] * 2)[3]["checks"][0]
+    assert dip["spearman"] < 0 < dip["difference"]
 
 
 def test_every_claim_names_its_source_in_the_paper():

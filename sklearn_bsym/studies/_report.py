@@ -206,9 +206,9 @@ def _check_numbers(check) -> str:
         "gain": "gain",
         "pfn_gain": "PFN gain",
         "invariant_gain": "invariant gain",
-        "spearman": "mean Spearman",
-        "spearman_std": "its std over seeds",
-        "slope_per_gev": "mean slope per GeV",
+        "high_pt_weight": "weight in the highest pT bin",
+        "low_pt_weight": "in the lowest",
+        "spearman": "Spearman correlation over all bins (not deciding)",
     }
     parts = []
     for key, value in check.items():
@@ -218,8 +218,8 @@ def _check_numbers(check) -> str:
             key = check.get("best_other_model", "best other")
         if key in ("difference", "gain", "pfn_gain", "invariant_gain"):
             number = f"{value:+.4f}"
-        elif key == "slope_per_gev":
-            number = f"{value:.2g}"
+        elif key == "spearman":
+            number = f"{value:+.2f}"
         else:
             number = f"{value:.4f}"
         parts.append(f"{names.get(key, key)} {number}")
