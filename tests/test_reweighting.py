@@ -27,6 +27,7 @@ from sklearn_bsym.preprocessing import (
     PtReweightedClassifier,
     PtReweighter,
     pt_weighted_roc_auc,
+    roc_auc_contributions,
     weighted_roc_auc,
 )
 
@@ -358,3 +359,50 @@ def test_weighted_roc_auc_validates(data):
     X, y = data
     with pytest.raises(ValueError, match="one class only"):
         weighted_roc_auc(np.ones(len(y)), X[:, 0], X)
+
+
+@pytest.mark.parametrize("rounding", [None, 1])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_auc_contributions_sum_to_the_auc_with_ties_and_weights(rounding, weighted):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 2000)
+    score = rng.normal(size=2000) + y
+    if rounding is not None:
+        score = np.round(score, rounding)  # many ties, each counted one half
+    weight = rng.uniform(0.0, 3.0, 2000) if weighted else None
+    shares = roc_auc_contributions(y, score, weight)
+    assert shares.shape == (2000,) and (shares >= 0).all()
+    assert_allclose(shares.sum(), roc_auc_score(y, score, sample_weight=weight), rtol=1e-12)
+
+
+def test_auc_contributions_split_an_auc_difference_by_bin(data):
+    # Two scores differ only on the events with a leading muon above 45 GeV: the binned
+    # differences of the shares add up to the AUC difference, and most of it lands there (pairs
+    # across the two bins are credited half to each event).
+    X, y = data
+    lead = kinematics.pt(to_particles(X)).max(axis=1)
+    rng = np.random.default_rng(1)
+    good = y + rng.normal(0, 0.8, len(y))
+    worse = np.where(lead > 45, rng.normal(0, 1, len(y)), good)
+    weight = PtReweighter().fit(X, y).compute_sample_weight(X, y)
+    lost = roc_auc_contributions(y, good, weight) - roc_auc_contributions(y, worse, weight)
+    total = (roc_auc_score(y, good, sample_weight=weight)
+             - roc_auc_score(y, worse, sample_weight=weight))
+    assert total > 0.02
+    assert_allclose(lost[lead > 45].sum() + lost[lead <= 45].sum(), total, rtol=1e-10)
+    assert lost[lead > 45].sum() > lost[lead <= 45].sum()
+
+
+@pytest.mark.parametrize(
+    ("y", "score", "weight", "match"),
+    [
+        ([1, 1, 1], [0.1, 0.2, 0.3], None, "one class only"),
+        ([0, 1, 1], [0.1, np.nan, 0.3], None, "finite"),
+        ([0, 1, 1], [0.1, 0.2, 0.3], [1.0, -1.0, 1.0], "sample_weight >= 0"),
+        ([0, 1, 1], [0.1, 0.2], None, "different lengths"),
+        ([0, 1, 1], [0.1, 0.2, 0.3], [0.0, 1.0, 1.0], "positive total weight"),
+    ],
+)
+def test_auc_contributions_reject_bad_input(y, score, weight, match):
+    with pytest.raises(ValueError, match=match):
+        roc_auc_contributions(y, score, weight)

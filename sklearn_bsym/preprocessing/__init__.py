@@ -29,6 +29,7 @@ from ._reweighting import (
     PtReweightedClassifier,
     PtReweighter,
     pt_weighted_roc_auc,
+    roc_auc_contributions,
     weighted_roc_auc,
 )
 from ._smearing import MomentumSmearer
@@ -39,6 +40,7 @@ __all__ = [
     "PtReweightedClassifier",
     "pt_weighted_roc_auc",
     "weighted_roc_auc",
+    "roc_auc_contributions",
     "MinkowskiInvariants",
     "DimuonFeatures",
 ]

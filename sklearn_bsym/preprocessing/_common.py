@@ -38,8 +38,9 @@ def map_row_blocks(func, X: np.ndarray, n_out: int) -> np.ndarray:
 
 def check_target(estimator, y) -> np.ndarray:
     """Binary 0/1 labels with both classes, checked before ``X`` so that a wrong target is
-    reported as such (scikit-learn's wording for the missing, continuous or multiclass cases)."""
-    name = type(estimator).__name__
+    reported as such (scikit-learn's wording for the missing, continuous or multiclass cases).
+    ``estimator`` (or a function's name, as a string) names the caller in the messages."""
+    name = estimator if isinstance(estimator, str) else type(estimator).__name__
     if y is None:
         raise ValueError(
             f"{name} requires y to be passed, but the target y is None. Pass the labels "

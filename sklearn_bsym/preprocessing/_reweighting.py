@@ -25,7 +25,13 @@ from .._random import check_random_state
 from ..events import to_particles
 from ._common import apply_head_smearers, check_target, head_smearers, validate_events
 
-__all__ = ["PtReweighter", "PtReweightedClassifier", "pt_weighted_roc_auc", "weighted_roc_auc"]
+__all__ = [
+    "PtReweighter",
+    "PtReweightedClassifier",
+    "pt_weighted_roc_auc",
+    "weighted_roc_auc",
+    "roc_auc_contributions",
+]
 
 
 def _pt_variable(X: np.ndarray, variable: str) -> np.ndarray:
@@ -487,3 +493,61 @@ def pt_weighted_roc_auc(estimator, X, y) -> float:
             break
     X_measured = apply_head_smearers(inner, X)
     return weighted_roc_auc(y, _signal_score(estimator, X), X_measured, reweighter=reweighter)
+
+
+def roc_auc_contributions(y_true, y_score, sample_weight=None) -> np.ndarray:
+    """Each event's share of the (weighted) ROC AUC: the shares sum to the AUC.
+
+    The AUC is the weighted fraction of (signal, background) pairs that the score ranks the
+    right way round (ties count one half). Half of each pair is credited to its signal event and
+    half to its background event, so event ``i`` of class ``c`` receives
+
+        ``0.5 * w_i / W_c * (weighted fraction of the other class it is ranked correctly
+        against)``
+
+    with ``W_c`` the total weight of class ``c``. Summing the shares over any subset of events
+    (a pT or mass bin) gives that subset's part of the AUC, and the difference of two scores'
+    shares bin by bin splits their AUC difference exactly: where a classifier loses against the
+    Bayes-optimal discriminant (``benchmarks/hybrid_edge.py`` draws it).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_events,)
+        0 = background, 1 = signal; both classes must be present.
+    y_score : array-like of shape (n_events,)
+        Higher = more signal-like.
+    sample_weight : array-like of shape (n_events,) or None
+        Non-negative event weights (e.g. the pT weights of
+        :meth:`PtReweighter.compute_sample_weight`); None = unit weights.
+
+    Returns
+    -------
+    ndarray of shape (n_events,)
+        ``roc_auc_contributions(y, s, w).sum()`` equals
+        ``sklearn.metrics.roc_auc_score(y, s, sample_weight=w)`` up to rounding.
+    """
+    y = check_target("roc_auc_contributions", y_true)
+    score = np.asarray(y_score, dtype=np.float64).ravel()
+    weight = (np.ones(len(score)) if sample_weight is None
+              else np.asarray(sample_weight, dtype=np.float64).ravel())
+    if not len(y) == len(score) == len(weight):
+        raise ValueError(f"y_true, y_score and sample_weight have different lengths: {len(y)}, "
+                         f"{len(score)}, {len(weight)}.")
+    if not (np.isfinite(score).all() and np.isfinite(weight).all()) or (weight < 0).any():
+        raise ValueError("y_score and sample_weight must be finite, and sample_weight >= 0.")
+    signal = y == 1
+    shares = np.empty(len(score))
+    for this, other, sign in ((signal, ~signal, 1.0), (~signal, signal, -1.0)):
+        # Ranking correctly = this event's score above (signal) or below (background) the
+        # other class's: compare -score for background so both read "strictly below".
+        mine, theirs = sign * score[this], sign * score[other]
+        order = np.argsort(theirs, kind="stable")
+        cum = np.concatenate([[0.0], np.cumsum(weight[other][order])])
+        sorted_theirs = theirs[order]
+        below = cum[np.searchsorted(sorted_theirs, mine, side="left")]
+        tied = cum[np.searchsorted(sorted_theirs, mine, side="right")] - below
+        total_this, total_other = weight[this].sum(), cum[-1]
+        if total_this <= 0 or total_other <= 0:
+            raise ValueError("Both classes need positive total weight for a ROC AUC.")
+        shares[this] = 0.5 * weight[this] / total_this * (below + 0.5 * tied) / total_other
+    return shares
