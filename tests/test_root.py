@@ -206,3 +206,15 @@ def test_tree_option_only_for_root(tmp_path):
         path, index=False)
     with pytest.raises(ValueError, match="tree='Events' only applies to ROOT files"):
         load_event_file(path, tree="Events")
+
+
+def test_importing_the_datasets_does_not_load_the_root_stack():
+    # awkward and uproot are loaded when a ROOT file is read, not by every `import`.
+    import subprocess
+    import sys
+
+    code = ("import sys, sklearn_bsym.datasets\n"
+            "print('LOADED', sorted({'awkward', 'uproot'} & set(sys.modules)))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "LOADED []" in out

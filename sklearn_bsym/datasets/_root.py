@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import re
 
-import awkward as ak
 import numpy as np
 
 from .. import kinematics
@@ -107,6 +106,8 @@ def _collection_branches(keys, rntuple, flavour, where):
 
 def _chunk_pairs(chunk, branches, rntuple, mode, where):
     """Selected ``(n, 8)`` events of one chunk and its counts per reason."""
+    import awkward as ak  # with uproot, only when a ROOT file is read
+
     momentum = [_field(chunk, k, rntuple) for k in branches["momentum"]]
     charge = _field(chunk, branches["charge"], rntuple)
     if charge.ndim != 2 or any(m.ndim != 2 for m in momentum):
@@ -288,4 +289,6 @@ class _BranchGetter:
                 f"{self.where}: branch {key!r} is a jagged collection ({values.type}), not one "
                 "value per event; leave columns=None to select a pair from the collection."
             )
+        import awkward as ak
+
         return ak.to_numpy(values)
