@@ -61,7 +61,8 @@ def _measure(name, path, repeat, **kwargs):
                 X, info = load_root(path, return_info=True, **kwargs)
             except ValueError as exc:
                 tracemalloc.stop()
-                return {"file": name, "error": str(exc)[:80]}
+                # The file's name, not this machine's path to it (results are committed).
+                return {"file": name, "error": str(exc).replace(str(path), Path(path).name)[:80]}
         best = min(best, time.perf_counter() - start)
         peak = max(peak, tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
