@@ -93,7 +93,14 @@ def _n_jobs(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the command line."""
-    from .studies import LEPTONS, MIN_TRAIN_EVENTS, MODELS, NETWORK_PRESETS, PROTOCOLS
+    from .studies import (
+        DEFAULT_MODELS,
+        LEPTONS,
+        MIN_TRAIN_EVENTS,
+        MODELS,
+        NETWORK_PRESETS,
+        PROTOCOLS,
+    )
 
     parser = argparse.ArgumentParser(
         prog="python -m sklearn_bsym",
@@ -220,8 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         choices=MODELS,
         metavar="MODEL",
-        help=f"models to run, any of {', '.join(MODELS)} (default: all; 'optimal' is the "
-        "Bayes-optimal ceiling, built-in generator only)",
+        help=f"models to run, any of {', '.join(MODELS)} (default: "
+        f"{' '.join(DEFAULT_MODELS)}; 'optimal' is the Bayes-optimal ceiling, built-in "
+        "generator only; 'hybrid_x5' averages five hybrids trained together, at five times the "
+        "hybrid's cost)",
     )
     parser.add_argument(
         "--epochs",

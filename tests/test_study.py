@@ -407,6 +407,41 @@ def test_study_with_the_networks_end_to_end(tmp_path):
     assert {"pt_center", "w_general_mean"} <= set(stored["payload"]["symmetry"])
 
 
+def test_the_averaged_hybrid_is_a_model_of_its_own(tmp_path):
+    import dataclasses
+
+    from sklearn_bsym.nn import EnsembleClassifier, HybridClassifier
+    from sklearn_bsym.studies import DEFAULT_MODELS, MODELS, make_model
+
+    # Five times the hybrid's cost: offered, but run only when named.
+    assert "hybrid_x5" in MODELS and "hybrid_x5" not in DEFAULT_MODELS
+    assert StudyConfig().models == DEFAULT_MODELS
+    config = dataclasses.replace(
+        TINY_NETS, fractions=(1.0,), models=("hybrid", "hybrid_x5"),
+        model_params={**TINY_NETS.model_params, "hybrid_x5": {"F_sizes": (8,)}},
+    )
+    model = make_model("hybrid_x5", config, 3)
+    assert isinstance(model, EnsembleClassifier)
+    assert (model.n_members, model.random_state) == (5, 3)
+    # Its members are the study's hybrid (recipe, validation share, the hybrid's parameters),
+    # with the average's own parameters on top.
+    template = model.estimator
+    assert isinstance(template, HybridClassifier)
+    assert template.F_sizes == (8,) and template.Phi_sizes == (16, 8)
+    assert template.max_epochs == 2
+    assert template.validation_fraction == config.validation_fraction
+
+    result = run_study(config, tmp_path)
+    fits = result.fits[result.fits["model"] == "hybrid_x5"]
+    assert len(fits) == config.n_seeds
+    assert fits["test_auc"].between(0.3, 1.0).all()
+    assert fits["n_epochs"].between(1, 2).all() and (fits["epochs_planned"] == 2).all()
+    assert fits["stop_reason"].isin(["completed", "early_stopping"]).all()
+    assert "hybrid_x5" in set(result.curve["model"])
+    stored = json.loads((result.folder / "fits" / "hybrid_x5_f1_r0.1_s0.json").read_text())
+    assert stored["payload"]["symmetry"] is None and stored["payload"]["valid_auc"] == []
+
+
 # ---------------------------------------------------------------------------- ensembles
 
 TINY_ENSEMBLE = StudyConfig(

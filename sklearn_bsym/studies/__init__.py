@@ -27,6 +27,7 @@ _WHERE = {
     "min_n_events": "_config",
     "MODEL_TABLE": "_models",
     "MODELS": "_models",
+    "DEFAULT_MODELS": "_models",
     "NETWORKS": "_models",
     "NETWORK_PRESETS": "_models",
     "ModelSpec": "_models",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._models import MODELS, NETWORK_PRESETS
+from ._models import DEFAULT_MODELS, MODELS, NETWORK_PRESETS
 from ._store import result_set_id
 
 __all__ = [
@@ -87,8 +87,10 @@ class StudyConfig:
         Training fractions of the training pool (Fig. 6).
     n_seeds : int, default=3
         Seeds per point; each seed reshuffles the training pool and reinitializes the model.
-    models : tuple of str, default=MODELS
-        Any of ``"pfn"``, ``"invariant"``, ``"hybrid"``, ``"hgb"``, ``"optimal"``.
+    models : tuple of str, default=DEFAULT_MODELS
+        Any of ``"pfn"``, ``"invariant"``, ``"hybrid"``, ``"hgb"``, ``"optimal"`` (the
+        default) and ``"hybrid_x5"`` (five hybrids trained together and averaged, a model of
+        its own; five times the hybrid's cost, so only when named).
     resolution : float, default=0.10
         Relative pT resolution of the smearing for the training-fraction curve, in [0, 1].
     scan_resolutions : tuple of float, default=(0, 0.025, 0.05, 0.10, 0.20)
@@ -128,7 +130,7 @@ class StudyConfig:
     validation_fraction: float = 0.2
     fractions: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0)
     n_seeds: int = 3
-    models: tuple[str, ...] = MODELS
+    models: tuple[str, ...] = DEFAULT_MODELS
     resolution: float = 0.10
     scan_resolutions: tuple[float, ...] = (0.0, 0.025, 0.05, 0.10, 0.20)
     preset: str = "fast"

@@ -9,7 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ModelSpec", "MODEL_TABLE", "MODELS", "NETWORKS", "NETWORK_PRESETS", "make_model"]
+__all__ = [
+    "ModelSpec",
+    "MODEL_TABLE",
+    "MODELS",
+    "DEFAULT_MODELS",
+    "NETWORKS",
+    "NETWORK_PRESETS",
+    "make_model",
+]
 
 
 @dataclass(frozen=True)
@@ -24,14 +32,25 @@ class ModelSpec:
         Its name on figures.
     colour : str
         Its matplotlib colour on figures.
-    kind : {"network", "reference", "ceiling"}
-        A network of the paper, a trained reference, or the Bayes-optimal ceiling (no training).
+    kind : {"network", "average", "reference", "ceiling"}
+        A network of the paper, the average of several networks of one kind trained together
+        (:class:`~sklearn_bsym.nn.EnsembleClassifier`), a trained reference, or the
+        Bayes-optimal ceiling (no training).
+    default : bool
+        Whether a study runs it when no models are named (an average costs several fits).
+    members : int
+        Networks averaged (``kind="average"``); they are of the kind ``base``.
+    base : str or None
+        The network that an average is made of.
     """
 
     name: str
     label: str
     colour: str
     kind: str
+    default: bool = True
+    members: int = 1
+    base: str | None = None
 
 
 #: Every model, in the order of tables and legends.
@@ -41,12 +60,16 @@ MODEL_TABLE: dict[str, ModelSpec] = {
         ModelSpec("pfn", "PFN (general)", "tab:blue", "network"),
         ModelSpec("invariant", "invariant", "tab:orange", "network"),
         ModelSpec("hybrid", "hybrid", "tab:green", "network"),
+        ModelSpec("hybrid_x5", "5 hybrids averaged", "tab:olive", "average", default=False,
+                  members=5, base="hybrid"),
         ModelSpec("hgb", "HGB on (m, pT1, pT2)", "tab:gray", "reference"),
         ModelSpec("optimal", "Bayes optimal", "black", "ceiling"),
     )
 }
 #: Every model name a study accepts.
 MODELS = tuple(MODEL_TABLE)
+#: The models a study runs when none are named.
+DEFAULT_MODELS = tuple(name for name, spec in MODEL_TABLE.items() if spec.default)
 #: The three networks of the paper.
 NETWORKS = tuple(name for name, spec in MODEL_TABLE.items() if spec.kind == "network")
 #: Names of the network presets (the keys of :data:`sklearn_bsym.nn.PRESETS`; a test checks that
@@ -64,11 +87,24 @@ def make_model(name: str, config, random_state: int):
     """The unfitted classifier ``name`` of a study, before smearing and reweighting.
 
     Networks get the config's preset, epoch cap and validation fraction (epoch selection on
-    their own training subset); ``"hgb"`` is a histogram gradient-boosted tree on the physics
+    their own training subset); an ``"average"`` (``hybrid_x5``) is an
+    :class:`~sklearn_bsym.nn.EnsembleClassifier` of its base network so configured (its own
+    ``model_params`` override the base network's), members seeded from ``random_state``,
+    probabilities averaged; ``"hgb"`` is a histogram gradient-boosted tree on the physics
     features (dimuon mass and the two muon pTs) with early stopping on the same share.
     """
     extra: dict[str, Any] = dict(config.model_params.get(name, {}))
     spec = MODEL_TABLE.get(name)
+    if spec is not None and spec.kind == "average":
+        from dataclasses import replace
+
+        from ..nn import EnsembleClassifier
+
+        base_params = {**config.model_params.get(spec.base, {}), **extra}
+        base_config = replace(config, model_params={**config.model_params,
+                                                     spec.base: base_params})
+        template = make_model(spec.base, base_config, random_state)
+        return EnsembleClassifier(template, n_members=spec.members, random_state=random_state)
     if spec is not None and spec.kind == "network":
         from .. import nn
 

@@ -84,6 +84,10 @@ class StudyPoint:
         return keys if self.together else keys[0]
 
 
+#: Model kinds that train torch networks.
+TORCH_KINDS = ("network", "average")
+
+
 def study_points(config: StudyConfig) -> list[StudyPoint]:
     """Every point of a study: the curve (model, fraction, seed) at ``config.resolution``, the
     scan (model, resolution, seed) on the full pool, and the Bayes-optimal line per resolution
@@ -122,7 +126,7 @@ def study_tasks(config: StudyConfig) -> list[tuple[str | tuple[str, ...], tuple]
 def point_payloads(config: StudyConfig, point: StudyPoint, n_threads: int | None = None):
     """The task function of the runner: the stored form of :func:`compute_point` (one payload,
     or ``{key: payload}`` for an ensemble), computed with ``n_threads`` torch/BLAS threads."""
-    with _thread_limit(n_threads, network=MODEL_TABLE[point.model].kind == "network"):
+    with _thread_limit(n_threads, network=MODEL_TABLE[point.model].kind in TORCH_KINDS):
         records = compute_point(config, point)
     payloads = {
         key: record.to_payload() for key, record in zip(point.keys(), records, strict=True)
@@ -309,17 +313,31 @@ def _classifier(pipeline):
 
 
 def _refuse_interrupted(key: str, classifier) -> None:
-    if getattr(classifier, "stop_reason_", "completed") == "interrupted":
+    run, planned, reason = _course(classifier)
+    if reason == "interrupted":
         raise FitInterruptedError(
-            f"Fit {key} was interrupted after {len(classifier.history)} of "
-            f"{classifier.epochs_planned_} epochs; it is not stored."
+            f"Fit {key} was interrupted after {run} of {planned} epochs; it is not stored."
         )
+
+
+def _course(classifier) -> tuple[int | None, int | None, str]:
+    """(epochs run, epochs planned, stop reason) of a fitted classifier; for an average of
+    members (``members_``) the longest member's epochs, "interrupted" if any member was, else
+    "early_stopping" if any member stopped early."""
+    members = getattr(classifier, "members_", None) or [classifier]
+    runs = [len(m.history) for m in members if getattr(m, "history", None) is not None]
+    planned = [int(m.epochs_planned_) for m in members
+               if getattr(m, "epochs_planned_", None) is not None]
+    reasons = {getattr(m, "stop_reason_", "completed") for m in members}
+    reason = next((r for r in ("interrupted", "early_stopping") if r in reasons), "completed")
+    return (max(runs) if runs else None), (max(planned) if planned else None), reason
 
 
 def _training_details(classifier, measured_test, model: str, bins: int) -> dict[str, Any]:
     """Epochs (planned, run, best), why training stopped, the validation-AUC history and the
-    hybrid's symmetry-factor table on the smeared test events."""
-    history = getattr(classifier, "history", None)
+    hybrid's symmetry-factor table on the smeared test events. An average of networks records
+    its longest member's epochs and no validation history of its own."""
+    history = None if hasattr(classifier, "members_") else getattr(classifier, "history", None)
     valid_auc = []
     if history is not None and len(history) and "valid_auc" in history[-1]:
         valid_auc = [
@@ -327,12 +345,12 @@ def _training_details(classifier, measured_test, model: str, bins: int) -> dict[
             for v in history[:, "valid_auc"]
         ]
     finite = [(v, i) for i, v in enumerate(valid_auc) if v is not None]
-    planned = getattr(classifier, "epochs_planned_", None)
+    run, planned, reason = _course(classifier)
     details: dict[str, Any] = {
         "valid_auc": valid_auc,
-        "n_epochs": len(history) if history is not None else None,
-        "epochs_planned": None if planned is None else int(planned),
-        "stop_reason": getattr(classifier, "stop_reason_", "completed"),
+        "n_epochs": run,
+        "epochs_planned": planned,
+        "stop_reason": reason,
         "best_epoch": max(finite)[1] + 1 if finite else None,
         "symmetry": None,
     }
