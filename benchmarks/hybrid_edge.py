@@ -47,7 +47,7 @@ from sklearn_bsym.preprocessing import (
     roc_auc_contributions,
     weighted_roc_auc,
 )
-from sklearn_bsym.studies import StudyConfig
+from sklearn_bsym.studies import MODEL_STYLE, StudyConfig
 from sklearn_bsym.studies import make_model as make_study_model
 
 RESOLUTION = 0.10
@@ -197,10 +197,9 @@ def main(argv=None) -> pd.DataFrame:
     return df
 
 
-LABELS = {"invariant": "invariant net", "hybrid": "hybrid (this library)",
-          "hybrid_x5": "5 hybrids averaged",
-          "hybrid_paper_init": "hybrid (paper's inputs and init)",
-          "hgb": "tree on (m, pT1, pT2)"}
+#: Label and colour of each model on the figures: the study's, and one for the paper's hybrid.
+STYLE = {**MODEL_STYLE, "hybrid": ("hybrid (this library)", MODEL_STYLE["hybrid"][1]),
+         "hybrid_paper_init": ("hybrid (paper's inputs and init)", "tab:pink")}
 
 
 def _diagnostic(bin_rows: pd.DataFrame, args, stem: Path) -> None:
@@ -233,9 +232,8 @@ def _diagnostic(bin_rows: pd.DataFrame, args, stem: Path) -> None:
 
     variables = list(dict.fromkeys(mean["variable"]))
     sizes = sorted(mean["n_train"].unique())
-    if len(sizes) > 4:  # the smallest, two between and the largest
-        sizes = [sizes[i] for i in sorted({0, len(sizes) // 3, 2 * len(sizes) // 3,
-                                           len(sizes) - 1})]
+    if len(sizes) > 5:  # the smallest, three between and the largest
+        sizes = [sizes[i] for i in sorted({round(k * (len(sizes) - 1) / 4) for k in range(5)})]
     fig, axes = plt.subplots(len(variables), len(sizes), figsize=(4.6 * len(sizes), 3.6 *
                              len(variables)), squeeze=False, sharey="row")
     for i, variable in enumerate(variables):
@@ -246,7 +244,7 @@ def _diagnostic(bin_rows: pd.DataFrame, args, stem: Path) -> None:
                 part = part.sort_values("bin")
                 edges = np.append(part["lo"].to_numpy(), part["hi"].to_numpy()[-1])
                 ax.stairs(1e3 * part["auc_lost"].to_numpy(), np.arange(len(edges)),
-                          label=f"{LABELS.get(name, name)} "
+                          color=STYLE[name][1], label=f"{STYLE[name][0]} "
                                 f"(gap {part['auc_lost'].sum():.4f})", lw=1.6)
             ax.axhline(0.0, color="k", lw=0.8)
             ax.set_xticks(np.arange(len(edges)), [f"{e:.0f}" for e in edges], fontsize=7)
@@ -270,7 +268,7 @@ def _plot(table: pd.DataFrame, ceiling: float, path: Path) -> None:
     for name, sub in table.groupby(level="model"):
         n = sub.index.get_level_values("n_train")
         ax.errorbar(n, ceiling - sub["mean"], yerr=sub["std"], marker="o", capsize=3,
-                    label=LABELS.get(name, name))
+                    color=STYLE[name][1], label=STYLE[name][0])
     ax.axhline(0.0, color="k", lw=0.8, ls="--", label="Bayes-optimal (gap 0)")
     ax.set_xscale("log")
     sizes = sorted(set(table.index.get_level_values("n_train")))

@@ -60,7 +60,7 @@ MODEL_TABLE: dict[str, ModelSpec] = {
         ModelSpec("pfn", "PFN (general)", "tab:blue", "network"),
         ModelSpec("invariant", "invariant", "tab:orange", "network"),
         ModelSpec("hybrid", "hybrid", "tab:green", "network"),
-        ModelSpec("hybrid_x5", "5 hybrids averaged", "tab:olive", "average", default=False,
+        ModelSpec("hybrid_x5", "5 hybrids averaged", "tab:purple", "average", default=False,
                   members=5, base="hybrid"),
         ModelSpec("hgb", "HGB on (m, pT1, pT2)", "tab:gray", "reference"),
         ModelSpec("optimal", "Bayes optimal", "black", "ceiling"),
