@@ -442,6 +442,29 @@ def test_the_averaged_hybrid_is_a_model_of_its_own(tmp_path):
     assert stored["payload"]["symmetry"] is None and stored["payload"]["valid_auc"] == []
 
 
+def test_an_average_cut_short_by_ctrl_c_is_not_stored(monkeypatch):
+    # A Ctrl-C in the members' shared loop leaves the members still training "interrupted" (one
+    # that had stopped early keeps "early_stopping"): the average is refused, not stored.
+    import dataclasses
+
+    from sklearn_bsym.nn import EnsembleClassifier
+    from sklearn_bsym.studies import FitInterruptedError, StudyPoint, compute_point
+
+    fit = EnsembleClassifier.fit
+
+    def fit_then_ctrl_c(self, *args, **kwargs):
+        fit(self, *args, **kwargs)
+        for member in self.members_[1:]:
+            member.stop_reason_ = "interrupted"
+        self.members_[0].stop_reason_ = "early_stopping"
+        return self
+
+    monkeypatch.setattr(EnsembleClassifier, "fit", fit_then_ctrl_c)
+    config = dataclasses.replace(TINY_NETS, fractions=(1.0,), models=("hybrid_x5",), n_seeds=1)
+    with pytest.raises(FitInterruptedError, match=r"hybrid_x5.* interrupted after \d+ of 2 "):
+        compute_point(config, StudyPoint("hybrid_x5", 1.0, config.resolution, (0,)))
+
+
 # ---------------------------------------------------------------------------- ensembles
 
 TINY_ENSEMBLE = StudyConfig(
