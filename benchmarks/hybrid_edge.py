@@ -37,11 +37,9 @@ import pandas as pd
 import torch
 
 from sklearn_bsym import kinematics
-from sklearn_bsym.datasets import make_dimuon_events
 from sklearn_bsym.events import to_particles
 from sklearn_bsym.optimal import optimal_discriminant
 from sklearn_bsym.preprocessing import (
-    MomentumSmearer,
     PtReweightedClassifier,
     PtReweighter,
     roc_auc_contributions,
@@ -49,6 +47,11 @@ from sklearn_bsym.preprocessing import (
 )
 from sklearn_bsym.studies import MODEL_STYLE, StudyConfig
 from sklearn_bsym.studies import make_model as make_study_model
+
+try:
+    from _bench_data import smeared_test_and_pool
+except ImportError:  # run as a module
+    from benchmarks._bench_data import smeared_test_and_pool
 
 RESOLUTION = 0.10
 N_TEST = 20_000
@@ -98,12 +101,12 @@ def make_model(name: str, seed: int, device: str):
     pT weights fitted on the training events by ``PtReweightedClassifier`` as in the study;
     ``hybrid_x5`` is the study's average of five hybrids, ``hybrid_paper_init`` the paper's
     hybrid."""
-    networks = {"invariant": {}, "hybrid": {}, "hybrid_x5": {},
-                "hybrid_paper_init": PAPER_HYBRID}
-    study_name = "hybrid" if name == "hybrid_paper_init" else name
+    paper = name == "hybrid_paper_init"
     config = StudyConfig(model_params={
-        "invariant": {"device": device}, "hybrid": {"device": device, **networks.get(name, {})},
+        "invariant": {"device": device},
+        "hybrid": {"device": device, **(PAPER_HYBRID if paper else {})},
     })
+    study_name = "hybrid" if paper else name
     return PtReweightedClassifier(make_study_model(study_name, config, seed))
 
 
@@ -132,9 +135,8 @@ def main(argv=None) -> pd.DataFrame:
     n_test, n_pool = (2_000, 2_000) if args.quick else (N_TEST, N_POOL)
     if max(args.sizes) > n_pool:
         parser.error(f"--sizes: at most {n_pool} training events (the pool)")
-    X, y = make_dimuon_events(n_test + n_pool, random_state=0)
-    X = MomentumSmearer(RESOLUTION, random_state=1).fit_transform(X)
-    X_test, y_test, pool_X, pool_y = X[:n_test], y[:n_test], X[n_test:], y[n_test:]
+    X_test, y_test, pool_X, pool_y = smeared_test_and_pool(n_test, n_pool,
+                                                           resolution=RESOLUTION, seed=0)
     # The ceiling: the exact likelihood ratio of the weighted problem (weights of the pool).
     optimal = optimal_discriminant(
         X_test, resolution=RESOLUTION, reweighter=PtReweighter().fit(pool_X, pool_y))

@@ -25,9 +25,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sklearn_bsym.datasets import make_dimuon_events
-from sklearn_bsym.preprocessing import MomentumSmearer, PtReweightedClassifier, weighted_roc_auc
+from sklearn_bsym.preprocessing import PtReweightedClassifier, weighted_roc_auc
 from sklearn_bsym.studies import StudyConfig, make_model
+
+try:
+    from _bench_data import smeared_test_and_pool
+except ImportError:  # run as a module
+    from benchmarks._bench_data import smeared_test_and_pool
 
 RESOLUTION = 0.10
 N_TEST, N_POOL = 20_000, 80_000
@@ -69,9 +73,8 @@ def main(argv=None) -> pd.DataFrame:
     stem.parent.mkdir(parents=True, exist_ok=True)
     csv = stem.with_suffix(".csv")
 
-    X, y = make_dimuon_events(n_test + n_pool, random_state=77)
-    X = MomentumSmearer(RESOLUTION, random_state=78).fit_transform(X)
-    X_test, y_test, pool_X, pool_y = X[:n_test], y[:n_test], X[n_test:], y[n_test:]
+    X_test, y_test, pool_X, pool_y = smeared_test_and_pool(n_test, n_pool,
+                                                           resolution=RESOLUTION, seed=77)
     rows = pd.read_csv(csv).to_dict("records") if csv.exists() else []
     have = {(r["variant"], r["n_train"], r["seed"]) for r in rows}
     for name in args.variants:
