@@ -7,14 +7,15 @@ import argparse
 import dataclasses
 import time
 
-from sklearn_bsym.studies import MODELS, QUICK, StudyConfig, run_study
+from sklearn_bsym.studies import DEFAULT_MODELS, MODELS, QUICK, StudyConfig, run_study
 
 
 def add_study_options(parser: argparse.ArgumentParser, *, output: str) -> None:
     """Options of both wrappers: sizes, models, epochs, parallelism, store and output folders."""
     parser.add_argument("--n-events", type=int, help=f"events (default {QUICK.n_events:,})")
     parser.add_argument("--seeds", type=int, help="seeds per point")
-    parser.add_argument("--models", nargs="+", choices=MODELS, help="models (default: all)")
+    parser.add_argument("--models", nargs="+", choices=MODELS,
+                        help=f"models (default: {' '.join(DEFAULT_MODELS)})")
     parser.add_argument("--epochs", type=int, help="maximum epochs of the networks")
     parser.add_argument("--n-jobs", type=int, help="parallel fits (joblib)")
     parser.add_argument(
