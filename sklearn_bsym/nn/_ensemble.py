@@ -298,9 +298,6 @@ class EnsembleNet(InterruptBeforeFirstEpoch, NeuralNet):
         callbacks.append(("print_log", PrintLog()))
         return callbacks
 
-    def planned_epochs(self, n_batches: int) -> int:
-        return self.recipe().planned_epochs(n_batches)
-
     def active_members(self) -> list[int]:
         """Indices of the members still training (not stopped early)."""
         return [k for k, stopped in enumerate(self.stopped_) if not stopped]
@@ -365,8 +362,7 @@ class EnsembleNet(InterruptBeforeFirstEpoch, NeuralNet):
             m.stop_reason_ = "interrupted"
         try:
             if epochs is None:
-                epochs = self.planned_epochs(len(self.get_iterator(
-                    self.get_split_datasets(X)[0], training=True)))
+                epochs = self.recipe().max_epochs
             for m in self.members:
                 m.epochs_planned_ = int(epochs)
             super().fit_loop(X, y, epochs=epochs, **fit_params)

@@ -1,0 +1,278 @@
+"""Each classifier as a user fits it: ``Est(random_state=seed).fit(X, y, sample_weight=w)``.
+
+No validation split, no epochs given: the estimators' own defaults, the way the README's first
+example fits them. Built-in generator, 10 % smearing, pT weights fitted on the training events
+(``PtReweighter``), the pT-weighted ROC AUC on a fixed test set of 40,000 events, and the
+Bayes-optimal AUC of the same test set as the ceiling. Training sets are drawn from one fixed
+pool of 80,000 events, so the test set and the ceiling are the same whatever sizes a run asks for.
+
+    python benchmarks/default_recipe.py                       # 500 ... 80,000 events, 5 seeds
+    python benchmarks/default_recipe.py --sizes 2000 --seeds 3 --models hybrid invariant
+    python benchmarks/default_recipe.py --params hybrid '{"F_sizes": [512, 256, 128]}' \\
+        --tag hybrid=hybrid_big                               # a variant under its own name
+    python benchmarks/default_recipe.py --quick               # tiny check that it runs
+
+Each fit runs in this process with one torch thread and is timed in CPU seconds. One CSV row per
+fit is written as it finishes (rerun to resume); then a table (AUC ± standard error over seeds,
+gap to the limit, epochs run, CPU seconds per fit) and a figure of the gap against training size
+(``--output`` stem: .csv, .md, .png), and per fit the AUC it loses against the Bayes-optimal
+discriminant in bins of leading-muon pT and dimuon mass (``<stem>_bins.csv``, the diagnostic of
+``benchmarks/hybrid_edge.py``). ``--cost`` adds the architectures' cost: multiply-adds
+per event (forward pass) and the FLOP/s each network's fit achieved against this machine's
+single-thread matrix-product peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import make_pipeline
+from torch.utils.flop_counter import FlopCounterMode
+
+from sklearn_bsym.nn import HybridClassifier, InvariantClassifier, PFNClassifier
+from sklearn_bsym.optimal import optimal_discriminant
+from sklearn_bsym.preprocessing import (
+    DimuonFeatures,
+    PtReweighter,
+    roc_auc_contributions,
+    weighted_roc_auc,
+)
+from sklearn_bsym.studies import MODEL_STYLE
+
+try:
+    from _bench_data import smeared_test_and_pool
+    from hybrid_edge import binned_loss, diagnostic_bins
+except ImportError:  # run as a module
+    from benchmarks._bench_data import smeared_test_and_pool
+    from benchmarks.hybrid_edge import binned_loss, diagnostic_bins
+
+RESOLUTION = 0.10
+N_TEST = 40_000
+N_POOL = 80_000
+SIZES = [500, 1_000, 2_000, 4_000, 8_000, 16_000, 40_000, 80_000]
+
+#: The classifiers as a user builds them: name -> class (HGB: the tree on DimuonFeatures).
+NETWORKS = {"pfn": PFNClassifier, "invariant": InvariantClassifier, "hybrid": HybridClassifier}
+MODELS = (*NETWORKS, "hgb")
+
+
+def make_estimator(model: str, seed: int, params: dict):
+    """The estimator ``model`` with its defaults, ``random_state=seed`` and ``params``."""
+    if model == "hgb":
+        return make_pipeline(DimuonFeatures(),
+                             HistGradientBoostingClassifier(random_state=seed, **params))
+    return NETWORKS[model](random_state=seed, **params)
+
+
+def fit_weighted(est, X, y, w):
+    """``fit`` with per-event weights (a Pipeline's last step takes them by name)."""
+    if hasattr(est, "steps"):
+        return est.fit(X, y, **{f"{est.steps[-1][0]}__sample_weight": w})
+    return est.fit(X, y, sample_weight=w)
+
+
+def epochs_run(est) -> float:
+    """Epochs (networks) or boosting iterations (HGB) the fit ran."""
+    if hasattr(est, "steps"):
+        return float(est.steps[-1][1].n_iter_)
+    return float(len(est.history))
+
+
+def forward_macs(est, n_events: int = 512) -> float:
+    """Multiply-adds per event of a fitted network's forward pass (matrix products only)."""
+    module = est.module_.eval()
+    x = torch.zeros(n_events, est.n_features_in_)
+    x[:, 3::4] = 50.0
+    x[:, 0::4] = 30.0
+    x[:, 2::4] = 10.0
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        module(x)
+    return counter.get_total_flops() / 2 / n_events
+
+
+def train_flops_per_event(est, n_events: int = 512) -> float:
+    """FLOPs of one training step (forward and backward) per event, matrix products only."""
+    module = est.module_.train()
+    x = torch.zeros(n_events, est.n_features_in_)
+    x[:, 3::4] = 50.0
+    x[:, 0::4] = 30.0
+    x[:, 2::4] = 10.0
+    with FlopCounterMode(display=False) as counter:
+        module(x).sum().backward()
+    module.zero_grad(set_to_none=True)
+    return counter.get_total_flops() / n_events
+
+
+def matmul_peak(size: int = 2048, repeats: int = 10) -> float:
+    """This machine's matrix-product rate with the current torch threads, FLOP/s (best of)."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    best = np.inf
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - tic)
+    return 2 * size**3 / best
+
+
+def main(argv=None) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=SIZES)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    parser.add_argument("--params", nargs=2, action="append", default=[],
+                        metavar=("MODEL", "JSON"), help="keyword arguments of one model")
+    parser.add_argument("--tag", action="append", default=[], metavar="MODEL=NAME",
+                        help="store MODEL's rows under NAME (a variant)")
+    parser.add_argument("--cost", action="store_true",
+                        help="multiply-adds per event and achieved FLOP/s of each network")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: check that it runs")
+    parser.add_argument("--output", default="benchmarks/results/default_recipe",
+                        help="output stem (.csv, .md, .png)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    params = {m: json.loads(text) for m, text in args.params}
+    tags = dict(t.split("=", 1) for t in args.tag)
+    if args.quick:
+        args.sizes, args.seeds = [500, 1_000], 2
+    n_test, n_pool = (2_000, 2_000) if args.quick else (N_TEST, N_POOL)
+    if max(args.sizes) > n_pool:
+        parser.error(f"--sizes: at most {n_pool} training events (the pool)")
+    stem = Path(args.output)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    csv = stem.with_suffix(".csv")
+
+    X_test, y_test, pool_X, pool_y = smeared_test_and_pool(n_test, n_pool,
+                                                           resolution=RESOLUTION, seed=0)
+    optimal = optimal_discriminant(
+        X_test, resolution=RESOLUTION, reweighter=PtReweighter().fit(pool_X, pool_y))
+    ceiling = weighted_roc_auc(y_test, optimal, X_test)
+    # The diagnostic's weights are weighted_roc_auc's: pT weights fitted on the test set.
+    test_weight = PtReweighter().fit(X_test, y_test).compute_sample_weight(X_test, y_test)
+    optimal_shares = roc_auc_contributions(y_test, optimal, test_weight)
+    bins = diagnostic_bins(X_test)
+    peak = matmul_peak() if args.cost else np.nan
+    print(f"Bayes-optimal pT-weighted test AUC: {ceiling:.4f}", flush=True)
+
+    # One-time costs (torch's first calls) stay out of the first fit's CPU seconds.
+    for model in set(args.models) & set(NETWORKS):
+        make_estimator(model, 0, {**params.get(model, {}), "max_epochs": 1}).fit(
+            pool_X[:512], pool_y[:512])
+    bins_csv = stem.parent / f"{stem.name}_bins.csv"
+    rows = pd.read_csv(csv).to_dict("records") if csv.exists() else []
+    bin_rows = pd.read_csv(bins_csv).to_dict("records") if bins_csv.exists() else []
+    have = {(r["model"], r["n_train"], r["seed"]) for r in rows}
+    for n in args.sizes:
+        for seed in range(args.seeds):
+            idx = np.random.default_rng(1000 + seed).choice(len(pool_X), n, replace=False)
+            Xt, yt = pool_X[idx], pool_y[idx]
+            w = PtReweighter().fit(Xt, yt).compute_sample_weight(Xt, yt)
+            for model in args.models:
+                name = tags.get(model, model)
+                if (name, n, seed) in have:
+                    continue
+                est = make_estimator(model, seed, params.get(model, {}))
+                cpu, wall = time.process_time(), time.perf_counter()
+                fit_weighted(est, Xt, yt, w)
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+                score = est.predict_proba(X_test)[:, 1]
+                auc = weighted_roc_auc(y_test, score, X_test)
+                shares = roc_auc_contributions(y_test, score, test_weight)
+                row = {"model": name, "n_train": n, "seed": seed, "test_auc": auc,
+                       "optimal_auc": ceiling, "gap": ceiling - auc,
+                       "epochs": epochs_run(est), "cpu_s": cpu, "wall_s": wall,
+                       "params": json.dumps(params.get(model, {}), sort_keys=True)}
+                if model in NETWORKS:
+                    row["stop_reason"] = est.stop_reason_
+                    row["macs_per_event"] = forward_macs(est)
+                    # Events through a training step; validation and BatchNorm passes aside.
+                    n_fit = len(est.get_split_datasets(est.event_tensors(Xt, yt))[0])
+                    flops = train_flops_per_event(est) * n_fit * len(est.history)
+                    row["gflops_achieved"] = flops / cpu / 1e9
+                    row["peak_gflops"] = peak / 1e9
+                key = (name, n, seed)
+                bin_rows = [r for r in bin_rows if (r["model"], r["n_train"], r["seed"]) != key]
+                bin_rows += [{"model": name, "n_train": n, "seed": seed, **b}
+                             for b in binned_loss(shares, optimal_shares, bins)]
+                pd.DataFrame(bin_rows).to_csv(bins_csv, index=False)
+                rows = [r for r in rows if (r["model"], r["n_train"], r["seed"]) != key]
+                rows.append(row)
+                pd.DataFrame(rows).to_csv(csv, index=False)  # saved as it goes
+                print(f"n={n:6d} seed={seed} {name:16s} AUC {auc:.4f} gap {ceiling - auc:.4f}"
+                      f" epochs {row['epochs']:4.0f} ({cpu:.1f} CPU s)", flush=True)
+    df = pd.DataFrame(rows)
+    names = [tags.get(m, m) for m in args.models]
+    df = df[df["model"].isin(names) & df["n_train"].isin(args.sizes)]
+    write_report(df, ceiling, stem)
+    return df
+
+
+def summarize(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean, standard error and count per (model, size) of AUC, gap, epochs and CPU seconds."""
+    g = df.groupby(["model", "n_train"])
+    out = g[["test_auc", "gap", "epochs", "cpu_s"]].mean()
+    out["auc_se"] = g["test_auc"].std(ddof=1) / np.sqrt(g["test_auc"].count())
+    out["gap_se"] = g["gap"].std(ddof=1) / np.sqrt(g["gap"].count())
+    out["count"] = g["test_auc"].count()
+    return out.reset_index()
+
+
+def write_report(df: pd.DataFrame, ceiling: float, stem: Path) -> None:
+    """``<stem>.md``: the table and the issue's inequalities; ``<stem>.png``: gap vs size."""
+    s = summarize(df)
+    cell = s.apply(lambda r: f"{r.test_auc:.4f} ± {r.auc_se:.4f} (gap {r.gap:.4f}, "
+                   f"{r.epochs:.0f} ep, {r.cpu_s:.1f} s)", axis=1)
+    wide = s.assign(cell=cell).pivot(index="n_train", columns="model", values="cell")
+    lines = [f"pT-weighted test AUC ± standard error over seeds ({N_TEST:,} test events, "
+             f"{RESOLUTION:.0%} smearing; Bayes-optimal {ceiling:.4f}); in brackets the gap to "
+             "the optimum, the epochs (networks) or boosting iterations (HGB) run and the CPU "
+             "seconds of one fit (one thread).", "", wide.reset_index().to_markdown(index=False)]
+    means = s.pivot(index="n_train", columns="model", values="test_auc")
+    if {"hybrid", "invariant", "hgb"} <= set(means):
+        margin = means["hybrid"] - means[["invariant", "hgb"]].max(axis=1)
+        lines += ["", "hybrid - max(invariant, hgb) per size (needs >= -0.002): "
+                  + ", ".join(f"{n:,}: {m:+.4f}" for n, m in margin.items())]
+    gaps = s.pivot(index="n_train", columns="model", values="gap")
+    gap_se = s.pivot(index="n_train", columns="model", values="gap_se")
+    for model in gaps:
+        g, e = gaps[model].dropna(), gap_se[model].reindex(gaps[model].dropna().index)
+        grows = [f"{a:,} -> {b:,}" for a, b in zip(g.index[:-1], g.index[1:], strict=True)
+                 if g[b] - g[a] > np.hypot(e[a], e[b])]
+        lines.append(f"{model}: gap grows (beyond 1 SE) {', '.join(grows) or 'nowhere'}")
+    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    _plot(s, stem.with_suffix(".png"))
+
+
+def _plot(s: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for model, part in s.groupby("model"):
+        label, colour = MODEL_STYLE.get(model, (model, None))
+        ax.errorbar(part["n_train"], part["gap"], yerr=part["gap_se"], marker="o", capsize=3,
+                    label=label, color=colour)
+    ax.set_xscale("log")
+    ax.set_xlabel("training events")
+    ax.set_ylabel("Bayes-optimal AUC - model AUC")
+    ax.set_title("Gap to the limit with the estimators' defaults\n"
+                 "(mean over seeds; bars: standard error)")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
