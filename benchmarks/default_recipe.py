@@ -10,6 +10,8 @@ pool of 80,000 events, so the test set and the ceiling are the same whatever siz
     python benchmarks/default_recipe.py --sizes 2000 --seeds 3 --models hybrid invariant
     python benchmarks/default_recipe.py --params hybrid '{"F_sizes": [512, 256, 128]}' \\
         --tag hybrid=hybrid_big                               # a variant under its own name
+    python benchmarks/default_recipe.py --variant es10 --sizes 500 2000 8000 \\
+        --models invariant hybrid                             # early stopping on 10 %
     python benchmarks/default_recipe.py --quick               # tiny check that it runs
 
 Each fit runs in this process with one torch thread and is timed in CPU seconds. One CSV row per
@@ -57,6 +59,16 @@ RESOLUTION = 0.10
 N_TEST = 40_000
 N_POOL = 80_000
 SIZES = [500, 1_000, 2_000, 4_000, 8_000, 16_000, 40_000, 80_000]
+
+#: Alternatives to the fast recipe, measured with ``--variant``: per training size, the
+#: keyword arguments that turn the defaults into the alternative.
+VARIANTS = {
+    # The previous default: at least 600 optimizer steps (12 epochs or more).
+    "floor600": lambda n: {"max_epochs": max(12, -(-600 // -(-n // 256)))},
+    # Early stopping on the weighted AUC of a held-out share (patience 5, best epoch restored).
+    "es10": lambda n: {"validation_fraction": 0.1},
+    "es20": lambda n: {"validation_fraction": 0.2},
+}
 
 #: The classifiers as a user builds them: name -> class (HGB: the tree on DimuonFeatures).
 NETWORKS = {"pfn": PFNClassifier, "invariant": InvariantClassifier, "hybrid": HybridClassifier}
@@ -130,8 +142,13 @@ def main(argv=None) -> pd.DataFrame:
                         metavar=("MODEL", "JSON"), help="keyword arguments of one model")
     parser.add_argument("--tag", action="append", default=[], metavar="MODEL=NAME",
                         help="store MODEL's rows under NAME (a variant)")
+    parser.add_argument("--variant", choices=VARIANTS,
+                        help="an alternative recipe (rows named MODEL_VARIANT)")
     parser.add_argument("--cost", action="store_true",
                         help="multiply-adds per event and achieved FLOP/s of each network")
+    parser.add_argument("--before", metavar="CSV",
+                        help="rows of the previous code (model names ending in _before): write "
+                             "<stem>_before_after.md beside the report")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: check that it runs")
     parser.add_argument("--output", default="benchmarks/results/default_recipe",
                         help="output stem (.csv, .md, .png)")
@@ -139,6 +156,8 @@ def main(argv=None) -> pd.DataFrame:
     torch.set_num_threads(1)
     params = {m: json.loads(text) for m, text in args.params}
     tags = dict(t.split("=", 1) for t in args.tag)
+    if args.variant:
+        tags = {m: f"{m}_{args.variant}" for m in args.models if m in NETWORKS} | tags
     if args.quick:
         args.sizes, args.seeds = [500, 1_000], 2
     n_test, n_pool = (2_000, 2_000) if args.quick else (N_TEST, N_POOL)
@@ -177,7 +196,10 @@ def main(argv=None) -> pd.DataFrame:
                 name = tags.get(model, model)
                 if (name, n, seed) in have:
                     continue
-                est = make_estimator(model, seed, params.get(model, {}))
+                given = dict(params.get(model, {}))
+                if args.variant and model in NETWORKS:
+                    given.update(VARIANTS[args.variant](n))
+                est = make_estimator(model, seed, given)
                 cpu, wall = time.process_time(), time.perf_counter()
                 fit_weighted(est, Xt, yt, w)
                 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -187,7 +209,7 @@ def main(argv=None) -> pd.DataFrame:
                 row = {"model": name, "n_train": n, "seed": seed, "test_auc": auc,
                        "optimal_auc": ceiling, "gap": ceiling - auc,
                        "epochs": epochs_run(est), "cpu_s": cpu, "wall_s": wall,
-                       "params": json.dumps(params.get(model, {}), sort_keys=True)}
+                       "params": json.dumps(given, sort_keys=True)}
                 if model in NETWORKS:
                     row["stop_reason"] = est.stop_reason_
                     row["macs_per_event"] = forward_macs(est)
@@ -210,6 +232,10 @@ def main(argv=None) -> pd.DataFrame:
     names = [tags.get(m, m) for m in args.models]
     df = df[df["model"].isin(names) & df["n_train"].isin(args.sizes)]
     write_report(df, ceiling, stem)
+    if args.before:
+        before = pd.read_csv(args.before)
+        before["model"] = before["model"].str.removesuffix("_before")
+        write_before_after(before[before["n_train"].isin(args.sizes)], df, ceiling, stem)
     return df
 
 
@@ -248,6 +274,26 @@ def write_report(df: pd.DataFrame, ceiling: float, stem: Path) -> None:
     stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     _plot(s, stem.with_suffix(".png"))
+
+
+def write_before_after(before: pd.DataFrame, after: pd.DataFrame, ceiling: float,
+                       stem: Path) -> None:
+    """``<stem>_before_after.md``: per network and size, AUC and gap before and after."""
+    b, a = summarize(before), summarize(after)
+    merged = b.merge(a, on=["model", "n_train"], suffixes=("_b", "_a"))
+    merged = merged[merged["model"].isin(NETWORKS)]
+    rows = [f"| {r.model} | {r.n_train:,} | {r.test_auc_b:.4f} ± {r.auc_se_b:.4f} | "
+            f"{r.test_auc_a:.4f} ± {r.auc_se_a:.4f} | {r.gap_b:.4f} | {r.gap_a:.4f} | "
+            f"{r.epochs_b:.0f} / {r.epochs_a:.0f} | {r.cpu_s_b:.1f} / {r.cpu_s_a:.1f} |"
+            for r in merged.sort_values(["model", "n_train"]).itertuples()]
+    text = (f"Each network with its defaults, before and after the default recipe of issue 19 "
+            f"(AUC ± standard error over seeds, {N_TEST:,} test events, Bayes-optimal "
+            f"{ceiling:.4f}; epochs and CPU seconds of one fit, one thread).\n\n"
+            "| network | training events | AUC before | AUC after | gap before | gap after | "
+            "epochs before / after | CPU s before / after |\n"
+            "| --- | --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows) + "\n")
+    (stem.parent / f"{stem.name}_before_after.md").write_text(text)
+    print(text)
 
 
 def _plot(s: pd.DataFrame, path: Path) -> None:
