@@ -19,6 +19,7 @@ __all__ = [
     "plot_symmetry",
     "plot_resolution_scan",
     "save_figure",
+    "figure_png",
 ]
 
 #: Label and colour of each model on every figure (from the study's one model table).
@@ -237,9 +238,18 @@ def plot_resolution_scan(scan, *, optimal=None, axes=None):
     return top, bottom
 
 
+def figure_png(ax) -> bytes:
+    """The figure of ``ax`` (an Axes or a sequence of them) as PNG bytes."""
+    import io
+
+    first = ax[0] if isinstance(ax, (tuple, list, np.ndarray)) else ax
+    buffer = io.BytesIO()
+    first.figure.savefig(buffer, format="png", dpi=120)
+    return buffer.getvalue()
+
+
 def save_figure(ax, path) -> Path:
     """Write the figure of ``ax`` (an Axes or a sequence of them) as a PNG and return the path."""
-    first = ax[0] if isinstance(ax, (tuple, list, np.ndarray)) else ax
     path = Path(path)
-    first.figure.savefig(path, dpi=120)
+    path.write_bytes(figure_png(ax))
     return path
