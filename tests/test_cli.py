@@ -342,3 +342,17 @@ def test_bad_column_mapping_is_one_line(text, message, capsys):
         main(["--columns", text])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["folder", "symlink_loop"])
+def test_an_event_file_that_is_no_file_says_what_it_is(tmp_path, capsys, kind):
+    path = tmp_path / "signal.csv"
+    if kind == "folder":
+        path.mkdir()
+        said = "is a folder, not a file"
+    else:
+        path.symlink_to(path)
+        said = "is a symbolic link that loops back on itself"
+    argv = [*TINY_ARGV, "--output", str(tmp_path / "out"), "--signal", str(path),
+            "--background", str(path)]
+    assert said in _one_line_error(capsys, argv)

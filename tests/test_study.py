@@ -209,7 +209,7 @@ def test_config_rejects_bad_options(change, match):
 
 def test_missing_event_file_is_named(tmp_path):
     config = StudyConfig(signal=str(tmp_path / "s.lhe"), background=str(tmp_path / "b.lhe"))
-    with pytest.raises(FileNotFoundError, match="s.lhe does not exist"):
+    with pytest.raises(FileNotFoundError, match="s.lhe: it does not exist"):
         config.result_set_id()
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from numbers import Integral
-from pathlib import Path
 
 import numpy as np
 
+from .._files import event_file as existing_file
 from ..events import check_events
 
 __all__ = [
@@ -75,18 +74,6 @@ def check_max_events(max_events) -> int | None:
     raise ValueError(
         f"max_events must be None (read all events) or an int >= 1, got {max_events!r}."
     )
-
-
-def existing_file(path) -> Path:
-    if not isinstance(path, str | os.PathLike):
-        raise ValueError(f"Expected a file path (str or os.PathLike), got {type(path).__name__}.")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"No event file at {path} (resolved: {path.resolve()}). Check the path; relative "
-            "paths are taken from the current working directory."
-        )
-    return path
 
 
 def finish_selection(
