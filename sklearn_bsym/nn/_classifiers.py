@@ -44,6 +44,7 @@ from skorch.callbacks import (
 
 from .. import events
 from .._random import as_seed, derive_seed, spawn_seeds
+from ._chunks import in_chunks
 from ._modules import HybridNetwork, InvariantNetwork, ParticleFlowNetwork
 from ._training import (
     PREDICT_BATCH,
@@ -360,13 +361,16 @@ class _EventClassifier(InterruptBeforeFirstEpoch, NeuralNetBinaryClassifier):
             yield from super().forward_iter(X, training=training, device=device)
 
     def predict_proba(self, X):
-        """Probabilities ``(n_events, 2)``: columns background, signal."""
-        return super().predict_proba(X).astype(np.float64)
+        """Probabilities ``(n_events, 2)``: columns background, signal (computed in chunks of
+        ``PREDICT_CHUNK`` events, so memory stays near input + output)."""
+        predict = super().predict_proba
+        return in_chunks(X, lambda part: predict(part).astype(np.float64))
 
     def decision_function(self, X):
-        """The network's logit per event (n_events,)."""
+        """The network's logit per event (n_events,), computed in chunks like
+        :meth:`predict_proba`."""
         # detach: skorch's EpochScoring(on_train=True) serves cached training outputs here.
-        return self.forward(X).detach().numpy().astype(np.float64)
+        return in_chunks(X, lambda part: self.forward(part).detach().numpy().astype(np.float64))
 
     def __setstate__(self, state):
         raw = state["device"]
@@ -510,6 +514,9 @@ class HybridClassifier(_EventClassifier):
         (the symmetry is broken there), near 0 on the invariant subnet.
         """
         self.check_is_fitted()
+        return in_chunks(X, self._symmetry_factor)
+
+    def _symmetry_factor(self, X) -> np.ndarray:
         dataset = self.get_dataset(X)
         module = self.module_
         out = []
