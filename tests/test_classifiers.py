@@ -454,3 +454,11 @@ def test_prediction_validates_and_runs_in_bounded_chunks(cls, data, monkeypatch)
     with pytest.raises(ValueError, match=r"^Events 300 to 399 \(rows below count from 300\): "
                        r"1 four-vector\(s\) have E < \|p\| .*\(first: event 20,"):
         clf.predict_proba(bad)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_an_unknown_argument_is_refused_at_construction(cls):
+    with pytest.raises(TypeError, match=rf"{cls.__name__}\(\) got unexpected argument\(s\) "
+                       "bogus; check the spelling"):
+        cls(bogus=1)
+    assert clone(cls(module__dropout=0.1)).get_params()["module__dropout"] == 0.1

@@ -90,6 +90,22 @@ class _EventClassifier(InterruptBeforeFirstEpoch, NeuralNetBinaryClassifier):
         self.patience = patience
         self.random_state = random_state
         self.progress_bar = progress_bar
+        self._refuse_unknown_arguments()
+
+    def _refuse_unknown_arguments(self):
+        # skorch checks its **kwargs only when the net is initialized (at fit): a misspelt
+        # argument would cost a whole training run's set-up first.
+        prefixes = [*self.prefixes_, "module", "criterion", "optimizer"]
+        unknown = sorted(
+            key for key in self._params_to_validate
+            if not key.endswith("_") and not any(key.startswith(f"{p}__") for p in prefixes)
+        )
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}() got unexpected argument(s) {', '.join(unknown)}; check "
+                "the spelling (settings of a part take its name and two underscores, e.g. "
+                "module__latent_dropout, optimizer__betas, iterator_train__shuffle)."
+            )
 
     # -- settings ------------------------------------------------------------------------
     def recipe(self):
