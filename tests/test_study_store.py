@@ -287,3 +287,21 @@ def test_a_full_disk_after_every_fit_still_shows_the_tables(finished, tmp_path, 
                       "are shown but not all saved"):
         result = run_study(TINY, out)
     assert "| hgb |" in result.markdown
+
+
+def test_the_set_files_keep_every_stored_model_and_no_lock(finished, tmp_path):
+    """A rerun with fewer models reports the whole set (results.csv and the summary keep the
+    other models); integers stay integers in results.csv; no lock file stays behind."""
+    import pandas as pd
+
+    out, fits = _copy(finished, tmp_path)
+    folder = fits.parent
+    again = run_study(dataclasses.replace(TINY, models=("hgb",)), out, plots=False)
+    assert set(again.fits["model"]) == {"hgb", "optimal"}
+    table = pd.read_csv(folder / "results.csv", dtype=str, keep_default_na=False)
+    assert set(table["model"]) == {"hgb", "optimal"}
+    assert set(table.loc[table["model"] == "hgb", "seed"]) == {"0", "1"}
+    assert set(table.loc[table["model"] == "optimal", "seed"]) == {""}
+    assert "| optimal |" in (folder / "summary.md").read_text()
+    fresh = run_study(dataclasses.replace(TINY, n_events=1100), tmp_path / "fresh", plots=False)
+    assert not (fresh.folder / "locks").exists()

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ._claims import check_claims, describe_rules
 from ._models import MODEL_TABLE
-from ._record import COLUMNS, FitRecord
+from ._record import COLUMNS, INTEGER_COLUMNS, FitRecord
 from ._store import StoreWriteError
 
 __all__ = ["StudyResult", "summarize", "write_report", "physical_flags"]
@@ -443,6 +443,8 @@ def write_report(
 
 def _write_files(config, tables, store, summary, markdown, plots, n_pool) -> list[Path]:
     fits = tables["fits"].sort_values(["model", "resolution", "fraction", "seed"], key=_model_order)
+    # Integers as integers (seed 0, not 0.0), even in columns with empty cells.
+    fits = fits.astype(dict.fromkeys(INTEGER_COLUMNS, "Int64"))
     files = [
         store.write_text("results.csv", fits.to_csv(index=False)),
         store.write_json("summary.json", summary),

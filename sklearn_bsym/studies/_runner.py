@@ -24,6 +24,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from joblib import Parallel, delayed, effective_n_jobs, parallel_config
@@ -271,6 +272,7 @@ def _run_claimed(func, todo, store, results, n_jobs, dask, dask_processes, progr
     finally:
         for locks in held.values():
             _release(locks)
+        store.remove_lock_folder()
 
 
 def _claim(pending, store, results, held, deferred, blocking, bar) -> Iterator[tuple]:
@@ -307,7 +309,11 @@ def _claim(pending, store, results, held, deferred, blocking, bar) -> Iterator[t
 
 
 def _release(locks) -> None:
+    """Release ``locks`` and remove their files, so that none stay behind. A process that
+    waited on a removed file then holds a lock nobody else can see: it only ever reads the
+    fit back (it is stored), or at worst computes it a second time, never a different result."""
     for lock in locks:
+        Path(lock.lock_file).unlink(missing_ok=True)
         lock.release()
 
 

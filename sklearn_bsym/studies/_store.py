@@ -190,6 +190,11 @@ class ResultStore:
         # threads of this process.
         return FileLock(path, thread_local=False)
 
+    def remove_lock_folder(self) -> None:
+        """Remove the folder of the locks once it is empty (locks remove their own files)."""
+        with contextlib.suppress(OSError):
+            (self.folder / "locks").rmdir()
+
     @property
     def fits_dir(self) -> Path:
         return self.folder / "fits"
@@ -201,6 +206,13 @@ class ResultStore:
                 f"Fit key {key!r} is not a safe file name; use letters, digits and ._=+- only."
             )
         return self.fits_dir / f"{key}.json"
+
+    def keys(self) -> list[str]:
+        """The keys of every fit file in the store (trusted or not), sorted."""
+        if not self.fits_dir.is_dir():
+            return []
+        stems = (p.name[: -len(".json")] for p in self.fits_dir.glob("*.json"))
+        return sorted(k for k in stems if _KEY_PATTERN.match(k) and not k.startswith("."))
 
     def save(self, key: str, payload: dict[str, Any]) -> Path:
         """Write one fit's ``payload`` atomically and return its path."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ._config import StudyConfig, n_train
 from ._data import load_study_data
-from ._protocol import point_payloads, study_points, study_tasks
+from ._protocol import fit_key, point_payloads, study_points, study_tasks
 from ._record import FitRecord
 from ._runner import TasksInterrupted, TasksWriteError, run_tasks
 from ._store import ResultStore, StoreWriteError
@@ -108,7 +108,14 @@ def _record_validator(config: StudyConfig):
 
     def validate(key, payload):
         record = FitRecord.from_payload(payload)
-        expected = {**slots.get(key, {}), **sizes}
+        slot = slots.get(key, {})
+        if not slot and fit_key(record.model, record.fraction, record.resolution,
+                                record.seed) != key:
+            raise ValueError(
+                f"it records model {record.model!r}, fraction {record.fraction!r}, resolution "
+                f"{record.resolution!r}, seed {record.seed!r}: a fit of another slot"
+            )
+        expected = {**slot, **sizes}
         wrong = [
             f"{name} {getattr(record, name)!r} (this slot: {value!r})"
             for name, value in expected.items()
@@ -166,7 +173,9 @@ def run_study(
     Returns
     -------
     StudyResult
-        The per-fit table, the summary, the claims and the paths written.
+        The per-fit table, the summary, the claims and the paths written; they cover every fit
+        stored in the result set, also those of models, fractions or seeds outside this run's
+        selection.
 
     Raises
     ------
@@ -201,6 +210,11 @@ def run_study(
             log(f"All {n_reused} fits are stored in {folder}; nothing to run.")
         if n_todo:
             log(f"Running {n_todo} fits: {plan.describe()}.")
+        if n_todo > 1 and plan.parallel == 1 and plan.cores > 1 and n_jobs is None:
+            log(
+                f"Tip: {plan.cores} CPU cores are available; --n-jobs {plan.cores} runs "
+                f"{plan.cores} fits at once, with the same numbers."
+            )
 
     def on_parallel(n: int) -> None:
         if execution["parallel"] is None and log is not None:
@@ -231,6 +245,11 @@ def run_study(
             "free disk space or fix the folder's permissions, then run the same command again "
             "to resume."
         ) from None
+    # The set's files describe every fit stored in it, also those outside this run's selection
+    # (a rerun with fewer --models must not drop the others from results.csv and the summary).
+    for key in store.keys():
+        if key not in payloads and (payload := store.load(key)) is not None:
+            payloads[key] = payload
     return write_report(
         config, payloads, store, plots=plots, write=store.is_writable(), execution=execution
     )
