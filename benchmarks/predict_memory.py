@@ -2,8 +2,9 @@
 
 A classifier with the default widths, fitted for one epoch on 2,000 events, predicts
 ``--events`` generated events in a fresh subprocess (the measurement of
-``benchmarks/inference_speed.py``): the peak resident memory above the resident size just before
-the call belongs to that call alone. Compare it with the input (float64 events) plus the output.
+``benchmarks/inference_speed.py``): its peak resident size, restarted just before the call, above
+the resident size then, belongs to that call alone. Compare it with the input (float64 events)
+plus the output.
 
     python benchmarks/predict_memory.py --label after      # 5,000,000 events, the invariant net
     python benchmarks/predict_memory.py --quick             # tiny check that it runs
