@@ -353,9 +353,10 @@ def main(argv=None) -> int:
     print(result.markdown)
     execution = result.summary.get("execution", {})
     if execution:
+        parallel = execution["parallel"]  # None: every fit was stored, Dask was not asked
+        how = "no fit ran on Dask" if parallel is None else f"{parallel} fit(s) in parallel"
         print(
-            f"Execution: {execution['parallel']} fit(s) in parallel, "
-            f"{execution['threads'] or 'default'} torch/BLAS thread(s) each, "
+            f"Execution: {how}, {execution['threads'] or 'default'} torch/BLAS thread(s) each, "
             f"{execution['cores']} core(s)."
         )
     if result.flags:

@@ -305,3 +305,14 @@ def test_the_set_files_keep_every_stored_model_and_no_lock(finished, tmp_path):
     assert "| optimal |" in (folder / "summary.md").read_text()
     fresh = run_study(dataclasses.replace(TINY, n_events=1100), tmp_path / "fresh", plots=False)
     assert not (fresh.folder / "locks").exists()
+
+
+def test_a_lock_that_cannot_be_made_is_one_line_with_what_is_stored(finished, tmp_path):
+    from sklearn_bsym.studies import StoreWriteError
+
+    out, fits = _copy(finished, tmp_path)
+    (fits / f"{HGB_KEY}.json").unlink()
+    (fits.parent / "locks").write_text("a file where the lock folder goes")
+    with pytest.raises(StoreWriteError, match=r"Cannot write .*locks.* \(File exists\); 2 fits "
+                       "are stored in .*, 1 remain.*run the same command again to resume"):
+        run_study(TINY, out, plots=False)

@@ -29,7 +29,7 @@ from typing import Any
 
 from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 
-from ._store import ResultStore, StoreWriteError
+from ._store import ResultStore, StoreWriteError, writing
 
 __all__ = [
     "run_tasks",
@@ -259,16 +259,13 @@ def _run_claimed(func, todo, store, results, n_jobs, dask, dask_processes, progr
                     _release(held.pop(task_key, []))
                     bar.update(len(_keys_of(task_key)))
                 pending, blocking = deferred, True
-    except (KeyboardInterrupt, TaskInterruptedError):
+    except (KeyboardInterrupt, TaskInterruptedError, StoreWriteError) as exc:
         if n_jobs not in (None, 1) and dask is None:
             _end_local_workers()
-        n_done = len(results) - n_start
-        raise TasksInterrupted(len(results), total - n_done) from None
-    except StoreWriteError as exc:
-        if n_jobs not in (None, 1) and dask is None:
-            _end_local_workers()
-        n_done = len(results) - n_start
-        raise TasksWriteError(str(exc), len(results), total - n_done) from None
+        n_remaining = total - (len(results) - n_start)
+        if isinstance(exc, StoreWriteError):
+            raise TasksWriteError(str(exc), len(results), n_remaining) from None
+        raise TasksInterrupted(len(results), n_remaining) from None
     finally:
         for locks in held.values():
             _release(locks)
@@ -284,7 +281,8 @@ def _claim(pending, store, results, held, deferred, blocking, bar) -> Iterator[t
         taken = []
         for lock in locks:
             try:
-                lock.acquire(timeout=-1 if blocking else 0)
+                with writing(lock.lock_file):
+                    lock.acquire(timeout=-1 if blocking else 0)
             except TimeoutError:
                 break
             taken.append(lock)

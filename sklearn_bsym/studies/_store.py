@@ -54,11 +54,12 @@ class StoreWriteError(OSError):
 
 
 @contextlib.contextmanager
-def _writing(path: Path):
-    """Turn any OSError of the writes inside into one :class:`StoreWriteError` naming ``path``."""
+def writing(path: Path):
+    """Turn any OSError of the writes inside (a lock's timeout aside) into one
+    :class:`StoreWriteError` naming ``path``."""
     try:
         yield
-    except StoreWriteError:
+    except (StoreWriteError, TimeoutError):
         raise
     except OSError as exc:
         raise StoreWriteError(f"Cannot write {path} ({exc.strerror or exc})") from None
@@ -96,7 +97,7 @@ def result_set_id(options: dict[str, Any], *, length: int = 12) -> str:
 
 
 def _atomic_write(path: Path, data: str | bytes) -> None:
-    with _writing(path):
+    with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_dir() and not path.is_symlink():
             # An empty folder in the way holds nothing: replace it; a full one is the user's.
@@ -184,7 +185,7 @@ class ResultStore:
         from filelock import FileLock
 
         path = self.folder / "locks" / f"{self.path(key).stem}.lock"
-        with _writing(path):
+        with writing(path):
             path.parent.mkdir(parents=True, exist_ok=True)
         # thread_local=False: joblib may dispatch (acquire) and collect (release) in different
         # threads of this process.
