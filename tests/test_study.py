@@ -765,3 +765,22 @@ def test_a_local_dask_cluster_does_not_need_port_8787(tmp_path):
     finally:
         holder.close()
     assert result["t3"] == {"value": 9}
+
+
+def _stop_at_two(value):
+    from sklearn_bsym.studies import TaskInterruptedError
+
+    if value == 2:
+        raise TaskInterruptedError("cut short")
+    return {"value": value}
+
+
+def test_a_stopped_run_erases_its_progress_bar(tmp_path, capsys):
+    from sklearn_bsym.studies import TasksInterrupted
+
+    tasks = [(f"t{i}", (i,)) for i in range(4)]
+    with pytest.raises(TasksInterrupted):
+        run_tasks(_stop_at_two, tasks, ResultStore(tmp_path), progress=True)
+    err = capsys.readouterr().err
+    # Drawn while running, then erased: not drawn a second time, left on its own line.
+    assert "fits:" in err and "\n" not in err.rsplit("fits:", 1)[1]

@@ -328,7 +328,13 @@ def _progress_bar(total: int, progress: bool):
     from tqdm.auto import tqdm
 
     with tqdm(total=total, desc="fits", unit="fit", disable=not progress) as bar:
-        yield bar
+        try:
+            yield bar
+        except BaseException:
+            # Stopped (Ctrl-C, a failed write): erase the bar instead of drawing it once more, so
+            # the line that says what is stored starts on a clean line.
+            bar.leave = False
+            raise
 
 
 def _keys_of(task_key: str | tuple[str, ...]) -> tuple[str, ...]:
