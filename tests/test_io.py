@@ -606,3 +606,17 @@ def test_a_foreign_layout_points_to_the_column_mapping(tmp_path):
     _collider_table().to_csv(path, index=False)
     with pytest.raises(ValueError, match=r"not an event file written by save_events.*--columns"):
         load_event_file(path)
+
+
+@pytest.mark.parametrize("name", ["events.parquet", "events.csv.gz", "events.lhe.gz"])
+def test_a_damaged_file_is_one_line_naming_it(tmp_path, name, mixed_lhe):
+    path = tmp_path / name
+    if name.endswith(".lhe.gz"):
+        path.write_bytes(gzip.compress(mixed_lhe.read_bytes()))
+    else:
+        save_events(path, _events(2000))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError) as info:
+        load_event_file(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)

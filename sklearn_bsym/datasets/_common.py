@@ -19,6 +19,7 @@ __all__ = [
     "check_max_events",
     "existing_file",
     "finish_selection",
+    "one_line",
 ]
 
 # Charged leptons only: the "positive first" ordering needs the PDG sign convention, in which a
@@ -74,6 +75,12 @@ def check_max_events(max_events) -> int | None:
     raise ValueError(
         f"max_events must be None (read all events) or an int >= 1, got {max_events!r}."
     )
+
+
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """A library's error message (uproot's, pyarrow's, pandas' span lines) as one short line."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 def finish_selection(

@@ -40,6 +40,7 @@ from ._common import (
     existing_file,
     finish_selection,
     lepton_pair,
+    one_line,
     pair_name,
     particle_name,
 )
@@ -93,12 +94,12 @@ def _read_lhe_records(path: Path, max_events: int | None):
                 events.close()
         except RuntimeWarning as exc:
             raise ValueError(
-                f"{path} is not a complete, valid LHE (XML) file: {exc}. Check that the file is "
-                "not truncated and that it is an LHE file."
+                f"{path} is not a complete, valid LHE (XML) file: {one_line(exc)}. Check that the "
+                "file is not truncated and that it is an LHE file."
             ) from exc
         except (ValueError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
             raise ValueError(
-                f"Could not read {path} as an LHE file ({type(exc).__name__}: {exc}). A "
+                f"Could not read {path} as an LHE file ({type(exc).__name__}: {one_line(exc)}). A "
                 "corrupt or truncated .gz: re-download or re-generate the file."
             ) from exc
 
@@ -297,12 +298,13 @@ def _read_table(path: Path, suffix: str) -> pd.DataFrame:
         return pd.read_csv(path)
     except pd.errors.EmptyDataError as exc:
         raise ValueError(f"Event file {path} is empty; it contains no events.") from exc
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError, zlib.error) as exc:
+    except (OSError, ValueError, EOFError, pd.errors.ParserError, zlib.error) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         kind = "parquet" if suffix == ".parquet" else "CSV"
         raise ValueError(
-            f"Could not read {path} as a {kind} event file ({type(exc).__name__}: {exc}). "
+            f"Could not read {path} as a {kind} event file ({type(exc).__name__}: "
+            f"{one_line(exc)}). "
             "Is it a file written by save_events?"
         ) from exc
 

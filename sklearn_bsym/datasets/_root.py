@@ -19,6 +19,7 @@ from ._common import (
     existing_file,
     finish_selection,
     lepton_pair,
+    one_line,
     pair_name,
 )
 
@@ -35,11 +36,10 @@ _TREE_CLASSES = ("TTree", "ROOT::RNTuple")
 def _damaged(where, exc: Exception, verb: str = "read") -> ValueError:
     """One line for any error of uproot, awkward or zlib on a damaged file (their own messages
     span lines and may not name the file)."""
-    text = " ".join(str(exc).split())
-    text = text if len(text) <= 200 else text[:200] + " ..."
     return ValueError(
-        f"Could not {verb} {where} as a ROOT file ({type(exc).__name__}: {text}). Check that "
-        "the file is complete (not truncated) and is a ROOT file; re-download or re-create it."
+        f"Could not {verb} {where} as a ROOT file ({type(exc).__name__}: {one_line(exc)}). "
+        "Check that the file is complete (not truncated) and is a ROOT file; re-download or "
+        "re-create it."
     )
 
 
