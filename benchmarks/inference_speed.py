@@ -3,8 +3,9 @@
 For each classifier (default widths, briefly fitted), ``predict_proba`` on ``--events`` events
 is timed and its peak memory measured, against the bare module under ``torch.inference_mode``
 at its best batch size (of ``--batches``). Each measurement runs in a fresh subprocess, so the
-peak resident memory it reports (``ru_maxrss`` above the resident size just before the call)
-belongs to that call alone. Repeats alternate the two ways; the fastest of each is kept.
+peak resident memory it reports (the peak resident size, VmHWM, restarted just before the call,
+above the resident size then) belongs to that call alone. Repeats alternate the two ways; the
+fastest of each is kept.
 
     python benchmarks/inference_speed.py                  # 1,000,000 events, 2 threads
     python benchmarks/inference_speed.py --quick          # tiny check that it runs
@@ -18,7 +19,6 @@ import argparse
 import json
 import os
 import pickle
-import resource
 import subprocess
 import sys
 import tempfile
@@ -38,6 +38,19 @@ def _rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _reset_peak() -> None:
+    """Restart this process's peak resident size (VmHWM) at its current size. ``ru_maxrss``
+    cannot be reset, and a child started by ``subprocess`` inherits the parent's peak in it,
+    so a parent that generated many events would be measured instead of the call."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def _peak_bytes() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+
+
 def _measure(args) -> dict:
     """One measurement, in this (fresh) process."""
     torch.set_num_threads(args.threads)
@@ -46,6 +59,7 @@ def _measure(args) -> dict:
     X = np.load(args.data)
     if args.mode == "predict":
         clf.predict_proba(X[:1000])  # one-off set-up (threads, allocator) is not the subject
+        _reset_peak()
         before = _rss_bytes()
         tic = time.perf_counter()
         out = clf.predict_proba(X)
@@ -56,6 +70,7 @@ def _measure(args) -> dict:
         xt = torch.as_tensor(X, dtype=torch.float32)
         with torch.inference_mode():
             module(xt[:1000])
+        _reset_peak()
         before = _rss_bytes()
         tic = time.perf_counter()
         with torch.inference_mode():
@@ -63,7 +78,7 @@ def _measure(args) -> dict:
                              for lo in range(0, len(xt), args.batch)])
         seconds = time.perf_counter() - tic
         out_bytes = out.numel() * out.element_size()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _peak_bytes()
     return {"seconds": seconds, "peak_extra_bytes": max(0, peak - before),
             "input_bytes": X.nbytes, "output_bytes": out_bytes}
 

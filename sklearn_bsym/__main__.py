@@ -54,9 +54,9 @@ def _column_mapping(text: str) -> str:
     return json.dumps(mapping, sort_keys=True)
 
 
-def _number(kind, lo, hi, *, lo_open=False, hi_open=False, unit=""):
+def _number(kind, lo, hi, *, lo_open=False, hi_open=False, unit="", fraction=False):
     """An argparse type: a finite ``kind`` number in the given interval, else a message with the
-    allowed range."""
+    allowed range (for a ``fraction`` given as a percentage, the fraction it means)."""
     interval = f"{'(' if lo_open else '['}{lo:g}, {'inf' if hi is None else f'{hi:g}'}"
     interval += ")" if hi_open or hi is None else "]"
 
@@ -74,7 +74,10 @@ def _number(kind, lo, hi, *, lo_open=False, hi_open=False, unit=""):
                 hi is None or (value < hi if hi_open else value <= hi)
             )
         if not ok:
-            raise argparse.ArgumentTypeError(f"{text} is out of range; allowed: {interval}{unit}")
+            percent = f" ({text} % is {value / 100:g})" if fraction and 1 < value <= 100 else ""
+            raise argparse.ArgumentTypeError(
+                f"{text} is out of range; allowed: {interval}{unit}{percent}"
+            )
         return value
 
     parse.__name__ = kind.__name__  # argparse names the type in its messages
@@ -171,14 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--fractions",
-        type=_number(float, 0, 1, lo_open=True),
+        type=_number(float, 0, 1, lo_open=True, fraction=True),
         nargs="+",
         metavar="F",
         help="training fractions of the training pool, in (0, 1]",
     )
     parser.add_argument(
         "--resolution",
-        type=_number(float, 0, 1),
+        type=_number(float, 0, 1, fraction=True),
         metavar="R",
         help="relative muon pT resolution of the smearing, in [0, 1] (default: 0.10 = 10 %%)",
     )
@@ -190,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--scan-resolutions",
-        type=_number(float, 0, 1),
+        type=_number(float, 0, 1, fraction=True),
         nargs="+",
         metavar="R",
         help="resolutions of the scan, in [0, 1] (default: 0 0.1 0.2 with --quick, 0 0.025 "
@@ -350,9 +353,10 @@ def main(argv=None) -> int:
     print(result.markdown)
     execution = result.summary.get("execution", {})
     if execution:
+        parallel = execution["parallel"]  # None: every fit was stored, Dask was not asked
+        how = "no fit ran on Dask" if parallel is None else f"{parallel} fit(s) in parallel"
         print(
-            f"Execution: {execution['parallel']} fit(s) in parallel, "
-            f"{execution['threads'] or 'default'} torch/BLAS thread(s) each, "
+            f"Execution: {how}, {execution['threads'] or 'default'} torch/BLAS thread(s) each, "
             f"{execution['cores']} core(s)."
         )
     if result.flags:

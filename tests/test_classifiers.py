@@ -474,3 +474,43 @@ def test_ctrl_c_before_the_first_epoch_propagates():
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X, y)
     assert clf.stop_reason_ == "interrupted" and len(clf.history) == 0
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_prediction_validates_and_runs_in_bounded_chunks(cls, data, monkeypatch):
+    """predict_proba holds one chunk of intermediates at a time (not ~0.5 KB for every event
+    at once): the same numbers, and no step sees more than a chunk of events."""
+    from sklearn_bsym.nn import _chunks
+
+    X, y = data
+    clf = tiny(cls).fit(X, y)
+    whole = {"proba": clf.predict_proba(X), "logit": clf.decision_function(X)}
+    if cls is HybridClassifier:
+        whole["weights"] = clf.symmetry_factor(X)
+    sizes = []
+    validate = type(clf)._validate_X
+
+    def spy(self, X, reset):
+        sizes.append(len(X))
+        return validate(self, X, reset)
+
+    monkeypatch.setattr(type(clf), "_validate_X", spy)
+    monkeypatch.setattr(_chunks, "PREDICT_CHUNK", 150)
+    assert_allclose(clf.predict_proba(X), whole["proba"], rtol=1e-6)
+    assert_allclose(clf.decision_function(pd.DataFrame(X)), whole["logit"], rtol=1e-6)
+    if cls is HybridClassifier:
+        assert_allclose(clf.symmetry_factor(X), whole["weights"], rtol=1e-6)
+    assert sizes and max(sizes) == 150 and sum(sizes) % len(X) == 0
+    bad = X.copy()
+    bad[320, 3] = -1.0  # a negative energy in event 320
+    with pytest.raises(ValueError, match=r"^Events 300 to 399 \(rows below count from 300\): "
+                       r"1 four-vector\(s\) have E < \|p\| .*\(first: event 20,"):
+        clf.predict_proba(bad)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_an_unknown_argument_is_refused_at_construction(cls):
+    with pytest.raises(TypeError, match=rf"{cls.__name__}\(\) got unexpected argument\(s\) "
+                       "bogus; check the spelling"):
+        cls(bogus=1)
+    assert clone(cls(module__dropout=0.1)).get_params()["module__dropout"] == 0.1

@@ -94,6 +94,8 @@ def test_user_files_default_to_all_events(tmp_path):
         (["--resolution", "nan"], "--resolution: nan is out of range; allowed: [0, 1]"),
         (["--resolution", "inf"], "--resolution: inf is out of range; allowed: [0, 1]"),
         (["--scan-resolutions", "0", "-0.1"], "allowed: [0, 1]"),
+        (["--resolution", "10"], "10 is out of range; allowed: [0, 1] (10 % is 0.1)"),
+        (["--scan-resolutions", "0", "2.5"], "(2.5 % is 0.025)"),
         (["--seeds", "0"], "--seeds: 0 is out of range; allowed: [1, inf)"),
         (["--n-jobs", "0"], "0 runs nothing"),
         (["--epochs", "two"], "'two' is not an integer"),
@@ -342,3 +344,35 @@ def test_bad_column_mapping_is_one_line(text, message, capsys):
         main(["--columns", text])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["folder", "symlink_loop"])
+def test_an_event_file_that_is_no_file_says_what_it_is(tmp_path, capsys, kind):
+    path = tmp_path / "signal.csv"
+    if kind == "folder":
+        path.mkdir()
+        said = "is a folder, not a file"
+    else:
+        path.symlink_to(path)
+        said = "is a symbolic link that loops back on itself"
+    argv = [*TINY_ARGV, "--output", str(tmp_path / "out"), "--signal", str(path),
+            "--background", str(path)]
+    assert said in _one_line_error(capsys, argv)
+
+
+def test_a_serial_run_on_several_cores_suggests_n_jobs(tmp_path, capsys, monkeypatch):
+    from sklearn_bsym.studies import _study
+
+    monkeypatch.setattr(_study, "available_cores", lambda: 4)
+    assert main([*TINY_ARGV, "--seeds", "2", "--output", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "Tip: 4 CPU cores are available; --n-jobs 4 runs 4 fits at once" in err
+    assert main([*TINY_ARGV, "--seeds", "3", "--n-jobs", "1", "--output", str(tmp_path)]) == 0
+    assert "Tip" not in capsys.readouterr().err
+
+
+def test_a_write_error_comes_before_running(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    assert main([*TINY_ARGV, "--output", str(tmp_path / "file" / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "Cannot write results to" in err and "Running" not in err

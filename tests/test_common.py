@@ -140,6 +140,11 @@ _DESIGN_FAILS = {
         # skorch checks callbacks and predict_nonlinearity in set_params at once; the check
         # passes but warns that validation should wait for fit.
         "check_set_params": (UserWarning, "occurred during set_params of param"),
+        # An unknown constructor argument is refused at once, not at fit (a misspelt one would
+        # otherwise cost a training set-up first); the check passes "kwargs", the name of
+        # **kwargs itself, as an argument.
+        "check_do_not_raise_errors_in_init_or_set_params": (
+            TypeError, r"got unexpected argument\(s\) kwargs;"),
     }
     for name in ["PFNClassifier", "InvariantClassifier", "HybridClassifier"]
 }

@@ -276,6 +276,20 @@ def test_ensemble_members_are_usable_alone(smeared, hybrid_ensemble):
     assert set(np.unique(ens.predict(X_test[:100]))) <= {0, 1}
 
 
+def test_ensemble_predicts_in_bounded_chunks(smeared, hybrid_ensemble, monkeypatch):
+    from sklearn_bsym.nn import _chunks
+
+    _, _, X_test, _ = smeared
+    whole = hybrid_ensemble.predict_proba_members(X_test[:500])
+    sizes = []
+    get_dataset = HybridClassifier.get_dataset
+    monkeypatch.setattr(HybridClassifier, "get_dataset",
+                        lambda self, X, y=None: sizes.append(len(X)) or get_dataset(self, X, y))
+    monkeypatch.setattr(_chunks, "PREDICT_CHUNK", 120)
+    assert_allclose(hybrid_ensemble.predict_proba_members(X_test[:500]), whole, atol=1e-6)
+    assert sizes == [120, 120, 120, 120, 20]
+
+
 def test_constant_sample_weight_changes_nothing(smeared):
     X, y, X_test, _ = smeared
     template = PFNClassifier(Phi_sizes=(8, 4), F_sizes=(16,), max_epochs=1)

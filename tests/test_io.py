@@ -252,8 +252,20 @@ def test_missing_file(tmp_path):
 
 
 def test_directory_is_not_a_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="No event file at"):
+    with pytest.raises(IsADirectoryError, match=f"Event file {tmp_path} is a folder, not a file"):
         load_lhe(tmp_path)
+
+
+def test_symbolic_links_that_lead_nowhere(tmp_path):
+    loop = tmp_path / "loop.csv"
+    loop.symlink_to(loop)
+    with pytest.raises(ValueError, match="loop.csv is a symbolic link that loops back on itself"):
+        load_event_file(loop)
+    dangling = tmp_path / "dangling.csv"
+    dangling.symlink_to(tmp_path / "gone.csv")
+    with pytest.raises(FileNotFoundError, match=r"dangling.csv: a symbolic link to .*gone.csv, "
+                       "which does not exist"):
+        load_event_file(dangling)
 
 
 def test_empty_file(tmp_path):
@@ -530,3 +542,81 @@ def test_labelled_dataset_from_files(tmp_path, mixed_lhe):
 def test_labelled_dataset_bad_inputs(signal, background, error, match):
     with pytest.raises(error, match=match):
         make_labelled_dataset(signal, background)
+
+
+# ---------------------------------------------------------------- values of table columns
+COLLIDER_MAPPING = [
+    {"pt": f"pt{i}", "eta": f"eta{i}", "phi": f"phi{i}", "mass": f"m{i}", "pdg_id": f"id{i}"}
+    for i in (1, 2)
+]
+
+
+def _collider_table(n=6):
+    columns = {}
+    for i, pid in ((1, -13), (2, 13)):
+        columns.update({f"pt{i}": np.full(n, 30.0 + i), f"eta{i}": np.zeros(n),
+                        f"phi{i}": np.full(n, i - 1.0), f"m{i}": np.full(n, 0.10566),
+                        f"id{i}": np.full(n, pid)})
+    return pd.DataFrame(columns)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize(
+    ("column", "values", "what"),
+    [
+        ("pt1", {3: -30.0}, r"column 'pt1' \(pt\) holds a negative pT in 1 row\(s\), first at "
+                            r"row 3 \(counting from 0; value -30.0\)"),
+        ("m2", {1: -0.1, 4: -1.0}, r"column 'm2' \(mass\) holds a negative mass in 2 row\(s\), "
+                                   "first at row 1, 4"),
+        ("id1", {2: -13.7}, r"column 'id1' \(pdg_id\) holds a pdg_id that is not whole .*row 2"),
+        ("eta2", {0: np.inf}, r"column 'eta2' \(eta\) holds NaN or inf .*row 0"),
+        ("phi1", {5: "abc"}, r"column 'phi1' \(phi\) holds text or empty cells, not numbers "
+                             r"\(dtype object\) in 1 row\(s\), first at row 5 .*value 'abc'"),
+    ],
+)
+def test_unphysical_mapped_columns_are_refused(tmp_path, suffix, column, values, what):
+    """A negative pT or mass, a fractional PDG id, inf or text is named, never turned into a
+    plausible event (a muon pointing the other way, a positive mass, id -13)."""
+    table = _collider_table()
+    table[column] = table[column].astype(str if "abc" in values.values() else float)
+    for row, value in values.items():
+        table.loc[row, column] = value
+    path = tmp_path / f"events{suffix}"
+    if suffix == ".csv":
+        table.to_csv(path, index=False)
+    else:
+        table.to_parquet(path, index=False)
+    with pytest.raises(ValueError, match=f"{path}: {what}.*--columns") as info:
+        load_event_file(path, columns=COLLIDER_MAPPING)
+    assert "\n" not in str(info.value)
+
+
+def test_a_text_cell_in_a_saved_file_names_its_column(tmp_path):
+    table = _table(_events(4))
+    table["mu1_py"] = table["mu1_py"].astype(object)
+    table.loc[2, "mu1_py"] = "1.2.3"
+    path = tmp_path / "events.csv"
+    table.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"column 'mu1_py' \(py\) holds text .*row 2"):
+        load_events(path)
+
+
+def test_a_foreign_layout_points_to_the_column_mapping(tmp_path):
+    path = tmp_path / "foreign.csv"
+    _collider_table().to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"not an event file written by save_events.*--columns"):
+        load_event_file(path)
+
+
+@pytest.mark.parametrize("name", ["events.parquet", "events.csv.gz", "events.lhe.gz"])
+def test_a_damaged_file_is_one_line_naming_it(tmp_path, name, mixed_lhe):
+    path = tmp_path / name
+    if name.endswith(".lhe.gz"):
+        path.write_bytes(gzip.compress(mixed_lhe.read_bytes()))
+    else:
+        save_events(path, _events(2000))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError) as info:
+        load_event_file(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)

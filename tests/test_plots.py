@@ -106,3 +106,38 @@ def test_plot_symmetry_draws_the_seed_mean_and_each_seed():
     seeds = [c for c in ax.collections if c.get_label() == "each seed"]
     assert len(seeds) == 1 and len(ax.collections) == 3  # one set of bin segments per seed
     assert "3 seed(s)" in ax.get_title()
+
+
+def test_the_epoch_curve_says_which_split_each_line_is():
+    """Validation curves against test-split lines: every label names its split, the figure
+    says why a curve may pass the optimum, and the legend says what the bands are."""
+    epochs = {"hybrid": {"mean": [0.79, 0.803], "std": [0.01] * 2}}
+    ax = plot_epoch_curve(epochs, hgb=0.78, optimal=0.796)
+    assert _line(ax, "hybrid").get_label() == "hybrid, validation split"
+    assert "test split" in _line(ax, "Bayes optimal").get_label()
+    assert "test split" in _line(ax, "HGB").get_label()
+    assert "not a beaten optimum" in " ".join(t.get_text() for t in ax.texts)
+    assert ax.get_legend().get_title().get_text() == "bands: ± 1 std over seeds"
+
+
+def test_every_band_is_named_and_the_scan_speaks_of_a_lead_not_a_gap():
+    from sklearn_bsym.studies import plot_resolution_scan
+
+    assert plot_fraction_curve(CURVE).get_legend().get_title().get_text() == (
+        "bands: ± 1 std over seeds")
+    scan = CURVE.rename(columns={"fraction": "resolution"})
+    top, bottom = plot_resolution_scan(scan, optimal={0.1: 0.82})
+    assert top.get_legend().get_title().get_text() == "bands: ± 1 std over seeds"
+    assert "gap" not in bottom.get_ylabel().lower() and "lead" in bottom.get_ylabel()
+    assert "stds over seeds" in bottom.get_legend().get_title().get_text()
+
+
+def test_plot_symmetry_shows_how_far_the_seeds_spread():
+    """One wide top bin where the seeds disagree (0.26 to 0.65): the range is drawn."""
+    tables = [TABLE.assign(w_general_mean=[0.2, 0.25, 0.3, 0.3, 0.4, top]).to_dict("list")
+              for top in (0.26, 0.65, 0.5)]
+    ax = plot_symmetry(tables)
+    ranges = [c for c in ax.containers if c.get_label() == "range over seeds (hatched)"]
+    (bars,) = ranges
+    assert np.allclose([b.get_height() for b in bars], [0, 0, 0, 0, 0, 0.39])
+    assert np.allclose(bars[-1].get_y(), 0.26) and np.allclose(bars[-1].get_width(), 340.0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import awkward as ak
 import numpy as np
 import pandas as pd
@@ -218,3 +220,77 @@ def test_importing_the_datasets_does_not_load_the_root_stack():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert "LOADED []" in out
+
+
+# ---------------------------------------------------------------- damaged files, bad values
+
+
+def _nano_bytes(tmp_path, n=2000):
+    """A NanoAOD-style file of ``n`` two-muon events, compressed, as bytes."""
+    rng = np.random.default_rng(0)
+    muons = [[(rng.uniform(20, 60), rng.normal(), rng.uniform(-3, 3), q) for q in (1, -1)]
+             for _ in range(n)]
+    return _write_nano(tmp_path / "whole.root", muons).read_bytes()
+
+
+@pytest.mark.parametrize("damage", ["zeroed_block", "truncated"])
+def test_a_damaged_root_file_is_one_line_naming_it(tmp_path, damage):
+    data = bytearray(_nano_bytes(tmp_path))
+    middle = len(data) // 2
+    if damage == "truncated":
+        data = data[:middle]
+    else:
+        data[middle:middle + 64] = bytes(64)
+    path = tmp_path / "damaged.root"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError) as info:
+        load_root(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"Could not read {path}:Events as a ROOT file (")
+    assert "re-download or re-create it" in message
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "what"),
+    [
+        ("pt", -40.0, "branch 'Muon_pt' (pt) holds a negative pT in 1 row(s), first at row 2"),
+        ("mass", -0.1, "branch 'Muon_mass' (mass) holds a negative mass"),
+        ("eta", np.nan, "branch 'Muon_eta' (eta) holds NaN or inf"),
+    ],
+)
+def test_unphysical_values_in_a_collection_are_refused(tmp_path, column, value, what):
+    muons = [[(40.0, 0.5, 0.1, 1), (35.0, -0.3, 2.9, -1)]] * 4
+    path = _write_nano(tmp_path / "nano.root", muons)
+    with uproot.open(path) as file:
+        arrays = file["Events"].arrays()
+    flat = ak.to_numpy(ak.flatten(arrays[f"Muon_{column}"])).copy()
+    flat[4] = value  # event 2, first muon
+    arrays[f"Muon_{column}"] = ak.unflatten(flat, 2)
+    with uproot.recreate(path) as file:
+        file.mktree("Events", {k: arrays[k].type for k in arrays.fields}).extend(
+            {k: arrays[k] for k in arrays.fields})
+    # step_size=1: the entry numbers count across chunks.
+    with pytest.raises(ValueError, match=re.escape(f"{path}:Events: {what}")) as info:
+        load_root(path, step_size=1)
+    assert "\n" not in str(info.value)
+
+
+def test_unphysical_flat_branches_are_refused(tmp_path):
+    path = tmp_path / "flat.root"
+    with uproot.recreate(path) as file:
+        file["t"] = {"pt_a": np.array([30.0, -40.0]), "eta_a": np.zeros(2), "phi_a": np.zeros(2),
+                     "m_a": np.zeros(2), "id_a": np.array([-13.0, -13.7]),
+                     "pt_b": np.array([20.0, 10.0]), "eta_b": np.zeros(2),
+                     "phi_b": np.full(2, np.pi), "m_b": np.zeros(2), "id_b": np.full(2, 13.0)}
+    mapping = [{"pt": f"pt_{s}", "eta": f"eta_{s}", "phi": f"phi_{s}", "mass": f"m_{s}",
+                "pdg_id": f"id_{s}"} for s in "ab"]
+    with pytest.raises(ValueError, match=r"branch 'pt_a' \(pt\) holds a negative pT .*row 1"):
+        load_event_file(path, columns=mapping)
+    with uproot.recreate(path) as file:
+        file["t"] = {"pt_a": np.array([30.0, 40.0]), "eta_a": np.zeros(2), "phi_a": np.zeros(2),
+                     "m_a": np.zeros(2), "id_a": np.array([-13.0, -13.7]),
+                     "pt_b": np.array([20.0, 10.0]), "eta_b": np.zeros(2),
+                     "phi_b": np.full(2, np.pi), "m_b": np.zeros(2), "id_b": np.full(2, 13.0)}
+    with pytest.raises(ValueError, match=r"'id_a' \(pdg_id\) holds a pdg_id that is not whole"):
+        load_event_file(path, columns=mapping)

@@ -209,7 +209,7 @@ def test_config_rejects_bad_options(change, match):
 
 def test_missing_event_file_is_named(tmp_path):
     config = StudyConfig(signal=str(tmp_path / "s.lhe"), background=str(tmp_path / "b.lhe"))
-    with pytest.raises(FileNotFoundError, match="s.lhe does not exist"):
+    with pytest.raises(FileNotFoundError, match="s.lhe: it does not exist"):
         config.result_set_id()
 
 
@@ -690,3 +690,97 @@ def test_threads_never_oversubscribe(n_jobs, n_threads, expected):
     assert "thread(s) each" in plan.describe()
     with pytest.raises(ValueError, match="n_jobs=0 runs nothing"):
         plan_execution(0)
+
+
+# ---------------------------------------------------------------------------- Dask
+
+
+def _where(value):
+    """A task that says whether it ran on a Dask worker (and in which thread count)."""
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:
+        return {"value": value, "on_worker": False}
+    return {"value": value, "on_worker": True}
+
+
+@pytest.fixture
+def one_thread_cluster():
+    """A running Dask scheduler with a single worker thread, as a remote address."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0"
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+def test_a_one_thread_dask_cluster_runs_the_fits_on_its_worker(tmp_path, one_thread_cluster):
+    tasks = [(f"t{i}", (i,)) for i in range(3)]
+    seen = []
+    result = run_tasks(
+        _where, tasks, ResultStore(tmp_path), dask=one_thread_cluster, on_parallel=seen.append
+    )
+    assert [r["on_worker"] for r in result.values()] == [True] * 3
+    assert [r["value"] for r in result.values()] == [0, 1, 2]
+    assert seen == [1]
+
+
+def test_a_remote_dask_study_runs_like_a_serial_one(tiny_run, tmp_path, one_thread_cluster):
+    import dataclasses
+
+    config = dataclasses.replace(TINY, scan_resolutions=())
+    lines = []
+    result = run_study(config, tmp_path, plots=False, dask=one_thread_cluster, log=lines.append)
+    # One thread per fit, as serially; the parallelism is the cluster's, measured.
+    assert result.summary["execution"]["threads"] == 1
+    assert result.summary["execution"]["parallel"] == 1
+    assert any("runs 1 fit(s) at once" in line for line in lines)
+    serial = tiny_run[1].fits.set_index(["fraction", "seed", "resolution"])["test_auc"]
+    other = result.fits.set_index(["fraction", "seed", "resolution"])["test_auc"]
+    assert_allclose(other.to_numpy(), serial.loc[other.index].to_numpy())
+
+
+def test_a_local_dask_cluster_does_not_need_port_8787(tmp_path):
+    """Something else listening on the dashboard's usual port must not stop (or warn in) a
+    local cluster; the test holds the port when it is free, and else finds it taken already."""
+    import socket
+    import warnings
+
+    pytest.importorskip("distributed")
+    holder = socket.socket()
+    try:
+        holder.bind(("", 8787))
+        holder.listen()
+    except OSError:
+        pass  # taken by another program: the same situation
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            result = run_tasks(
+                dict, TOY_TASKS, ResultStore(tmp_path), dask="local", n_jobs=1,
+                dask_processes=False,
+            )
+    finally:
+        holder.close()
+    assert result["t3"] == {"value": 9}
+
+
+def _stop_at_two(value):
+    from sklearn_bsym.studies import TaskInterruptedError
+
+    if value == 2:
+        raise TaskInterruptedError("cut short")
+    return {"value": value}
+
+
+def test_a_stopped_run_erases_its_progress_bar(tmp_path, capsys):
+    from sklearn_bsym.studies import TasksInterrupted
+
+    tasks = [(f"t{i}", (i,)) for i in range(4)]
+    with pytest.raises(TasksInterrupted):
+        run_tasks(_stop_at_two, tasks, ResultStore(tmp_path), progress=True)
+    err = capsys.readouterr().err
+    # Drawn while running, then erased: not drawn a second time, left on its own line.
+    assert "fits:" in err and "\n" not in err.rsplit("fits:", 1)[1]

@@ -69,6 +69,12 @@ def test_files_respect_the_umask(tmp_path):
         (lambda p: p.pop("fraction"), r"lacks \['fraction'\]"),
         (lambda p: p.update(model="mlp"), "model 'mlp' is not one of"),
         (lambda p: p.update(n_train=-3), "n_train must be a non-negative integer"),
+        # A record edited to another slot (checksum recomputed) is not this slot's fit.
+        (lambda p: p.update(seed=1), r"seed 1 \(this slot: 0\)"),
+        (lambda p: p.update(fraction=0.5), r"fraction 0.5 \(this slot: 1.0\)"),
+        (lambda p: p.update(resolution=0.2), r"resolution 0.2 \(this slot: 0.1\)"),
+        (lambda p: p.update(model="pfn"), r"model 'pfn' \(this slot: 'hgb'\)"),
+        (lambda p: p.update(n_pool=1600), r"n_pool 1600 \(this slot: 800\)"),
         (
             lambda p: p.update(stop_reason="interrupted", n_epochs=5, epochs_planned=12),
             r"cut short \(stop_reason 'interrupted', 5 of 12 epochs\)",
@@ -182,3 +188,131 @@ def test_interrupted_runner_says_what_is_stored(tmp_path):
 
 def test_config_replace_keeps_lepton_out_of_generator_ids():
     assert dataclasses.replace(TINY, lepton="e").result_set_id() == TINY.result_set_id()
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["as_copied", "without_set_entry"])
+def test_a_fit_copied_from_another_set_is_named_and_redone(finished, tmp_path, legacy):
+    """A 1,000-event fit dropped into a 1,200-event set: the set id (or, in a file written
+    before it was recorded, the split sizes) gives it away."""
+    out, fits = _copy(finished, tmp_path)
+    other = dataclasses.replace(TINY, n_events=1200)
+    first = run_study(other, out, plots=False)
+    target = out / other.result_set_id() / "fits" / f"{HGB_KEY}.json"
+    record = json.loads((fits / f"{HGB_KEY}.json").read_text())
+    if legacy:
+        del record["set"]
+    target.write_text(json.dumps(record))
+    reason = "belongs to result set" if not legacy else r"n_pool 800 \(this slot: 960\)"
+    ran = []
+    with pytest.warns(CorruptResultWarning, match=f"{HGB_KEY}.json: .*{reason}"):
+        again = run_study(other, out, plots=False, on_done=ran.append)
+    assert ran == [HGB_KEY]
+    assert_allclose(again.fits["test_auc"], first.fits["test_auc"])
+
+
+def _nan_literal(path):
+    path.write_text(path.read_text().replace('"fit_time"', '"x": NaN, "fit_time"', 1))
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (_nan_literal, "it holds the non-JSON number NaN"),
+        (lambda path: path.write_text("[" * 100_000 + "]" * 100_000), "it is nested too deeply"),
+        (lambda path: (path.unlink(), path.mkdir()), "it is a folder"),
+        (lambda path: (path.unlink(), (path / "inner").mkdir(parents=True)), "it is a folder"),
+    ],
+    ids=["nan_literal", "deep_nesting", "empty_folder", "full_folder"],
+)
+def test_an_unreadable_fit_is_named_once_and_redone(finished, tmp_path, damage, reason):
+    import warnings
+
+    out, fits = _copy(finished, tmp_path)
+    path = fits / f"{HGB_KEY}.json"
+    damage(path)
+    ran = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if (path / "inner").exists():
+            # A folder with files in it is the user's: named, and left alone.
+            with pytest.raises(OSError, match=f"{HGB_KEY}.json: a folder with files"):
+                run_study(TINY, out, plots=False, on_done=ran.append)
+            again = None
+        else:
+            again = run_study(TINY, out, plots=False, on_done=ran.append)
+    named = [w for w in caught if issubclass(w.category, CorruptResultWarning)]
+    assert len(named) == 1 and f"{HGB_KEY}.json: {reason}" in str(named[0].message)
+    if again is not None:
+        assert ran == [HGB_KEY]
+        assert_allclose(again.fits["test_auc"], finished[1].fits["test_auc"])
+
+
+def _failing_writes(monkeypatch, fails):
+    """Make the store's writes fail with ENOSPC (a full disk) where ``fails(path)`` says so."""
+    import errno
+
+    from sklearn_bsym.studies import _store
+
+    real = _store._replace_atomically
+
+    def replace(path, data):
+        if fails(path):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(path, data)
+
+    monkeypatch.setattr(_store, "_replace_atomically", replace)
+
+
+def test_a_full_disk_mid_run_names_the_file_and_how_to_resume(tmp_path, monkeypatch):
+    from sklearn_bsym.studies import StoreWriteError
+
+    saved = []
+    _failing_writes(monkeypatch, lambda path: saved.append(path) or len(saved) > 1)
+    with pytest.raises(StoreWriteError) as info:
+        run_study(TINY, tmp_path, plots=False)
+    message = str(info.value)
+    assert "\n" not in message
+    assert f"Cannot write {saved[1]} (No space left on device)" in message
+    assert "1 fits are stored" in message and "run the same command again to resume" in message
+    monkeypatch.undo()
+    ran = []
+    run_study(TINY, tmp_path, plots=False, on_done=ran.append)
+    assert len(ran) == 2  # the stored fit is kept; the other and the optimum are run
+
+
+def test_a_full_disk_after_every_fit_still_shows_the_tables(finished, tmp_path, monkeypatch):
+    out, _ = _copy(finished, tmp_path)
+    _failing_writes(monkeypatch, lambda path: True)
+    with pytest.warns(UserWarning, match="results.csv .No space left on device.; the results "
+                      "are shown but not all saved"):
+        result = run_study(TINY, out)
+    assert "| hgb |" in result.markdown
+
+
+def test_the_set_files_keep_every_stored_model_and_no_lock(finished, tmp_path):
+    """A rerun with fewer models reports the whole set (results.csv and the summary keep the
+    other models); integers stay integers in results.csv; no lock file stays behind."""
+    import pandas as pd
+
+    out, fits = _copy(finished, tmp_path)
+    folder = fits.parent
+    again = run_study(dataclasses.replace(TINY, models=("hgb",)), out, plots=False)
+    assert set(again.fits["model"]) == {"hgb", "optimal"}
+    table = pd.read_csv(folder / "results.csv", dtype=str, keep_default_na=False)
+    assert set(table["model"]) == {"hgb", "optimal"}
+    assert set(table.loc[table["model"] == "hgb", "seed"]) == {"0", "1"}
+    assert set(table.loc[table["model"] == "optimal", "seed"]) == {""}
+    assert "| optimal |" in (folder / "summary.md").read_text()
+    fresh = run_study(dataclasses.replace(TINY, n_events=1100), tmp_path / "fresh", plots=False)
+    assert not (fresh.folder / "locks").exists()
+
+
+def test_a_lock_that_cannot_be_made_is_one_line_with_what_is_stored(finished, tmp_path):
+    from sklearn_bsym.studies import StoreWriteError
+
+    out, fits = _copy(finished, tmp_path)
+    (fits / f"{HGB_KEY}.json").unlink()
+    (fits.parent / "locks").write_text("a file where the lock folder goes")
+    with pytest.raises(StoreWriteError, match=r"Cannot write .*locks.* \(File exists\); 2 fits "
+                       "are stored in .*, 1 remain.*run the same command again to resume"):
+        run_study(TINY, out, plots=False)

@@ -17,7 +17,13 @@ import numpy as np
 from .. import kinematics
 from ..events import to_flat
 
-__all__ = ["check_column_mapping", "mapping_sources", "events_from_columns"]
+__all__ = [
+    "check_column_mapping",
+    "mapping_sources",
+    "events_from_columns",
+    "checked_values",
+    "MAPPING_HINT",
+]
 
 CARTESIAN = ("px", "py", "pz", "E")
 COLLIDER = ("pt", "eta", "phi", "mass")
@@ -27,6 +33,65 @@ _EXAMPLE = (
     'e.g. columns=[{"px": "px1", "py": "py1", "pz": "pz1", "E": "E1", "charge": "Q1"}, '
     '{"px": "px2", "py": "py2", "pz": "pz2", "E": "E2", "charge": "Q2"}]'
 )
+
+
+#: How a user maps a file's own column names (said by every "foreign layout" error).
+MAPPING_HINT = (
+    "map the file's own columns with columns=[{...}, {...}] (--columns on the command line; "
+    "see load_event_file)"
+)
+
+#: Quantities that cannot be negative, and those that must be whole numbers.
+_NON_NEGATIVE = {"pt": "pT", "mass": "mass", "E": "energy", "e": "energy"}
+_WHOLE = ("charge", "pdg_id")
+
+
+def checked_values(values, key: str, name: str, where: str, *, label: str = "column",
+                   rows=None) -> np.ndarray:
+    """``values`` of the file's ``label`` ``name``, which holds quantity ``key`` (``px``, ``pt``,
+    ``mass``, ``charge``, ``pdg_id``, ...), as a numeric array; else one ValueError line naming
+    ``where``, the column, what is wrong and the first offending rows, and the fix.
+
+    Refused: text, NaN or inf, a negative pT, mass or energy, a charge or PDG id that is not a
+    whole number. ``rows`` numbers the values in the file: an offset (the first value's row) or
+    an array of row numbers (one per value, for jagged branches).
+    """
+    arr = np.asarray(values)
+    problems = []
+    if arr.dtype.kind not in "biuf":
+        import pandas as pd
+
+        numbers = pd.to_numeric(pd.Series(arr.ravel(), dtype=object), errors="coerce")
+        text = ~np.isfinite(numbers.to_numpy(dtype=np.float64, na_value=np.nan))
+        # Numbers stored as text (every cell converts) are refused as a whole column.
+        problems.append((text if text.any() else np.ones(arr.size, dtype=bool),
+                         f"text or empty cells, not numbers (dtype {arr.dtype})"))
+    else:
+        finite = np.isfinite(arr)
+        problems.append((~finite, "NaN or inf"))
+        if key in _NON_NEGATIVE:
+            problems.append((finite & (arr < 0), f"a negative {_NON_NEGATIVE[key]}"))
+        if key in _WHOLE:
+            problems.append((finite & (arr != np.round(arr)), f"a {key} that is not whole"))
+    for bad, what in problems:
+        if bad.any():
+            at = np.flatnonzero(bad)
+            if rows is None:
+                numbers = at
+            elif np.isscalar(rows):
+                numbers = at + rows
+            else:
+                numbers = np.asarray(rows)[at]
+            first = ", ".join(str(int(n)) for n in numbers[:5]) + (" ..." if len(at) > 5 else "")
+            value = arr.ravel()[at[0]]
+            value = value.item() if isinstance(value, np.generic) else value
+            others = "branches" if label == "branch" else f"{label}s"
+            raise ValueError(
+                f"{where}: {label} {name!r} ({key}) holds {what} in {len(at)} row(s), first at "
+                f"row {first} (counting from 0; value {value!r}); fix the file, or "
+                f"{MAPPING_HINT} to read other {others}."
+            )
+    return arr
 
 
 def check_column_mapping(columns) -> list[dict[str, str]]:
@@ -71,26 +136,32 @@ def mapping_sources(specs: list[dict[str, str]]) -> list[str]:
 
 
 def events_from_columns(
-    get: Callable[[str], np.ndarray], specs: list[dict[str, str]], pair: tuple[int, int]
+    get: Callable[[str], np.ndarray], specs: list[dict[str, str]], pair: tuple[int, int],
+    where: str, *, label: str = "column", first_row: int = 0,
 ) -> tuple[np.ndarray, dict[str, int]]:
-    """``(X, counts)`` from columns fetched with ``get(name) -> 1-D array``.
+    """``(X, counts)`` from columns fetched with ``get(name) -> 1-D array``, each checked by
+    :func:`checked_values` (``where``, ``label`` and ``first_row`` name the offending rows).
 
     With a ``charge`` key, events whose two particles have opposite charges are kept (positive
     first); with ``pdg_id``, events whose ids are the ``pair`` (``(positive_id, negative_id)``)
     in either order. ``counts`` has ``n_events_read``, ``n_selected`` and ``n_wrong_pair``.
     """
+    def column(spec, key):
+        return checked_values(get(spec[key]), key, spec[key], where, label=label, rows=first_row)
+
     particles = []
     for spec in specs:
         if "px" in spec:
-            particles.append(np.stack([get(spec[c]) for c in CARTESIAN], axis=-1))
+            particles.append(np.stack([column(spec, c) for c in CARTESIAN], axis=-1))
         else:
-            particles.append(kinematics.from_pt_eta_phi_mass(*(get(spec[c]) for c in COLLIDER)))
+            particles.append(
+                kinematics.from_pt_eta_phi_mass(*(column(spec, c) for c in COLLIDER)))
     p = np.stack(particles, axis=1).astype(np.float64, copy=False)
     n = p.shape[0]
     order = next(iter(set(specs[0]) & set(ORDER_KEYS)), None)
     if order is None:
         return to_flat(p), {"n_events_read": n, "n_selected": n, "n_wrong_pair": 0}
-    q = np.stack([np.asarray(get(spec[order])) for spec in specs], axis=1)
+    q = np.stack([column(spec, order) for spec in specs], axis=1)
     if order == "pdg_id":
         ids = q.astype(np.int64)
         first_pos = (ids[:, 0] == pair[0]) & (ids[:, 1] == pair[1])

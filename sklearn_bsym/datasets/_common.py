@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from numbers import Integral
-from pathlib import Path
 
 import numpy as np
 
+from .._files import event_file as existing_file
 from ..events import check_events
 
 __all__ = [
@@ -20,6 +19,7 @@ __all__ = [
     "check_max_events",
     "existing_file",
     "finish_selection",
+    "one_line",
 ]
 
 # Charged leptons only: the "positive first" ordering needs the PDG sign convention, in which a
@@ -77,16 +77,10 @@ def check_max_events(max_events) -> int | None:
     )
 
 
-def existing_file(path) -> Path:
-    if not isinstance(path, str | os.PathLike):
-        raise ValueError(f"Expected a file path (str or os.PathLike), got {type(path).__name__}.")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"No event file at {path} (resolved: {path.resolve()}). Check the path; relative "
-            "paths are taken from the current working directory."
-        )
-    return path
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """A library's error message (uproot's, pyarrow's, pandas' span lines) as one short line."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 def finish_selection(

@@ -27,13 +27,20 @@ import pandas as pd
 
 from .._random import check_random_state
 from ..events import check_events, feature_names
-from ._columns import check_column_mapping, events_from_columns, mapping_sources
+from ._columns import (
+    MAPPING_HINT,
+    check_column_mapping,
+    checked_values,
+    events_from_columns,
+    mapping_sources,
+)
 from ._common import (
     FLAVOURS,
     check_max_events,
     existing_file,
     finish_selection,
     lepton_pair,
+    one_line,
     pair_name,
     particle_name,
 )
@@ -87,12 +94,12 @@ def _read_lhe_records(path: Path, max_events: int | None):
                 events.close()
         except RuntimeWarning as exc:
             raise ValueError(
-                f"{path} is not a complete, valid LHE (XML) file: {exc}. Check that the file is "
-                "not truncated and that it is an LHE file."
+                f"{path} is not a complete, valid LHE (XML) file: {one_line(exc)}. Check that the "
+                "file is not truncated and that it is an LHE file."
             ) from exc
         except (ValueError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
             raise ValueError(
-                f"Could not read {path} as an LHE file ({type(exc).__name__}: {exc}). A "
+                f"Could not read {path} as an LHE file ({type(exc).__name__}: {one_line(exc)}). A "
                 "corrupt or truncated .gz: re-download or re-generate the file."
             ) from exc
 
@@ -291,12 +298,13 @@ def _read_table(path: Path, suffix: str) -> pd.DataFrame:
         return pd.read_csv(path)
     except pd.errors.EmptyDataError as exc:
         raise ValueError(f"Event file {path} is empty; it contains no events.") from exc
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError, zlib.error) as exc:
+    except (OSError, ValueError, EOFError, pd.errors.ParserError, zlib.error) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         kind = "parquet" if suffix == ".parquet" else "CSV"
         raise ValueError(
-            f"Could not read {path} as a {kind} event file ({type(exc).__name__}: {exc}). "
+            f"Could not read {path} as a {kind} event file ({type(exc).__name__}: "
+            f"{one_line(exc)}). "
             "Is it a file written by save_events?"
         ) from exc
 
@@ -343,12 +351,15 @@ def load_events(path, *, return_truth=False):
         raise ValueError(
             f"{path} is not an event file written by save_events: expected the four-momentum "
             f"columns {', '.join(feature_names(1))}, ... (4 per particle, in order), optionally "
-            f"'{_LABEL}' and '{_TRUTH_PREFIX}*' columns; got columns {columns[:12]}."
+            f"'{_LABEL}' and '{_TRUTH_PREFIX}*' columns; got columns {columns[:12]}. For a file "
+            f"with its own column names, {MAPPING_HINT}."
         )
     if len(table) == 0:
         raise ValueError(f"Event file {path} has the event columns but no rows (no events).")
+    where = str(path)
+    values = [checked_values(table[c].to_numpy(), c.rsplit("_", 1)[1], c, where) for c in momenta]
     try:
-        X = check_events(table[momenta].to_numpy())
+        X = check_events(np.column_stack(values))
     except ValueError as exc:
         raise ValueError(f"Event file {path}: {exc}") from exc
     y = None
@@ -443,16 +454,7 @@ def _load_mapped_table(path: Path, suffix: str, columns, lepton, max_events) -> 
             f"columns are {names[:24]}."
         )
 
-    def get(name):
-        values = table[name]
-        if not pd.api.types.is_numeric_dtype(values):
-            raise ValueError(
-                f"{path}: column {name!r} is not numeric (dtype {values.dtype}, first value "
-                f"{values.iloc[0]!r}); fix the file or the mapping."
-            )
-        return values.to_numpy()
-
-    X, counts = events_from_columns(get, specs, pair)
+    X, counts = events_from_columns(lambda name: table[name].to_numpy(), specs, pair, str(path))
     detail = f"{counts['n_wrong_pair']} whose two particles are not an opposite-charge pair"
     if "pdg_id" in specs[0]:
         detail = (f"{counts['n_wrong_pair']} whose ids are not the {pair_name(pair)} pair "

@@ -8,12 +8,18 @@ import re
 import numpy as np
 
 from .. import kinematics
-from ._columns import check_column_mapping, events_from_columns, mapping_sources
+from ._columns import (
+    check_column_mapping,
+    checked_values,
+    events_from_columns,
+    mapping_sources,
+)
 from ._common import (
     check_max_events,
     existing_file,
     finish_selection,
     lepton_pair,
+    one_line,
     pair_name,
 )
 
@@ -27,21 +33,43 @@ _PAIR_MODES = ("exclusive", "leading")
 _TREE_CLASSES = ("TTree", "ROOT::RNTuple")
 
 
+def _damaged(where, exc: Exception, verb: str = "read") -> ValueError:
+    """One line for any error of uproot, awkward or zlib on a damaged file (their own messages
+    span lines and may not name the file)."""
+    return ValueError(
+        f"Could not {verb} {where} as a ROOT file ({type(exc).__name__}: {one_line(exc)}). "
+        "Check that the file is complete (not truncated) and is a ROOT file; re-download or "
+        "re-create it."
+    )
+
+
+def _read(where, call, *args, **kwargs):
+    """``call(*args, **kwargs)`` on the file, its damage reported by :func:`_damaged`."""
+    try:
+        return call(*args, **kwargs)
+    except Exception as exc:  # uproot raises bare ValueError/OSError/zlib/its own types on junk
+        raise _damaged(where, exc) from exc
+
+
+def _chunks(obj, where, **options):
+    """``obj.iterate(**options)``, each chunk read under :func:`_read`'s guard."""
+    chunks = obj.iterate(**options)
+    while (chunk := _read(where, next, chunks, None)) is not None:
+        yield chunk
+
+
 def _open(path):
     import uproot
 
     try:
         return uproot.open(path)
     except Exception as exc:  # uproot raises bare ValueError/OSError/its own types on junk
-        raise ValueError(
-            f"Could not open {path} as a ROOT file ({type(exc).__name__}: {exc}). Check that "
-            "the file is complete (not truncated) and is a ROOT file."
-        ) from exc
+        raise _damaged(path, exc, "open") from exc
 
 
 def _pick_tree(file, tree, path):
     trees = {}
-    for key, cls in file.classnames().items():
+    for key, cls in _read(path, file.classnames).items():
         if cls in _TREE_CLASSES:
             trees.setdefault(key.rsplit(";", 1)[0], cls)
     listing = ", ".join(f"{k!r} ({c})" for k, c in trees.items()) or "none"
@@ -104,8 +132,9 @@ def _collection_branches(keys, rntuple, flavour, where):
     return found
 
 
-def _chunk_pairs(chunk, branches, rntuple, mode, where):
-    """Selected ``(n, 8)`` events of one chunk and its counts per reason."""
+def _chunk_pairs(chunk, branches, rntuple, mode, where, first_entry):
+    """Selected ``(n, 8)`` events of one chunk (its first entry number ``first_entry``) and its
+    counts per reason."""
     import awkward as ak  # with uproot, only when a ROOT file is read
 
     momentum = [_field(chunk, k, rntuple) for k in branches["momentum"]]
@@ -118,12 +147,20 @@ def _chunk_pairs(chunk, branches, rntuple, mode, where):
     counts = ak.to_numpy(ak.num(charge, axis=1))
     if any(not np.array_equal(ak.to_numpy(ak.num(m, axis=1)), counts) for m in momentum):
         raise ValueError(f"{where}: the collection's branches have different lengths per event.")
-    flat = [ak.to_numpy(ak.flatten(m)).astype(np.float64) for m in momentum]
+    entries = np.repeat(np.arange(first_entry, first_entry + len(counts)), counts)
+    comps = _COLLIDER if branches["kind"] == "collider" else _CARTESIAN
+
+    def values(array, key, name):
+        flat = ak.to_numpy(ak.flatten(array))
+        return checked_values(flat, key, name, where, label="branch", rows=entries)
+
+    flat = [values(m, c, k).astype(np.float64)
+            for m, c, k in zip(momentum, comps, branches["momentum"], strict=True)]
     if branches["kind"] == "collider":
         vectors = kinematics.from_pt_eta_phi_mass(*flat)
     else:
         vectors = np.stack(flat, axis=-1)
-    q = ak.to_numpy(ak.flatten(charge))
+    q = values(charge, "charge", branches["charge"])
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     pts = ak.unflatten(kinematics.pt(vectors), counts)
     charges = ak.unflatten(q, counts)
@@ -231,9 +268,9 @@ def load_root(
         raise ValueError(f"ROOT file {path} is empty (0 bytes); it contains no events.")
     with _open(path) as file:
         name, rntuple = _pick_tree(file, tree, path)
-        obj = file[name]
         where = f"{path}:{name}"
-        keys = list(obj.keys())
+        obj = _read(where, file.__getitem__, name)
+        keys = list(_read(where, obj.keys))
         if specs is None:
             branches = _collection_branches(keys, rntuple, abs(flavours[1]), where)
             wanted = branches["momentum"] + [branches["charge"]]
@@ -242,14 +279,16 @@ def load_root(
             wanted = list(lookup.values())
         blocks, n_read, n_selected = [], 0, 0
         skipped: dict[str, int] = {}
-        for chunk in obj.iterate(wanted, step_size=step_size, entry_stop=max_events):
-            n_read += len(chunk)
+        for chunk in _chunks(obj, where, expressions=wanted, step_size=step_size,
+                             entry_stop=max_events):
             if specs is None:
-                X, reasons = _chunk_pairs(chunk, branches, rntuple, pair, where)
+                X, reasons = _chunk_pairs(chunk, branches, rntuple, pair, where, n_read)
             else:
                 X, counts = events_from_columns(
-                    _BranchGetter(chunk, lookup, rntuple, where), specs, flavours)
+                    _BranchGetter(chunk, lookup, rntuple, where), specs, flavours, where,
+                    label="branch", first_row=n_read)
                 reasons = {"particles not of opposite charge": counts["n_wrong_pair"]}
+            n_read += len(chunk)
             n_selected += X.shape[0]
             blocks.append(X)
             for reason, n in reasons.items():

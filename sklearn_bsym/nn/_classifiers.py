@@ -45,6 +45,7 @@ from skorch.callbacks import (
 
 from .. import events
 from .._random import as_seed, derive_seed, spawn_seeds
+from ._chunks import in_chunks
 from ._modules import HybridNetwork, InvariantNetwork, ParticleFlowNetwork
 from ._training import (
     PREDICT_BATCH,
@@ -93,6 +94,22 @@ class _EventClassifier(InterruptBeforeFirstEpoch, NeuralNetBinaryClassifier):
         self.patience = patience
         self.random_state = random_state
         self.progress_bar = progress_bar
+        self._refuse_unknown_arguments()
+
+    def _refuse_unknown_arguments(self):
+        # skorch checks its **kwargs only when the net is initialized (at fit): a misspelt
+        # argument would cost a whole training run's set-up first.
+        prefixes = [*self.prefixes_, "module", "criterion", "optimizer"]
+        unknown = sorted(
+            key for key in self._params_to_validate
+            if not key.endswith("_") and not any(key.startswith(f"{p}__") for p in prefixes)
+        )
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}() got unexpected argument(s) {', '.join(unknown)}; check "
+                "the spelling (settings of a part take its name and two underscores, e.g. "
+                "module__latent_dropout, optimizer__betas, iterator_train__shuffle)."
+            )
 
     # -- settings ------------------------------------------------------------------------
     def recipe(self, n_events=None):
@@ -369,13 +386,16 @@ class _EventClassifier(InterruptBeforeFirstEpoch, NeuralNetBinaryClassifier):
             yield from super().forward_iter(X, training=training, device=device)
 
     def predict_proba(self, X):
-        """Probabilities ``(n_events, 2)``: columns background, signal."""
-        return super().predict_proba(X).astype(np.float64)
+        """Probabilities ``(n_events, 2)``: columns background, signal (computed in chunks of
+        ``PREDICT_CHUNK`` events, so memory stays near input + output)."""
+        predict = super().predict_proba
+        return in_chunks(X, lambda part: predict(part).astype(np.float64))
 
     def decision_function(self, X):
-        """The network's logit per event (n_events,)."""
+        """The network's logit per event (n_events,), computed in chunks like
+        :meth:`predict_proba`."""
         # detach: skorch's EpochScoring(on_train=True) serves cached training outputs here.
-        return self.forward(X).detach().numpy().astype(np.float64)
+        return in_chunks(X, lambda part: self.forward(part).detach().numpy().astype(np.float64))
 
     def __setstate__(self, state):
         raw = state["device"]
@@ -535,6 +555,9 @@ class HybridClassifier(_EventClassifier):
         (the symmetry is broken there), near 0 on the invariant subnet.
         """
         self.check_is_fitted()
+        return in_chunks(X, self._symmetry_factor)
+
+    def _symmetry_factor(self, X) -> np.ndarray:
         dataset = self.get_dataset(X)
         module = self.module_
         out = []

@@ -43,6 +43,7 @@ from skorch.callbacks import (
 
 from .. import events
 from .._random import spawn_seeds
+from ._chunks import in_chunks
 from ._stacking import member_view, stack_modules, unstack_module
 from ._training import (
     InterruptBeforeFirstEpoch,
@@ -656,8 +657,12 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         return self.members_[k]
 
     def predict_proba_members(self, X) -> np.ndarray:
-        """Each member's probabilities, ``(n_members, n_events, 2)``."""
+        """Each member's probabilities, ``(n_members, n_events, 2)`` (computed in chunks of
+        events, so memory stays near input + output)."""
         check_is_fitted(self, "members_")
+        return in_chunks(X, self._predict_proba_members, axis=1)
+
+    def _predict_proba_members(self, X) -> np.ndarray:
         first = self.members_[0]
         dataset = first.get_dataset(X)
         x = dataset.X.to(next(self.module_.parameters()).device)

@@ -11,9 +11,9 @@ import functools
 import hashlib
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from .._files import event_file
 from ._models import DEFAULT_MODELS, MODELS, NETWORK_PRESETS
 from ._store import result_set_id
 
@@ -271,12 +271,7 @@ PROTOCOLS = {
 
 
 def _file_sha256(path) -> str:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"Event file {path} does not exist; pass an existing event file (.lhe, .lhe.gz, "
-            ".parquet, .csv, .root)."
-        )
+    path = event_file(path)
     stat = path.stat()
     # The id is asked for by every study point (it keys the per-process data cache): hash a
     # file once per content version, not once per fit.

@@ -19,6 +19,7 @@ __all__ = [
     "plot_symmetry",
     "plot_resolution_scan",
     "save_figure",
+    "figure_png",
 ]
 
 #: Label and colour of each model on every figure (from the study's one model table).
@@ -36,20 +37,29 @@ def _axes(ax, nrows: int = 1):
     return fig.subplots(nrows, 1, sharex=True, height_ratios=[2, 1])
 
 
-def _band(ax, x, mean, std, model, *, marker="o"):
+def _band(ax, x, mean, std, model, *, marker="o", split=""):
     label, color = MODEL_STYLE.get(model, (model, None))
+    label = f"{label}{split}"
     x, mean, std = (np.asarray(a, dtype=float) for a in (x, mean, std))
     ax.plot(x, mean, marker=marker, ms=4, color=color, label=label)
     ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, lw=0)
 
 
-def _hline(ax, value, model, *, style="--"):
-    """A horizontal reference line, with the y range widened so that it is never drawn on (or
-    beyond) the frame: ``axhline`` alone does not take part in autoscaling."""
+#: What the shaded bands of the AUC figures are (said in each figure's legend).
+SEED_BANDS = "bands: ± 1 std over seeds"
+
+
+def _legend(ax, title=SEED_BANDS, **kwargs):
+    ax.legend(fontsize="small", title=title, title_fontsize="small", **kwargs)
+
+
+def _hline(ax, value, model, *, style="--", split="test split"):
+    """A horizontal reference line (its AUC on ``split``), with the y range widened so that it is
+    never drawn on (or beyond) the frame: ``axhline`` alone does not take part in autoscaling."""
     if value is None or not np.isfinite(value):
         return
     label, color = MODEL_STYLE[model]
-    ax.axhline(value, color=color, ls=style, lw=1.2, label=f"{label} ({value:.3f})")
+    ax.axhline(value, color=color, ls=style, lw=1.2, label=f"{label}, {split} ({value:.3f})")
     lo, hi = ax.get_ylim()
     pad = 0.08 * (max(hi, value) - min(lo, value))
     ax.set_ylim(min(lo, value - pad), max(hi, value + pad))
@@ -91,12 +101,16 @@ def plot_fraction_curve(curve, *, optimal=None, n_pool=None, resolution=None, ax
         title += f", {100 * resolution:g} % smearing"
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
+    _legend(ax)
     return ax
 
 
 def plot_epoch_curve(epochs, *, hgb=None, optimal=None, fraction=None, ax=None):
     """Validation AUC against epoch, mean +- std over seeds (the paper's Fig. 4).
+
+    The curves are on each fit's validation split, the reference lines on the test split:
+    other events, so a curve may pass a line by the noise of the small validation split; every
+    label says its split, and the figure says so in words.
 
     Parameters
     ----------
@@ -113,17 +127,23 @@ def plot_epoch_curve(epochs, *, hgb=None, optimal=None, fraction=None, ax=None):
         if not mean.size:
             continue
         std = np.asarray([np.nan if v is None else v for v in curve["std"]], dtype=float)
-        _band(ax, np.arange(1, mean.size + 1), mean, std, model, marker=".")
+        _band(ax, np.arange(1, mean.size + 1), mean, std, model, marker=".",
+              split=", validation split")
     _hline(ax, hgb, "hgb", style=":")
     _hline(ax, optimal, "optimal")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("validation AUC (pT-weighted)")
-    title = "AUC against epoch"
+    ax.set_ylabel("AUC (pT-weighted)")
+    title = "Validation AUC against epoch"
     if fraction is not None:
         title += f", training fraction {fraction:g}"
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
+    _legend(ax)
+    if hgb is not None or optimal is not None:
+        ax.text(0.01, 0.01, "Curves: validation split; lines: test split (other events).\n"
+                "A curve above a line is noise of the small validation split, not a beaten "
+                "optimum.", transform=ax.transAxes, fontsize="x-small", va="bottom",
+                color="dimgray")
     return ax
 
 
@@ -161,6 +181,14 @@ def plot_symmetry(tables, *, variable="first", ax=None):
     for i, frame in enumerate(frames if len(frames) > 1 else []):
         ax.hlines(frame["w_general_mean"], frame["pt_low"], frame["pt_high"], color=color,
                   alpha=0.5, lw=0.8, label="each seed" if i == 0 else None)
+    if same_bins and len(frames) > 1:
+        # How far the seeds disagree, bin by bin: a trend resting on one wide bin where the
+        # seeds spread widely shows as such.
+        seeds = np.array([f["w_general_mean"] for f in frames])
+        low, high = seeds.min(axis=0), seeds.max(axis=0)
+        ax.bar(mean["pt_low"], high - low, width=mean["pt_high"] - mean["pt_low"], bottom=low,
+               align="edge", fill=False, hatch="///", edgecolor=color, lw=0,
+               label="range over seeds (hatched)")
     if len(frames) > 1:
         ax.legend(fontsize="small", loc="upper left")
     what = "mean of" if same_bins else "first of"
@@ -171,7 +199,8 @@ def plot_symmetry(tables, *, variable="first", ax=None):
 
 
 def plot_resolution_scan(scan, *, optimal=None, axes=None):
-    """Test AUC against smearing resolution (top) and the hybrid's lead over each net (bottom).
+    """Test AUC against smearing resolution (top) and the hybrid's lead over each net, hybrid
+    minus the other AUC (bottom).
 
     Parameters
     ----------
@@ -204,7 +233,7 @@ def plot_resolution_scan(scan, *, optimal=None, axes=None):
     top.set_ylabel("test AUC (pT-weighted)")
     top.set_title("Resolution scan (full training pool)")
     top.grid(alpha=0.3)
-    top.legend(fontsize="small")
+    _legend(top)
     hybrid = scan[scan["model"] == "hybrid"].set_index("resolution")
     for model in ("pfn", "invariant"):
         other = scan[scan["model"] == model].set_index("resolution")
@@ -230,16 +259,26 @@ def plot_resolution_scan(scan, *, optimal=None, axes=None):
         )
     bottom.axhline(0, color="gray", lw=1)
     bottom.set_xlabel("pT resolution r [%]")
-    bottom.set_ylabel("AUC gap")
+    # "Lead", not "gap": the summary's gap is the Bayes-optimal AUC minus a model's.
+    bottom.set_ylabel("hybrid's AUC lead")
     bottom.grid(alpha=0.3)
     if bottom.get_legend_handles_labels()[0]:
-        bottom.legend(fontsize="small")
+        _legend(bottom, title="bars: the two stds over seeds, combined")
     return top, bottom
+
+
+def figure_png(ax) -> bytes:
+    """The figure of ``ax`` (an Axes or a sequence of them) as PNG bytes."""
+    import io
+
+    first = ax[0] if isinstance(ax, (tuple, list, np.ndarray)) else ax
+    buffer = io.BytesIO()
+    first.figure.savefig(buffer, format="png", dpi=120)
+    return buffer.getvalue()
 
 
 def save_figure(ax, path) -> Path:
     """Write the figure of ``ax`` (an Axes or a sequence of them) as a PNG and return the path."""
-    first = ax[0] if isinstance(ax, (tuple, list, np.ndarray)) else ax
     path = Path(path)
-    first.figure.savefig(path, dpi=120)
+    path.write_bytes(figure_png(ax))
     return path

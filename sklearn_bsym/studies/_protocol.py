@@ -24,6 +24,7 @@ each member is scored as the pipeline ``[fitted smearer, member]`` by the same s
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -135,7 +136,16 @@ def point_payloads(config: StudyConfig, point: StudyPoint, n_threads: int | None
 
 
 class _thread_limit:
-    """Context limiting BLAS/OpenMP (threadpoolctl) and torch intra-op threads to ``n``."""
+    """Context limiting BLAS/OpenMP (threadpoolctl) and torch intra-op threads to ``n``.
+
+    The limits are process-wide, and a Dask worker runs several fits in threads of one process:
+    the first fit to enter sets them, the last to leave restores them, so no fit runs with
+    another's thread count (which changes a network's numbers)."""
+
+    _lock = threading.Lock()
+    _users = 0
+    _pools = None
+    _torch_threads: int | None = None
 
     def __init__(self, n: int | None, *, network: bool):
         self.n, self.network = n, network
@@ -145,23 +155,32 @@ class _thread_limit:
             return self
         from threadpoolctl import threadpool_limits
 
-        self.pools = threadpool_limits(self.n)
-        self.torch_threads = None
-        if self.network:
-            import torch
+        cls = type(self)
+        with cls._lock:
+            if cls._users == 0:
+                cls._pools = threadpool_limits(self.n)
+            if self.network and cls._torch_threads is None:
+                import torch
 
-            self.torch_threads = torch.get_num_threads()
-            torch.set_num_threads(self.n)
+                cls._torch_threads = torch.get_num_threads()
+                torch.set_num_threads(self.n)
+            cls._users += 1
         return self
 
     def __exit__(self, *exc):
         if self.n is None:
             return
-        if self.torch_threads is not None:
-            import torch
+        cls = type(self)
+        with cls._lock:
+            cls._users -= 1
+            if cls._users:
+                return
+            if cls._torch_threads is not None:
+                import torch
 
-            torch.set_num_threads(self.torch_threads)
-        self.pools.restore_original_limits()
+                torch.set_num_threads(cls._torch_threads)
+                cls._torch_threads = None
+            cls._pools.restore_original_limits()
 
 
 def compute_point(config: StudyConfig, point: StudyPoint) -> list[FitRecord]:

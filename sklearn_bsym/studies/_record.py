@@ -10,7 +10,7 @@ from typing import Any
 
 from ._models import MODELS
 
-__all__ = ["FitRecord", "COLUMNS", "STOP_REASONS"]
+__all__ = ["FitRecord", "COLUMNS", "INTEGER_COLUMNS", "STOP_REASONS"]
 
 #: Why training stopped: it ran its planned epochs, its own early-stopping rule ended it, or it
 #: was cut short (Ctrl-C); models without epochs (HGB, the Bayes-optimal line) are "completed".
@@ -129,6 +129,8 @@ class FitRecord:
 COLUMNS = [
     f.name for f in dataclasses.fields(FitRecord) if f.name not in ("valid_auc", "symmetry")
 ]
+#: The whole-number columns (written as integers, empty where there is none).
+INTEGER_COLUMNS = [f.name for f in dataclasses.fields(FitRecord) if f.type in ("int", "int | None")]
 
 
 def _number(name: str, value, *, optional: bool = False) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ import pandas as pd
 
 from ._claims import check_claims, describe_rules
 from ._models import MODEL_TABLE
-from ._record import COLUMNS, FitRecord
+from ._record import COLUMNS, INTEGER_COLUMNS, FitRecord
+from ._store import StoreWriteError
 
 __all__ = ["StudyResult", "summarize", "write_report", "physical_flags"]
 
@@ -380,6 +382,8 @@ def write_report(
 
     With ``write=False`` (a finished result set in a read-only folder) nothing is written: the
     result holds the tables and markdown, and ``files`` lists the files already in the folder.
+    A write that fails (disk full) warns with the file and the reason and returns the same way,
+    so the tables are never lost to a full disk.
     ``execution`` (how the fits ran: parallel fits, threads) goes into ``summary.json``.
     """
     tables = summarize(config, payloads)
@@ -412,15 +416,18 @@ def write_report(
     }
     if execution is not None:
         summary["execution"] = execution
+    files = None
     if write:
-        files = []
-        fits = fits_table.sort_values(["model", "resolution", "fraction", "seed"], key=_model_order)
-        files.append(store.write_text("results.csv", fits.to_csv(index=False)))
-        files.append(store.write_json("summary.json", summary))
-        files.append(store.write_text("summary.md", markdown))
-        if plots:
-            files += _write_figures(config, tables, folder, n_pool)
-    else:
+        try:
+            files = _write_files(config, tables, store, summary, markdown, plots, n_pool)
+        except StoreWriteError as exc:
+            warnings.warn(
+                f"{exc}; the results are shown but not all saved: free disk space (or fix the "
+                "folder's permissions) and run the same command again to write them.",
+                UserWarning,
+                stacklevel=2,
+            )
+    if files is None:
         names = ("results.csv", "summary.json", "summary.md", *_FIGURES)
         files = [folder / name for name in names if (folder / name).is_file()]
     return StudyResult(
@@ -437,38 +444,48 @@ def write_report(
     )
 
 
+def _write_files(config, tables, store, summary, markdown, plots, n_pool) -> list[Path]:
+    fits = tables["fits"].sort_values(["model", "resolution", "fraction", "seed"], key=_model_order)
+    # Integers as integers (seed 0, not 0.0), even in columns with empty cells.
+    fits = fits.astype(dict.fromkeys(INTEGER_COLUMNS, "Int64"))
+    files = [
+        store.write_text("results.csv", fits.to_csv(index=False)),
+        store.write_json("summary.json", summary),
+        store.write_text("summary.md", markdown),
+    ]
+    if plots:
+        files += _write_figures(config, tables, store, n_pool)
+    return files
+
+
 _FIGURES = ("fraction_curve.png", "auc_vs_epoch.png", "symmetry_factor.png", "resolution_scan.png")
 
 
-def _write_figures(config, tables, folder: Path, n_pool: int) -> list[Path]:
+def _write_figures(config, tables, store, n_pool: int) -> list[Path]:
     from ._plots import (
+        figure_png,
         plot_epoch_curve,
         plot_fraction_curve,
         plot_resolution_scan,
         plot_symmetry,
-        save_figure,
     )
 
     optimal = tables["optimal"]
     opt = optimal.get(float(config.resolution))
-    files = []
+    figures = {}
     if len(tables["curve"]):
-        ax = plot_fraction_curve(
+        figures["fraction_curve.png"] = plot_fraction_curve(
             tables["curve"], optimal=opt, n_pool=n_pool, resolution=config.resolution
         )
-        files.append(save_figure(ax, folder / "fraction_curve.png"))
     if tables["epochs"]:
-        ax = plot_epoch_curve(
+        figures["auc_vs_epoch.png"] = plot_epoch_curve(
             tables["epochs"],
             hgb=tables["hgb_at_largest"],
             optimal=opt,
             fraction=max(config.fractions),
         )
-        files.append(save_figure(ax, folder / "auc_vs_epoch.png"))
     if tables["symmetry"]:
-        ax = plot_symmetry(tables["symmetry"])
-        files.append(save_figure(ax, folder / "symmetry_factor.png"))
+        figures["symmetry_factor.png"] = plot_symmetry(tables["symmetry"])
     if len(tables["scan"]) and tables["scan"]["resolution"].nunique() > 1:
-        axes = plot_resolution_scan(tables["scan"], optimal=optimal)
-        files.append(save_figure(axes, folder / "resolution_scan.png"))
-    return files
+        figures["resolution_scan.png"] = plot_resolution_scan(tables["scan"], optimal=optimal)
+    return [store.write_bytes(name, figure_png(ax)) for name, ax in figures.items()]

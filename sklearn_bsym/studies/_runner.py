@@ -10,7 +10,11 @@ holds is waited for at the end and read back (or run here if that process died).
 
 Ctrl-C (or a task reporting :class:`TaskInterruptedError`) stops the run: finished fits stay
 stored, nothing half-done is stored, local workers are ended, and :class:`TasksInterrupted` says
-how many fits are stored and how many remain.
+how many fits are stored and how many remain. A failed write (disk full, folder made
+unwritable) stops it the same way with a :class:`TasksWriteError`.
+
+On Dask the tasks are submitted to the cluster's workers directly (not through joblib, which
+runs them one by one in this process when the cluster has a single worker thread).
 """
 
 from __future__ import annotations
@@ -20,13 +24,20 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
-from joblib import Parallel, delayed, parallel_config
+from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 
-from ._store import ResultStore
+from ._store import ResultStore, StoreWriteError, writing
 
-__all__ = ["run_tasks", "dask_backend", "TaskInterruptedError", "TasksInterrupted"]
+__all__ = [
+    "run_tasks",
+    "dask_backend",
+    "TaskInterruptedError",
+    "TasksInterrupted",
+    "TasksWriteError",
+]
 
 #: Seconds to wait for a Dask scheduler before giving up with a one-line error.
 DASK_CONNECT_TIMEOUT = 5
@@ -41,6 +52,16 @@ class TasksInterrupted(KeyboardInterrupt):
 
     def __init__(self, n_stored: int, n_remaining: int):
         super().__init__(f"{n_stored} fits stored, {n_remaining} remain")
+        self.n_stored = n_stored
+        self.n_remaining = n_remaining
+
+
+class TasksWriteError(StoreWriteError):
+    """A result could not be written; ``n_stored`` fits are stored, ``n_remaining`` are not.
+    The message is the one line of the failed write."""
+
+    def __init__(self, message: str, n_stored: int, n_remaining: int):
+        super().__init__(message)
         self.n_stored = n_stored
         self.n_remaining = n_remaining
 
@@ -89,7 +110,9 @@ def dask_backend(
                 n_workers=n,
                 threads_per_worker=1,
                 processes=processes,
-                dashboard_address=None,
+                # A free port of this machine's loopback: None still takes 8787 for the HTTP
+                # server, and fails (or warns) wherever anything else listens there.
+                dashboard_address="127.0.0.1:0",
             )
         client = Client(cluster)
     else:
@@ -136,6 +159,7 @@ def run_tasks(
     progress: bool = False,
     on_done: Callable[[str], None] | None = None,
     on_plan: Callable[[int, int], None] | None = None,
+    on_parallel: Callable[[int], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Results of ``func(*args)`` for every ``(key, args)`` in ``tasks``, resuming from ``store``.
 
@@ -168,7 +192,11 @@ def run_tasks(
     on_done : callable, optional
         Called with the key of each fit that was run and saved (not loaded).
     on_plan : callable, optional
-        Called once, before anything runs, with (fits reused from the store, fits to run).
+        Called once, before anything runs (after the store is found writable), with (fits
+        reused from the store, fits to run).
+    on_parallel : callable, optional
+        Called with the number of tasks that run at once, once the backend is up (on Dask:
+        the cluster's worker threads).
 
     Returns
     -------
@@ -179,6 +207,8 @@ def run_tasks(
     ------
     TasksInterrupted
         On Ctrl-C, or when a task raises :class:`TaskInterruptedError`; what finished is stored.
+    TasksWriteError
+        When a result cannot be written; what was written before stays stored.
     """
     keys = [key for task_key, _ in tasks for key in _keys_of(task_key)]
     if len(set(keys)) != len(keys):
@@ -195,15 +225,18 @@ def run_tasks(
                 results[key] = payload
         if missing:
             todo.append((task_key, args))
+    if todo:
+        store.check_writable()
     if on_plan is not None:
         on_plan(len(results), len(keys) - len(results))
     if todo:
-        store.check_writable()
-        _run_claimed(func, todo, store, results, n_jobs, dask, dask_processes, progress, on_done)
+        options = (n_jobs, dask, dask_processes, progress, on_done, on_parallel)
+        _run_claimed(func, todo, store, results, *options)
     return {key: results[key] for key in keys}
 
 
-def _run_claimed(func, todo, store, results, n_jobs, dask, dask_processes, progress, on_done):
+def _run_claimed(func, todo, store, results, n_jobs, dask, dask_processes, progress, on_done,
+                 on_parallel):
     """Run ``todo``: first every task no other process holds, then (waiting for their locks)
     those another process held, unless it stored them meanwhile."""
     held: dict[Any, list] = {}
@@ -215,7 +248,8 @@ def _run_claimed(func, todo, store, results, n_jobs, dask, dask_processes, progr
             while pending:
                 deferred: list = []
                 claimed = _claim(pending, store, results, held, deferred, blocking, bar)
-                for task_key, payload in _run(func, claimed, n_jobs, dask, dask_processes):
+                stream = _run(func, claimed, n_jobs, dask, dask_processes, on_parallel)
+                for task_key, payload in stream:
                     for key, one in _payloads_of(task_key, payload):
                         if key not in results:
                             store.save(key, one)
@@ -225,14 +259,17 @@ def _run_claimed(func, todo, store, results, n_jobs, dask, dask_processes, progr
                     _release(held.pop(task_key, []))
                     bar.update(len(_keys_of(task_key)))
                 pending, blocking = deferred, True
-    except (KeyboardInterrupt, TaskInterruptedError):
+    except (KeyboardInterrupt, TaskInterruptedError, StoreWriteError) as exc:
         if n_jobs not in (None, 1) and dask is None:
             _end_local_workers()
-        n_done = len(results) - n_start
-        raise TasksInterrupted(len(results), total - n_done) from None
+        n_remaining = total - (len(results) - n_start)
+        if isinstance(exc, StoreWriteError):
+            raise TasksWriteError(str(exc), len(results), n_remaining) from None
+        raise TasksInterrupted(len(results), n_remaining) from None
     finally:
         for locks in held.values():
             _release(locks)
+        store.remove_lock_folder()
 
 
 def _claim(pending, store, results, held, deferred, blocking, bar) -> Iterator[tuple]:
@@ -244,7 +281,8 @@ def _claim(pending, store, results, held, deferred, blocking, bar) -> Iterator[t
         taken = []
         for lock in locks:
             try:
-                lock.acquire(timeout=-1 if blocking else 0)
+                with writing(lock.lock_file):
+                    lock.acquire(timeout=-1 if blocking else 0)
             except TimeoutError:
                 break
             taken.append(lock)
@@ -269,7 +307,11 @@ def _claim(pending, store, results, held, deferred, blocking, bar) -> Iterator[t
 
 
 def _release(locks) -> None:
+    """Release ``locks`` and remove their files, so that none stay behind. A process that
+    waited on a removed file then holds a lock nobody else can see: it only ever reads the
+    fit back (it is stored), or at worst computes it a second time, never a different result."""
     for lock in locks:
+        Path(lock.lock_file).unlink(missing_ok=True)
         lock.release()
 
 
@@ -286,7 +328,13 @@ def _progress_bar(total: int, progress: bool):
     from tqdm.auto import tqdm
 
     with tqdm(total=total, desc="fits", unit="fit", disable=not progress) as bar:
-        yield bar
+        try:
+            yield bar
+        except BaseException:
+            # Stopped (Ctrl-C, a failed write): erase the bar instead of drawing it once more, so
+            # the line that says what is stored starts on a clean line.
+            bar.leave = False
+            raise
 
 
 def _keys_of(task_key: str | tuple[str, ...]) -> tuple[str, ...]:
@@ -330,16 +378,45 @@ def _keyed(func, key, args, parent):
     return key, func(*args)
 
 
-def _run(func, claimed, n_jobs, dask, dask_processes) -> Iterator[tuple[Any, dict]]:
-    with dask_backend(dask, n_workers=n_jobs, processes=dask_processes):
-        # A Dask cluster sizes itself; joblib's n_jobs=-1 means "all of its workers".
-        parallel = Parallel(
-            n_jobs=-1 if dask is not None else n_jobs,
-            return_as="generator_unordered",
-        )
-        parent = os.getpid()
+def _run(func, claimed, n_jobs, dask, dask_processes, on_parallel) -> Iterator[tuple[Any, dict]]:
+    parent = os.getpid()
+    with dask_backend(dask, n_workers=n_jobs, processes=dask_processes) as client:
+        if client is not None:
+            yield from _run_on_dask(client, func, claimed, parent, on_parallel)
+            return
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        if on_parallel is not None:
+            on_parallel(effective_n_jobs(n_jobs))
         stream = parallel(delayed(_keyed)(func, key, args, parent) for key, args in claimed)
         try:
             yield from stream
         finally:
             stream.close()
+
+
+def _run_on_dask(client, func, claimed, parent, on_parallel) -> Iterator[tuple[Any, dict]]:
+    """Submit the tasks of ``claimed`` to the cluster's workers, one per worker thread at a
+    time (so that tasks are claimed as they start, as with joblib), in order of completion."""
+    from distributed import as_completed
+
+    client.wait_for_workers(1, timeout=DASK_CONNECT_TIMEOUT * 12)
+    slots = max(1, sum(client.nthreads().values()))
+    if on_parallel is not None:
+        on_parallel(slots)
+    tasks = iter(claimed)
+    running = as_completed()
+
+    def submit_next() -> None:
+        for key, args in tasks:
+            running.add(client.submit(_keyed, func, key, args, parent, pure=False))
+            return
+
+    for _ in range(slots):
+        submit_next()
+    try:
+        for future in running:
+            result = future.result()
+            submit_next()
+            yield result
+    finally:
+        client.cancel(list(running.futures))

@@ -10,12 +10,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._config import StudyConfig
+from ._config import StudyConfig, n_train
 from ._data import load_study_data
-from ._protocol import point_payloads, study_tasks
+from ._protocol import fit_key, point_payloads, study_points, study_tasks
 from ._record import FitRecord
-from ._runner import TasksInterrupted, run_tasks
-from ._store import ResultStore
+from ._runner import TasksInterrupted, TasksWriteError, run_tasks
+from ._store import ResultStore, StoreWriteError
 
 __all__ = ["run_study", "ExecutionPlan", "plan_execution", "StudyInterrupted"]
 
@@ -34,17 +34,23 @@ def available_cores() -> int:
 
 @dataclass(frozen=True)
 class ExecutionPlan:
-    """How the fits run: ``parallel`` fits at once, each with ``threads`` torch/BLAS threads."""
+    """How the fits run: ``parallel`` fits at once, each with ``threads`` torch/BLAS threads;
+    ``parallel`` is None on a remote Dask cluster until it is reached (one fit per worker
+    thread)."""
 
-    parallel: int
-    threads: int | None
+    parallel: int | None
+    threads: int
     cores: int
 
     def describe(self) -> str:
-        threads = "the workers' own" if self.threads is None else str(self.threads)
+        parallel = (
+            "on the Dask cluster, one fit per worker thread"
+            if self.parallel is None
+            else f"{self.parallel} fit(s) in parallel"
+        )
         return (
-            f"{self.parallel} fit(s) in parallel, {threads} torch/BLAS thread(s) each, "
-            f"{self.cores} CPU core(s) available"
+            f"{parallel}, {self.threads} torch/BLAS thread(s) each, "
+            f"{self.cores} CPU core(s) available here"
         )
 
 
@@ -59,7 +65,8 @@ def plan_execution(
     fits on 2 cores): 1 thread per fit 5.5 s, 2 threads 7.4 s on a quiet machine; at load ~5
     the 2-thread fits took 393 s. ``n_threads`` overrides (at most the cores per parallel fit
     is sensible). joblib's negative ``n_jobs`` count back from the cores (-1: all of them). On a
-    remote Dask scheduler the threads stay the workers' unless given.
+    remote Dask scheduler the fits run one per worker thread, with the same threads each as
+    here, so that their numbers equal a serial run's.
     """
     if n_jobs == 0:
         raise ValueError("n_jobs=0 runs nothing; use None or 1 (serial), N > 1, or -1 (all cores).")
@@ -67,7 +74,7 @@ def plan_execution(
         raise ValueError(f"n_threads must be >= 1, got {n_threads}.")
     cores = available_cores()
     if dask not in (None, "local"):
-        return ExecutionPlan(parallel=n_jobs or 1, threads=n_threads, cores=cores)
+        return ExecutionPlan(parallel=None, threads=n_threads or 1, cores=cores)
     if n_jobs is None:
         parallel = cores if dask == "local" else 1
     elif n_jobs < 0:
@@ -77,9 +84,50 @@ def plan_execution(
     return ExecutionPlan(parallel=parallel, threads=n_threads or 1, cores=cores)
 
 
-def _valid_payload(payload):
-    FitRecord.from_payload(payload)
-    return payload
+def _record_validator(config: StudyConfig):
+    """``validate(key, payload)`` of the study's store: the payload must fit the schema, its own
+    slot (model, fraction, resolution, seed, training size of its key) and the set's data (pool,
+    test and test-signal sizes); else a ValueError names what differs."""
+    data = load_study_data(config)
+    sizes = {
+        "n_pool": len(data.pool),
+        "n_test": len(data.test),
+        "n_test_signal": int(data.y[data.test].sum()),
+    }
+    slots = {}
+    for point in study_points(config):
+        for key, seed in zip(point.keys(), point.seeds or (None,), strict=True):
+            size = 0 if point.fraction is None else n_train(point.fraction, sizes["n_pool"])
+            slots[key] = {
+                "model": point.model,
+                "fraction": point.fraction,
+                "resolution": point.resolution,
+                "seed": seed,
+                "n_train": size,
+            }
+
+    def validate(key, payload):
+        record = FitRecord.from_payload(payload)
+        slot = slots.get(key, {})
+        if not slot and fit_key(record.model, record.fraction, record.resolution,
+                                record.seed) != key:
+            raise ValueError(
+                f"it records model {record.model!r}, fraction {record.fraction!r}, resolution "
+                f"{record.resolution!r}, seed {record.seed!r}: a fit of another slot"
+            )
+        expected = {**slot, **sizes}
+        wrong = [
+            f"{name} {getattr(record, name)!r} (this slot: {value!r})"
+            for name, value in expected.items()
+            if getattr(record, name) != value
+        ]
+        if wrong:
+            raise ValueError(
+                f"it records {', '.join(wrong)}: a fit of another slot or result set"
+            )
+        return payload
+
+    return validate
 
 
 def run_study(
@@ -125,7 +173,9 @@ def run_study(
     Returns
     -------
     StudyResult
-        The per-fit table, the summary, the claims and the paths written.
+        The per-fit table, the summary, the claims and the paths written; they cover every fit
+        stored in the result set, also those of models, fractions or seeds outside this run's
+        selection.
 
     Raises
     ------
@@ -145,9 +195,11 @@ def run_study(
         # Read the files here once, so that their warnings (same file twice, a lopsided class
         # mix) reach the user from this process rather than from a worker.
         load_study_data(config)
-    folder = output / config.result_set_id()
-    store = ResultStore(folder, validate=_valid_payload)
+    set_id = config.result_set_id()
+    folder = output / set_id
+    store = ResultStore(folder, validate=_record_validator(config), set_id=set_id)
     tasks = [(key, (*args, plan.threads)) for key, args in study_tasks(config)]
+    execution = {"parallel": plan.parallel, "threads": plan.threads, "cores": plan.cores}
 
     def on_plan(n_reused: int, n_todo: int) -> None:
         if log is None:
@@ -158,6 +210,16 @@ def run_study(
             log(f"All {n_reused} fits are stored in {folder}; nothing to run.")
         if n_todo:
             log(f"Running {n_todo} fits: {plan.describe()}.")
+        if n_todo > 1 and plan.parallel == 1 and plan.cores > 1 and n_jobs is None:
+            log(
+                f"Tip: {plan.cores} CPU cores are available; --n-jobs {plan.cores} runs "
+                f"{plan.cores} fits at once, with the same numbers."
+            )
+
+    def on_parallel(n: int) -> None:
+        if execution["parallel"] is None and log is not None:
+            log(f"The Dask cluster at {dask} runs {n} fit(s) at once (its worker threads).")
+        execution["parallel"] = n
 
     try:
         payloads = run_tasks(
@@ -170,13 +232,24 @@ def run_study(
             progress=progress,
             on_done=on_done,
             on_plan=on_plan,
+            on_parallel=on_parallel,
         )
     except TasksInterrupted as stop:
         raise StudyInterrupted(
             f"Interrupted: {stop.n_stored} fits are stored in {folder}, {stop.n_remaining} "
             "remain; run the same command again to resume."
         ) from None
-    execution = {"parallel": plan.parallel, "threads": plan.threads, "cores": plan.cores}
+    except TasksWriteError as stop:
+        raise StoreWriteError(
+            f"{stop}; {stop.n_stored} fits are stored in {folder}, {stop.n_remaining} remain: "
+            "free disk space or fix the folder's permissions, then run the same command again "
+            "to resume."
+        ) from None
+    # The set's files describe every fit stored in it, also those outside this run's selection
+    # (a rerun with fewer --models must not drop the others from results.csv and the summary).
+    for key in store.keys():
+        if key not in payloads and (payload := store.load(key)) is not None:
+            payloads[key] = payload
     return write_report(
         config, payloads, store, plots=plots, write=store.is_writable(), execution=execution
     )
