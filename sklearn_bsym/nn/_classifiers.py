@@ -435,7 +435,7 @@ class InvariantClassifier(_EventClassifier):
     hidden_sizes : tuple of int, default (512, 256, 256, 128)
         Hidden widths of the MLP on the invariants.
     log_scale : bool, default True
-        Compress the invariants with sign(x) log(1 + |x|).
+        Compress the invariants with ``sign(x) log(1 + |x|)``.
     **kwargs
         As :class:`PFNClassifier` (``preset="paper"`` uses lr 1e-6 here, as the authors).
     """
