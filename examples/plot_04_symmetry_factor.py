@@ -25,9 +25,9 @@ w = hybrid.symmetry_factor(X)  # (n_events, 2): w_general, w_invariant; rows sum
 print(w[:3].round(3))
 
 # %%
-# The mean weight of the general subnet in bins of the mu+'s pT (equal-population bins), with
-# its spread over the events of each bin:
-table = symmetry_factor_table(hybrid, X, bins=8)
+# The mean weight of the general subnet in bins of the mu+'s pT (edges in GeV; an integer gives
+# equal-population bins instead), with its spread over the events of each bin:
+table = symmetry_factor_table(hybrid, X, bins=[5, 20, 30, 35, 40, 45, 50, 60, 80, 600])
 print(table.round(3).to_string(index=False))
 
 fig, ax = plt.subplots(figsize=(6, 4))
