@@ -43,7 +43,7 @@ __all__ = [
 #: The components of each particle's four-vector, in storage order.
 COMPONENTS: tuple[str, str, str, str] = ("px", "py", "pz", "E")
 
-#: Largest |component| accepted, in GeV: 15 times the LHC's 6.8 TeV beam energy. Larger values
+#: Largest ``|component|`` accepted, in GeV: 15 times the LHC's 6.8 TeV beam energy. Larger values
 #: are unit mistakes (MeV, keV) or corrupt entries, and far larger ones overflow the networks'
 #: float32 invariants (products of energies) into inf and then NaN.
 MAX_ABS_GEV = 1e5

@@ -80,7 +80,7 @@ def pt(p: Array) -> Array:
 
 
 def p_abs(p: Array) -> Array:
-    """Magnitude of the three-momentum |p|."""
+    """Magnitude of the three-momentum ``|p|``."""
     p = _asarray(p)
     return _xp(p).sqrt(p[..., 0] ** 2 + p[..., 1] ** 2 + p[..., 2] ** 2)
 
@@ -135,14 +135,14 @@ def dot(a: Array, b: Array) -> Array:
 
 
 def m2(p: Array) -> Array:
-    """Squared mass E^2 - |p|^2, computed as (E - |p|)(E + |p|) to limit cancellation."""
+    """Squared mass ``E^2 - |p|^2``, computed as ``(E - |p|)(E + |p|)`` to limit cancellation."""
     p = _asarray(p)
     pa = p_abs(p)
     return (p[..., 3] - pa) * (p[..., 3] + pa)
 
 
 def mass(p: Array) -> Array:
-    """Signed mass copysign(sqrt(|m^2|), m^2): negative for spacelike vectors, never NaN."""
+    """Signed mass ``copysign(sqrt(|m^2|), m^2)``: negative for spacelike vectors, never NaN."""
     m2_ = m2(p)
     xp = _xp(m2_)
     return xp.copysign(xp.sqrt(xp.abs(m2_)), m2_)
@@ -155,7 +155,7 @@ def system(particles: Array) -> Array:
 
 
 def boost(p: Array, beta: Array) -> Array:
-    """Lorentz boost of ``p`` by the velocity ``beta`` (shape (..., 3), |beta| < 1).
+    """Lorentz boost of ``p`` by the velocity ``beta`` (shape (..., 3), ``|beta| < 1``).
 
     A particle at rest in a frame moving with velocity ``beta`` ends up with velocity ``beta``.
     """
@@ -183,7 +183,7 @@ def boost_z(p: Array, y: Array) -> Array:
 
 
 def signed_log(x: Array) -> Array:
-    """sign(x) * log(1 + |x|), the paper's compression of invariants."""
+    """``sign(x) * log(1 + |x|)``, the paper's compression of invariants."""
     xp = _xp(x)
     return xp.sign(x) * xp.log1p(xp.abs(x))
 

@@ -76,7 +76,7 @@ def class_acceptance(label: int) -> float:
     fy = gen.rapidity_pdf(y)
 
     def over_y(m):
-        return float(pdf(m)) * np.trapezoid(gen.lo_acceptance(m, y) * fy, y)
+        return float(pdf(m)) * integrate.trapezoid(gen.lo_acceptance(m, y) * fy, y)
 
     edges = [gen.MASS_MIN, gen.Z_MASS - 10, gen.Z_MASS, gen.Z_MASS + 10, 200.0, 1000.0, 1e5]
     return sum(
@@ -158,9 +158,9 @@ def _likelihoods(a, b, pz1, pz2, r, n_nodes):
     # Inside the cuts |y| < ETA_MAX, where the rapidity density is constant.
     common = (np.exp(-gauss) * gen.rapidity_pdf(0.0) * gen.cos_theta_pdf(cos_theta)
               * 2.0 * p / (m * energy1 * energy2))
-    like_s = np.trapezoid(common * gen.signal_mass_pdf(m), t, axis=1) / class_acceptance(1)
-    like_b = np.trapezoid(common * gen.background_mass_pdf(m), t, axis=1) / class_acceptance(0)
-    return like_s, like_b
+    like_s = integrate.trapezoid(common * gen.signal_mass_pdf(m), t, axis=1)
+    like_b = integrate.trapezoid(common * gen.background_mass_pdf(m), t, axis=1)
+    return like_s / class_acceptance(1), like_b / class_acceptance(0)
 
 
 def _background_log_weight(reweighter, X):

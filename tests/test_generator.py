@@ -161,8 +161,8 @@ def test_mass_histogram_matches_density_times_acceptance(large_sample, label):
     grid_y = np.linspace(-ETA_MAX, ETA_MAX, 201)
     fine = np.linspace(MASS_MIN, 2000, 40_001)
     pdf = signal_mass_pdf if label == 1 else background_mass_pdf
-    dens = pdf(fine) * np.trapezoid(lo_acceptance(fine[:, None], grid_y) * rapidity_pdf(grid_y),
-                                    grid_y, axis=1)
+    acceptance = lo_acceptance(fine[:, None], grid_y) * rapidity_pdf(grid_y)
+    dens = pdf(fine) * integrate.trapezoid(acceptance, grid_y, axis=1)
     cdf = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(fine))])
     expected = np.diff(np.interp(edges, fine, cdf)) / cdf[-1] * m.size
     sigma = np.sqrt(expected) + 1.0

@@ -96,7 +96,10 @@ def test_nanoaod_ttree_and_rntuple(root_dir):
     with pytest.warns(UserWarning, match="Skipped 9 of 10"):
         X, info = load_event_file(rntuple, tree="Events", return_info=True)
     assert info["branches"] == ["Muon_pt", "Muon_eta", "Muon_phi", "Muon_mass", "Muon_charge"]
-    raw = uproot.open(rntuple)["Events"].arrays(["_collection15"])["_collection15"]
+    # Fields by their own names: the layout of the "_collectionN" record differs between uproot
+    # versions (5.7.6 and 5.7.7).
+    fields = uproot.open(rntuple)["Events"].arrays(["Muon_pt", "Muon_mass", "Muon_charge"])
+    raw = ak.zip({name: fields[name] for name in fields.fields})
     both = (ak.sum(raw.Muon_charge > 0, axis=1) == 1) & (ak.sum(raw.Muon_charge < 0, axis=1) == 1)
     pair = raw[both]
     pos = pair[pair.Muon_charge > 0]

@@ -339,7 +339,7 @@ def make_dimuon_events(
     Returns
     -------
     X : ndarray of shape (n_events, 8), float64
-        mu+ then mu- four-momenta (px, py, pz, E) in GeV, massless (E = |p|), after the cuts.
+        mu+ then mu- four-momenta (px, py, pz, E) in GeV, massless (``E = |p|``), after the cuts.
     y : ndarray of shape (n_events,), int64
         1 for signal, 0 for background; classes interleaved (shuffled).
     truth : DataFrame, only when ``return_truth``

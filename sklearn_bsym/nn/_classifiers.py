@@ -466,7 +466,7 @@ class InvariantClassifier(_EventClassifier):
         authors' (512, 256, 256, 128) with the paper preset (as good, at twice the CPU time of a
         fit: ``benchmarks/default_recipe.py``).
     log_scale : bool, default True
-        Compress the invariants with sign(x) log(1 + |x|).
+        Compress the invariants with ``sign(x) log(1 + |x|)``.
     **kwargs
         As :class:`PFNClassifier` (``preset="paper"`` uses lr 1e-6 here, as the authors).
     """

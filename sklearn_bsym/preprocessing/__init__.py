@@ -18,8 +18,8 @@ measured pT):
 ...     HistGradientBoostingClassifier(),
 ... )
 >>> scores = cross_val_score(model, X, y, cv=3, scoring=pt_weighted_roc_auc)
->>> print(round(scores.mean(), 2))
-0.75
+>>> bool(0.7 < scores.mean() < 0.8)  # 0.75 with the newest versions, 0.74 at the floors
+True
 """
 
 from __future__ import annotations

@@ -75,10 +75,10 @@ class PtReweighter(BaseEstimator):
 
     Attributes
     ----------
-    bin_edges_ : ndarray of shape (n_bins_ + 1,)
-    signal_counts_, background_counts_ : ndarray of shape (n_bins_,)
+    bin_edges_ : ndarray of shape ``(n_bins_ + 1,)``
+    signal_counts_, background_counts_ : ndarray of shape ``(n_bins_,)``
         Training events per bin and class.
-    density_ratio_ : ndarray of shape (n_bins_,)
+    density_ratio_ : ndarray of shape ``(n_bins_,)``
         Signal density / background density per bin (0 where the background is empty).
     n_features_in_ : int
     feature_names_in_ : ndarray of str

@@ -152,8 +152,8 @@ class MomentumSmearer(TransformerMixin, BaseEstimator):
     >>> from sklearn_bsym.preprocessing import MomentumSmearer
     >>> X = np.array([[30.0, 40.0, 0.0, 50.0, -30.0, -40.0, 120.0, 130.0]])
     >>> Xs = MomentumSmearer(0.10, random_state=0).fit_transform(X)
-    >>> Xs[0, 2], Xs[0, 6]  # pz is kept
-    (np.float64(0.0), np.float64(120.0))
+    >>> float(Xs[0, 2]), float(Xs[0, 6])  # pz is kept
+    (0.0, 120.0)
     >>> bool(np.all(MomentumSmearer(0.0).fit_transform(X) == X))
     True
     """

@@ -70,7 +70,36 @@ _WHERE = {
     "plot_resolution_scan": "_plots",
 }
 
-__all__ = list(_WHERE)
+# The public API: what a user of the study needs (run it, configure it, read its results, draw
+# them, reuse its model table and data split). The other names of _WHERE are the study's plumbing
+# (its protocol steps, task runner, store internals, thresholds and styles): importable for the
+# command line, the tests and the benchmarks, but not documented API and free to change.
+__all__ = [
+    "StudyConfig",
+    "QUICK",
+    "FULL",
+    "run_study",
+    "StudyResult",
+    "StudyInterrupted",
+    "FitRecord",
+    "MODELS",
+    "DEFAULT_MODELS",
+    "ModelSpec",
+    "make_model",
+    "StudyData",
+    "load_study_data",
+    "ClassMixWarning",
+    "summarize",
+    "check_claims",
+    "ResultStore",
+    "CorruptResultWarning",
+    "StoreNotWritableError",
+    "dask_backend",
+    "plot_fraction_curve",
+    "plot_epoch_curve",
+    "plot_symmetry",
+    "plot_resolution_scan",
+]
 
 
 def __getattr__(name: str):
@@ -82,4 +111,4 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(_WHERE))
