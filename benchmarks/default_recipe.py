@@ -10,8 +10,8 @@ pool of 80,000 events, so the test set and the ceiling are the same whatever siz
     python benchmarks/default_recipe.py --sizes 2000 --seeds 3 --models hybrid invariant
     python benchmarks/default_recipe.py --params hybrid '{"F_sizes": [512, 256, 128]}' \\
         --tag hybrid=hybrid_big                               # a variant under its own name
-    python benchmarks/default_recipe.py --variant es10 --sizes 500 2000 8000 \\
-        --models invariant hybrid                             # early stopping on 10 %
+    python benchmarks/default_recipe.py --variant floor600 es10 es20 --sizes 500 2000 8000 \\
+        --models invariant hybrid            # the previous floor, early stopping on 10 / 20 %
     python benchmarks/default_recipe.py --quick               # tiny check that it runs
 
 Each fit runs in this process with one torch thread and is timed in CPU seconds. One CSV row per
@@ -142,13 +142,14 @@ def main(argv=None) -> pd.DataFrame:
                         metavar=("MODEL", "JSON"), help="keyword arguments of one model")
     parser.add_argument("--tag", action="append", default=[], metavar="MODEL=NAME",
                         help="store MODEL's rows under NAME (a variant)")
-    parser.add_argument("--variant", choices=VARIANTS,
-                        help="an alternative recipe (rows named MODEL_VARIANT)")
+    parser.add_argument("--variant", nargs="+", choices=VARIANTS, default=[],
+                        help="alternative recipes of the networks (rows named MODEL_VARIANT)")
     parser.add_argument("--cost", action="store_true",
                         help="multiply-adds per event and achieved FLOP/s of each network")
-    parser.add_argument("--before", metavar="CSV",
-                        help="rows of the previous code (model names ending in _before): write "
-                             "<stem>_before_after.md beside the report")
+    parser.add_argument("--before", nargs=2, metavar=("PREVIOUS_CSV", "SIZES_CSV"),
+                        help="rows of the previous code (names ending in _before) and of the "
+                             "authors' sizes with this recipe (names ending in _authors_sizes): "
+                             "write <stem>_before_after.md (see previous_defaults)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: check that it runs")
     parser.add_argument("--output", default="benchmarks/results/default_recipe",
                         help="output stem (.csv, .md, .png)")
@@ -156,8 +157,9 @@ def main(argv=None) -> pd.DataFrame:
     torch.set_num_threads(1)
     params = {m: json.loads(text) for m, text in args.params}
     tags = dict(t.split("=", 1) for t in args.tag)
-    if args.variant:
-        tags = {m: f"{m}_{args.variant}" for m in args.models if m in NETWORKS} | tags
+    # (model, variant, row name) of every fit per size and seed; variants beside the defaults.
+    runs = [(m, None, tags.get(m, m)) for m in args.models]
+    runs += [(m, v, f"{m}_{v}") for v in args.variant for m in args.models if m in NETWORKS]
     if args.quick:
         args.sizes, args.seeds = [500, 1_000], 2
     n_test, n_pool = (2_000, 2_000) if args.quick else (N_TEST, N_POOL)
@@ -192,13 +194,12 @@ def main(argv=None) -> pd.DataFrame:
             idx = np.random.default_rng(1000 + seed).choice(len(pool_X), n, replace=False)
             Xt, yt = pool_X[idx], pool_y[idx]
             w = PtReweighter().fit(Xt, yt).compute_sample_weight(Xt, yt)
-            for model in args.models:
-                name = tags.get(model, model)
+            for model, variant, name in runs:
                 if (name, n, seed) in have:
                     continue
                 given = dict(params.get(model, {}))
-                if args.variant and model in NETWORKS:
-                    given.update(VARIANTS[args.variant](n))
+                if variant:
+                    given.update(VARIANTS[variant](n))
                 est = make_estimator(model, seed, given)
                 cpu, wall = time.process_time(), time.perf_counter()
                 fit_weighted(est, Xt, yt, w)
@@ -229,12 +230,10 @@ def main(argv=None) -> pd.DataFrame:
                 print(f"n={n:6d} seed={seed} {name:16s} AUC {auc:.4f} gap {ceiling - auc:.4f}"
                       f" epochs {row['epochs']:4.0f} ({cpu:.1f} CPU s)", flush=True)
     df = pd.DataFrame(rows)
-    names = [tags.get(m, m) for m in args.models]
-    df = df[df["model"].isin(names) & df["n_train"].isin(args.sizes)]
+    df = df[df["model"].isin([name for _, _, name in runs]) & df["n_train"].isin(args.sizes)]
     write_report(df, ceiling, stem)
     if args.before:
-        before = pd.read_csv(args.before)
-        before["model"] = before["model"].str.removesuffix("_before")
+        before = previous_defaults(*(pd.read_csv(p) for p in args.before), df, args.seeds)
         write_before_after(before[before["n_train"].isin(args.sizes)], df, ceiling, stem)
     return df
 
@@ -274,6 +273,30 @@ def write_report(df: pd.DataFrame, ceiling: float, stem: Path) -> None:
     stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     _plot(s, stem.with_suffix(".png"))
+
+
+#: From this many training events on, the previous recipe's 600-step floor did not apply
+#: (12 epochs of batch 256 are 600 steps or more): its fit was the same computation as this
+#: recipe's with the previous sizes.
+FLOOR_FREE = 12_800
+
+
+def previous_defaults(previous: pd.DataFrame, sizes: pd.DataFrame, after: pd.DataFrame,
+                      n_seeds: int) -> pd.DataFrame:
+    """The previous defaults' rows: those of the previous code where it ran every seed; above
+    :data:`FLOOR_FREE` events, missing ones from the same computation run with this code (the
+    authors' sizes for the invariant and hybrid networks, this run's PFN, whose size and recipe
+    there are unchanged); both were checked identical to the digit at 16,000 and 40,000
+    events."""
+    previous = previous.assign(model=previous["model"].str.removesuffix("_before"))
+    seeds = previous.groupby(["model", "n_train"])["seed"].transform("nunique")
+    previous = previous[seeds >= n_seeds]
+    same = pd.concat([sizes.assign(model=sizes["model"].str.removesuffix("_authors_sizes")),
+                      after[after["model"] == "pfn"]])
+    same = same[same["n_train"] >= FLOOR_FREE]
+    have = set(zip(previous["model"], previous["n_train"], strict=True))
+    missing = [(m, n) not in have for m, n in zip(same["model"], same["n_train"], strict=True)]
+    return pd.concat([previous, same[missing]], ignore_index=True)
 
 
 def write_before_after(before: pd.DataFrame, after: pd.DataFrame, ceiling: float,

@@ -244,7 +244,7 @@ def _markdown(config, set_id, tables, n_pool, n_test) -> str:
         "each training subset). Every model has its estimator's defaults but for that share: the "
         "study holds it out for its AUC-per-epoch curve, restores each network's best epoch on it "
         "and stops the tree early on it, where the estimators by default train on every event "
-        "(no early stopping). Smearing {100 * config.resolution:g} % (transverse). Preset "
+        f"(no early stopping). Smearing {100 * config.resolution:g} % (transverse). Preset "
         f"`{config.preset}`, max epochs {epochs}, {config.n_seeds} seed(s), random_state "
         f"{config.random_state}. AUCs are on the test split, mean ± std (standard deviation) over "
         "seeds, weighted so that the background's dimuon pT spectrum matches the signal's (the "
