@@ -9,7 +9,8 @@ stratified shuffle splits of 2,000 and 4,000 training events and scored with the
 on the rest. No Bayes-optimal line here: the signal is not the generator's. The previous default
 is measured by running this file against the previous code (``PYTHONPATH=<old checkout>``).
 
-    python benchmarks/default_recipe_lhe.py ../shared/data/lhe/pylhe-testfile-madgraph-2.2.1-Z-mlm.lhe.gz
+    python benchmarks/default_recipe_lhe.py \\
+        ../shared/data/lhe/pylhe-testfile-madgraph-2.2.1-Z-mlm.lhe.gz
 """
 
 from __future__ import annotations

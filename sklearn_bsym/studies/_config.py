@@ -240,7 +240,7 @@ class StudyConfig:
         return result_set_id(self.result_options())
 
 
-#: ``--quick``: about 5 minutes on 2 CPU cores (a 3-point scan to fit that budget).
+#: ``--quick``: about 3 minutes on 2 CPU cores (a 3-point scan to fit that budget).
 QUICK = StudyConfig(scan_resolutions=(0.0, 0.10, 0.20))
 #: ``--full``: the paper's protocol (100,000 events, fractions 0.1 ... 1.0, 5 seeds) with the
 #: fast recipe, the equivalent of the authors' 100 epochs (``--preset paper`` for theirs).
@@ -262,9 +262,9 @@ class Protocol:
 
 #: The named protocols; ``cost`` is measured (docs/results/<name>/summary.md and the README).
 PROTOCOLS = {
-    "quick": Protocol("quick", QUICK, "about 5 minutes on 2 quiet CPU cores"),
+    "quick": Protocol("quick", QUICK, "about 3 minutes on 2 quiet CPU cores"),
     "full": Protocol(
-        "full", FULL, "about 21 minutes with --no-scan --n-jobs 2 on 2 quiet CPU cores; many hours "
+        "full", FULL, "about 12 minutes with --no-scan --n-jobs 2 on 2 quiet CPU cores; many hours "
         "with --preset paper"
     ),
 }
