@@ -30,23 +30,15 @@ from sklearn_bsym.preprocessing import PtReweighter, weighted_roc_auc
 
 try:
     from _bench_data import smeared_test_and_pool
-    from default_recipe import (
-        N_POOL,
-        N_TEST,
-        RESOLUTION,
-        forward_macs,
-        matmul_peak,
-        train_flops_per_event,
-    )
+    from default_recipe import N_POOL, N_TEST, RESOLUTION, matmul_flops, matmul_peak
 except ImportError:  # run as a module
     from benchmarks._bench_data import smeared_test_and_pool
     from benchmarks.default_recipe import (
         N_POOL,
         N_TEST,
         RESOLUTION,
-        forward_macs,
+        matmul_flops,
         matmul_peak,
-        train_flops_per_event,
     )
 
 PREVIOUS = {"F_sizes": (512, 256, 128), "invariant_weight_init": 0.88}
@@ -77,10 +69,10 @@ def main(argv=None) -> pd.DataFrame:
             clf.fit(Xt, yt, sample_weight=w)
             cpu = time.process_time() - cpu
             auc = weighted_roc_auc(y_test, clf.predict_proba(X_test)[:, 1], X_test)
-            flops = train_flops_per_event(clf) * args.n * len(clf.history)
+            flops = matmul_flops(clf, training=True) * args.n * len(clf.history)
             rows.append({"hybrid": name, "seed": seed, "n_train": args.n, "test_auc": auc,
                          "gap": ceiling - auc, "cpu_s": cpu,
-                         "macs_per_event": forward_macs(clf),
+                         "macs_per_event": matmul_flops(clf, training=False) / 2,
                          "gflops_achieved": flops / cpu / 1e9, "peak_gflops": peak / 1e9})
             print(f"seed {seed} {name:16s} AUC {auc:.4f} gap {ceiling - auc:.4f} "
                   f"{cpu:.1f} CPU s", flush=True)
