@@ -95,7 +95,7 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(reference, tmp_path, extra):
     for _ in range(3 if not extra else 1):
         os.killpg(proc.pid, signal.SIGINT)
         try:
-            _, err = proc.communicate(timeout=1.5 if not extra else 60)
+            _, err = proc.communicate(timeout=3 if not extra else 60)
             break
         except subprocess.TimeoutExpired:
             continue
