@@ -296,9 +296,8 @@ class _EventClassifier(InterruptBeforeFirstEpoch, NeuralNetBinaryClassifier):
         return EventTensors(Xt, yt, torch.as_tensor(w, device=device))
 
     def _check_enough_events(self, dataset: EventTensors):
-        recipe = resolve_recipe(self)
-        n_train = len(dataset) if recipe.validation_fraction is None else int(
-            np.floor(len(dataset) * (1 - recipe.validation_fraction)))
+        recipe = resolve_recipe(self, len(dataset))
+        n_train = recipe.n_train
         if n_train < max(2, recipe.batch_size):
             raise ValueError(
                 f"Got {n_train} training events, fewer than one batch (batch_size="
