@@ -294,8 +294,9 @@ def write_before_after(before: pd.DataFrame, after: pd.DataFrame, ceiling: float
     b, a = summarize(before), summarize(after)
     merged = b.merge(a, on=["model", "n_train"], suffixes=("_b", "_a"))
     merged = merged[merged["model"].isin(NETWORKS)]
-    rows = [f"| {r.model} | {r.n_train:,} | {r.test_auc_b:.4f} ± {r.auc_se_b:.4f} | "
-            f"{r.test_auc_a:.4f} ± {r.auc_se_a:.4f} | {r.gap_b:.4f} | {r.gap_a:.4f} | "
+    pm = "\u00a0±\u00a0"  # no-break spaces: a value and its error stay on one line
+    rows = [f"| {r.model} | {r.n_train:,} | {r.test_auc_b:.4f}{pm}{r.auc_se_b:.4f} | "
+            f"{r.test_auc_a:.4f}{pm}{r.auc_se_a:.4f} | {r.gap_b:.4f} | {r.gap_a:.4f} | "
             f"{r.epochs_b:.0f} / {r.epochs_a:.0f} | {r.cpu_s_b:.1f} / {r.cpu_s_a:.1f} |"
             for r in merged.sort_values(["model", "n_train"]).itertuples()]
     text = (f"Each network with its defaults, before and after the default recipe of issue 19 "
