@@ -51,14 +51,13 @@ from sklearn_bsym.studies import MODEL_STYLE
 
 try:
     from _bench_data import smeared_test_and_pool
-    from hybrid_edge import binned_loss, diagnostic_bins
+    from hybrid_edge import N_POOL, RESOLUTION, binned_loss, diagnostic_bins
 except ImportError:  # run as a module
     from benchmarks._bench_data import smeared_test_and_pool
-    from benchmarks.hybrid_edge import binned_loss, diagnostic_bins
+    from benchmarks.hybrid_edge import N_POOL, RESOLUTION, binned_loss, diagnostic_bins
 
-RESOLUTION = 0.10
+#: Twice hybrid_edge's test set (same pool and smearing), for standard errors of the small gaps.
 N_TEST = 40_000
-N_POOL = 80_000
 SIZES = [500, 1_000, 2_000, 4_000, 8_000, 16_000, 40_000, 80_000]
 
 #: Alternatives to the fast recipe, measured with ``--variant``: per training size, the
