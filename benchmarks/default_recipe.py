@@ -40,7 +40,6 @@ from sklearn.pipeline import make_pipeline
 from torch.utils.flop_counter import FlopCounterMode
 
 from sklearn_bsym.nn import HybridClassifier, InvariantClassifier, PFNClassifier
-from sklearn_bsym.optimal import optimal_discriminant
 from sklearn_bsym.preprocessing import (
     DimuonFeatures,
     PtReweighter,
@@ -50,11 +49,14 @@ from sklearn_bsym.preprocessing import (
 from sklearn_bsym.studies import MODEL_STYLE
 
 try:
-    from _bench_data import smeared_test_and_pool
-    from hybrid_edge import N_POOL, RESOLUTION, binned_loss, diagnostic_bins
+    from hybrid_edge import N_POOL, RESOLUTION, binned_loss, diagnostic_test_set
 except ImportError:  # run as a module
-    from benchmarks._bench_data import smeared_test_and_pool
-    from benchmarks.hybrid_edge import N_POOL, RESOLUTION, binned_loss, diagnostic_bins
+    from benchmarks.hybrid_edge import (
+        N_POOL,
+        RESOLUTION,
+        binned_loss,
+        diagnostic_test_set,
+    )
 
 #: Twice hybrid_edge's test set (same pool and smearing), for standard errors of the small gaps.
 N_TEST = 40_000
@@ -157,15 +159,9 @@ def main(argv=None) -> pd.DataFrame:
     stem.parent.mkdir(parents=True, exist_ok=True)
     csv = stem.with_suffix(".csv")
 
-    X_test, y_test, pool_X, pool_y = smeared_test_and_pool(n_test, n_pool,
-                                                           resolution=RESOLUTION, seed=0)
-    optimal = optimal_discriminant(
-        X_test, resolution=RESOLUTION, reweighter=PtReweighter().fit(pool_X, pool_y))
-    ceiling = weighted_roc_auc(y_test, optimal, X_test)
-    # The diagnostic's weights are weighted_roc_auc's: pT weights fitted on the test set.
-    test_weight = PtReweighter().fit(X_test, y_test).compute_sample_weight(X_test, y_test)
-    optimal_shares = roc_auc_contributions(y_test, optimal, test_weight)
-    bins = diagnostic_bins(X_test)
+    bench = diagnostic_test_set(n_test, n_pool)
+    X_test, y_test, pool_X, pool_y = bench.X_test, bench.y_test, bench.pool_X, bench.pool_y
+    ceiling, test_weight = bench.ceiling, bench.test_weight
     peak = matmul_peak() if args.cost else np.nan
     print(f"Bayes-optimal pT-weighted test AUC: {ceiling:.4f}", flush=True)
 
@@ -210,7 +206,7 @@ def main(argv=None) -> pd.DataFrame:
                 key = (name, n, seed)
                 bin_rows = [r for r in bin_rows if (r["model"], r["n_train"], r["seed"]) != key]
                 bin_rows += [{"model": name, "n_train": n, "seed": seed, **b}
-                             for b in binned_loss(shares, optimal_shares, bins)]
+                             for b in binned_loss(shares, bench.optimal_shares, bench.bins)]
                 pd.DataFrame(bin_rows).to_csv(bins_csv, index=False)
                 rows = [r for r in rows if (r["model"], r["n_train"], r["seed"]) != key]
                 rows.append(row)

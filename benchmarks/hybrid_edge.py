@@ -31,6 +31,7 @@ import argparse
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -92,6 +93,25 @@ def binned_loss(shares: np.ndarray, optimal_shares: np.ndarray, bins: dict) -> l
     return rows
 
 
+def diagnostic_test_set(n_test: int, n_pool: int) -> SimpleNamespace:
+    """The fixed test set and training pool (``X_test, y_test, pool_X, pool_y``), the
+    Bayes-optimal AUC of the weighted problem on it (``ceiling``), and what the per-bin
+    diagnostic needs: the test set's pT weights (``test_weight``, those of
+    ``weighted_roc_auc``), the optimal discriminant's per-event AUC shares (``optimal_shares``)
+    and the events' bins (``bins``)."""
+    X_test, y_test, pool_X, pool_y = smeared_test_and_pool(n_test, n_pool,
+                                                           resolution=RESOLUTION, seed=0)
+    # The ceiling: the exact likelihood ratio of the weighted problem (weights of the pool).
+    optimal = optimal_discriminant(
+        X_test, resolution=RESOLUTION, reweighter=PtReweighter().fit(pool_X, pool_y))
+    test_weight = PtReweighter().fit(X_test, y_test).compute_sample_weight(X_test, y_test)
+    return SimpleNamespace(
+        X_test=X_test, y_test=y_test, pool_X=pool_X, pool_y=pool_y,
+        ceiling=weighted_roc_auc(y_test, optimal, X_test), test_weight=test_weight,
+        optimal_shares=roc_auc_contributions(y_test, optimal, test_weight),
+        bins=diagnostic_bins(X_test))
+
+
 #: The paper's hybrid: its general subnet on the four-vectors alone, symmetry factor from 0.5.
 PAPER_HYBRID = {"particle_inputs": "momenta", "invariant_weight_init": None}
 
@@ -135,16 +155,10 @@ def main(argv=None) -> pd.DataFrame:
     n_test, n_pool = (2_000, 2_000) if args.quick else (N_TEST, N_POOL)
     if max(args.sizes) > n_pool:
         parser.error(f"--sizes: at most {n_pool} training events (the pool)")
-    X_test, y_test, pool_X, pool_y = smeared_test_and_pool(n_test, n_pool,
-                                                           resolution=RESOLUTION, seed=0)
-    # The ceiling: the exact likelihood ratio of the weighted problem (weights of the pool).
-    optimal = optimal_discriminant(
-        X_test, resolution=RESOLUTION, reweighter=PtReweighter().fit(pool_X, pool_y))
-    ceiling = weighted_roc_auc(y_test, optimal, X_test)
-    # The diagnostic's weights are weighted_roc_auc's: pT weights fitted on the test set.
-    test_weight = PtReweighter().fit(X_test, y_test).compute_sample_weight(X_test, y_test)
-    optimal_shares = roc_auc_contributions(y_test, optimal, test_weight)
-    bins = diagnostic_bins(X_test)
+    bench = diagnostic_test_set(n_test, n_pool)
+    X_test, y_test, pool_X, pool_y = bench.X_test, bench.y_test, bench.pool_X, bench.pool_y
+    ceiling, test_weight = bench.ceiling, bench.test_weight
+    optimal_shares, bins = bench.optimal_shares, bench.bins
     print(f"Bayes-optimal pT-weighted test AUC: {ceiling:.4f}  (load {os.getloadavg()[0]:.1f})",
           flush=True)
 
