@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._classifiers import HybridClassifier, InvariantClassifier, PFNClassifier
-from ._ensemble import EnsembleClassifier, fit_ensemble_members
+from ._ensemble import EnsembleClassifier
 from ._modules import (
     CONTEXTS,
     PARTICLE_INPUTS,
@@ -26,7 +26,6 @@ from ._training import PRESETS
 
 __all__ = [
     "EnsembleClassifier",
-    "fit_ensemble_members",
     "stack_modules",
     "unstack_module",
     "EnsembleLinear",

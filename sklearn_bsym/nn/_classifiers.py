@@ -26,22 +26,13 @@ one-cycle schedule; ``EarlyStopping`` on a validation score needs ``validation_f
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import validate_data
 from skorch import NeuralNetBinaryClassifier
-from skorch.callbacks import (
-    Checkpoint,
-    EarlyStopping,
-    EpochTimer,
-    LRScheduler,
-    PassthroughScoring,
-    PrintLog,
-    ProgressBar,
-)
+from skorch.callbacks import EarlyStopping
+from skorch.utils import to_numpy
 
 from .. import events
 from .._random import as_seed, derive_seed, spawn_seeds
@@ -52,13 +43,9 @@ from ._training import (
     PRESETS,
     BatchIterator,
     EventTensors,
-    InterruptBeforeFirstEpoch,
-    OneCycleSchedule,
-    PreciseBatchNorm,
+    Trainer,
     WeightedValidAUC,
-    batch_events,
     batch_weights,
-    make_optimizer,
     resolve_device,
     resolve_recipe,
     weighted_bce,
@@ -67,9 +54,10 @@ from ._training import (
 __all__ = ["PFNClassifier", "InvariantClassifier", "HybridClassifier", "PRESETS"]
 
 
-class _EventClassifier(InterruptBeforeFirstEpoch, NeuralNetBinaryClassifier):
+class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
     """Common machinery of the three classifiers; subclasses set the module and its
-    friendly hyperparameters (``_module_params``)."""
+    friendly hyperparameters (``_module_params``). The training glue is the package's one
+    :class:`~sklearn_bsym.nn._training.Trainer`; this class fills its hooks for one network."""
 
     _module_params: tuple[str, ...] = ()
     #: Learning rate of each preset when ``lr`` is None (read by ``resolve_recipe``).
@@ -133,55 +121,19 @@ class _EventClassifier(InterruptBeforeFirstEpoch, NeuralNetBinaryClassifier):
                     "event and has no validation split; set validation_fraction (e.g. 0.2), "
                     "which also turns on the built-in early stopping on the validation AUC.")
 
-    @contextlib.contextmanager
-    def _runtime(self, seed=None):
-        """skorch reads ``self.device`` directly; resolve "auto" only while it works, so the
-        parameter itself stays as the user set it (clone and get_params see "auto"). With a
-        seed, torch's global RNG (weight init, dropout) is seeded and then restored."""
-        raw = self.__dict__["device"]
-        device = resolve_device(raw)
-        self.__dict__["device"] = device
-        try:
-            if seed is None:
-                yield
-            else:
-                cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
-                with torch.random.fork_rng(devices=cuda):
-                    torch.manual_seed(seed)
-                    yield
-        finally:
-            self.__dict__["device"] = raw
-
     # -- skorch hooks --------------------------------------------------------------------
-    @property
-    def _default_callbacks(self):
-        # Settings are checked in fit, not here: get_params and set_params read this list.
-        schedule = PRESETS.get(self.preset, {}).get("schedule")
-        callbacks = [
-            ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-        ]
-        if self.validation_fraction is not None:
-            callbacks += [
-                ("valid_loss", PassthroughScoring(name="valid_loss")),
-                ("valid_auc", WeightedValidAUC()),
-                ("early_stopping", EarlyStopping(
-                    monitor="valid_auc", lower_is_better=False, patience=self.patience,
-                    load_best=True, threshold=0.0, sink=self._sink)),
-            ]
-        user_schedule = any(isinstance(cb, LRScheduler) for cb in self._user_callbacks())
-        if schedule == "onecycle" and not user_schedule:
-            # A user's LRScheduler replaces the built-in schedule instead of fighting it.
-            callbacks.append(("lr_scheduler", OneCycleSchedule()))
-        saves = any(isinstance(cb, Checkpoint) for cb in self._user_callbacks())
-        callbacks.append(("precise_bn", PreciseBatchNorm(every_epoch=saves)))
-        if self.progress_bar:
-            callbacks.append(("progress_bar", ProgressBar()))
-        callbacks.append(("print_log", PrintLog()))
-        return callbacks
+    def _recorders(self):
+        if self.validation_fraction is None:
+            return []
+        return [("valid_auc", WeightedValidAUC())]
 
-    def _user_callbacks(self):
-        return [cb[1] if isinstance(cb, tuple) else cb for cb in (self.callbacks or [])]
+    def _early_stopping(self):
+        return EarlyStopping(monitor="valid_auc", lower_is_better=False, patience=self.patience,
+                             load_best=True, threshold=0.0, sink=self._sink)
+
+    def _stopped_early(self) -> bool:
+        return any(isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience
+                   for _, cb in self.callbacks_)
 
     def _sink(self, *args, **kwargs):
         if self.verbose:
@@ -207,17 +159,16 @@ class _EventClassifier(InterruptBeforeFirstEpoch, NeuralNetBinaryClassifier):
         self.module_ = self.module(**kwargs)
         return self
 
-    def initialize_optimizer(self, triggered_directly=None):
-        self.optimizer_ = make_optimizer(self, resolve_recipe(self))
-        return self
-
     def initialize(self):
         resolve_recipe(self)
         self._check_callbacks()
-        with self._runtime(seed=getattr(self, "seed_", None)):
-            return super().initialize()
+        return super().initialize()
 
-    def get_iterator(self, dataset, training=False):
+    def get_iterator(self, dataset, training=False, epochs_run=None):
+        """skorch's batch iterator of ``dataset``; a training iterator's batch order is keyed
+        by ``random_state`` and ``epochs_run``, the epochs trained so far (default
+        ``len(self.history)``; the stacked trainer of an ensemble passes its count of this
+        member's epochs)."""
         batch_size = resolve_recipe(self).batch_size
         if training:
             kwargs = self.get_params_for("iterator_train")
@@ -233,7 +184,7 @@ class _EventClassifier(InterruptBeforeFirstEpoch, NeuralNetBinaryClassifier):
             # Key the shuffle by the epoch count so each fresh iterator (training, and the
             # BatchNorm recalibration of each epoch) has its own reproducible batch order.
             if seed is not None:
-                seed = derive_seed(seed, len(self.history))
+                seed = derive_seed(seed, len(self.history) if epochs_run is None else epochs_run)
             kwargs.setdefault("seed", seed)
         return iterator(dataset, **kwargs)
 
@@ -252,9 +203,6 @@ class _EventClassifier(InterruptBeforeFirstEpoch, NeuralNetBinaryClassifier):
                                         stratify=dataset.y.cpu().numpy(),
                                         random_state=split_seed)
         return dataset.subset(np.sort(train)), dataset.subset(np.sort(valid))
-
-    def infer(self, x, **fit_params):
-        return self.module_(batch_events(x), **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         # Mean of w * loss with weights normalized to mean 1 over the training set.
@@ -275,7 +223,8 @@ class _EventClassifier(InterruptBeforeFirstEpoch, NeuralNetBinaryClassifier):
         # Labels first: a y that is not 0/1 labels is the clearer error.
         labels = None if y is None else events.check_labels(y)
         arr = self._validate_X(X, reset=reset)
-        device = resolve_device(self.device)
+        # A fit's tensors go where initialize() then puts the network (device_).
+        device = resolve_device(self.device) if reset else self.device_
         Xt = torch.as_tensor(arr, device=device)
         if labels is None:
             return EventTensors(Xt)
@@ -336,7 +285,7 @@ class _EventClassifier(InterruptBeforeFirstEpoch, NeuralNetBinaryClassifier):
         self
         """
         data = self.initialize_fit(X, y, sample_weight)
-        with self._runtime(seed=self.seed_):
+        with self._seeded(self.seed_):
             super().partial_fit(data, None)
         return self
 
@@ -347,29 +296,19 @@ class _EventClassifier(InterruptBeforeFirstEpoch, NeuralNetBinaryClassifier):
             self._check_enough_events(X)
         if not hasattr(self, "seed_"):
             self.seed_ = as_seed(self.random_state)
-        with self._runtime():
-            return super().partial_fit(X, None, classes, **fit_params)
+        return super().partial_fit(X, None, classes, **fit_params)
 
-    def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        """skorch's loop, recording what it ran: ``epochs_planned_`` and ``stop_reason_``
-        ("completed", "early_stopping" or "interrupted").
-
-        skorch ends training on ``KeyboardInterrupt`` (Ctrl-C, and the way its
-        ``EarlyStopping`` stops) and returns the partly trained network; ``stop_reason_`` tells
-        a caller such as a study whether the fit ran its planned course.
-        """
-        self.stop_reason_ = "interrupted"  # until the loop finishes or early stopping ends it
-        try:
-            if epochs is None:
-                epochs = resolve_recipe(self).max_epochs
-            self.epochs_planned_ = int(epochs)
-            super().fit_loop(X, y, epochs=epochs, **fit_params)
-        except KeyboardInterrupt:
-            if any(isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience
-                   for _, cb in self.callbacks_):
-                self.stop_reason_ = "early_stopping"
-            raise
-        self.stop_reason_ = "completed"
+    def _set_fit_result(self, state_dict, history, stop_reason, epochs_planned):
+        """Take the result of this classifier's fit run by another trainer (the stacked loop of
+        an ensemble, on this classifier's data, seeds and recipe): the network's final weights,
+        its history, and how the fit ended (``stop_reason_``, ``epochs_planned_``). The
+        optimizer starts afresh, so warm-starting continues as after a fit of its own."""
+        self.module_.load_state_dict(state_dict)
+        self.module_.eval()
+        self.history = history
+        self.stop_reason_ = stop_reason
+        self.epochs_planned_ = int(epochs_planned)
+        self.initialize_optimizer()
         return self
 
     def evaluation_step(self, batch, training=False):
@@ -380,27 +319,24 @@ class _EventClassifier(InterruptBeforeFirstEpoch, NeuralNetBinaryClassifier):
         with torch.inference_mode():
             return self.infer(batch[0])
 
-    def forward_iter(self, X, training=False, device="cpu"):
-        with self._runtime():
-            yield from super().forward_iter(X, training=training, device=device)
-
     def predict_proba(self, X):
         """Probabilities ``(n_events, 2)``: columns background, signal (computed in chunks of
         ``PREDICT_CHUNK`` events, so memory stays near input + output)."""
-        predict = super().predict_proba
-        return in_chunks(X, lambda part: predict(part).astype(np.float64))
+        return in_chunks(X, self._predict_proba)
+
+    def _predict_proba(self, X) -> np.ndarray:
+        # skorch's predict_proba, with the outputs' device named: skorch's EpochScoring
+        # serves cached outputs on ``device`` by default, which may be "auto".
+        nonlin = self._get_predict_nonlinearity()
+        return np.concatenate([to_numpy(nonlin(yp)) for yp in
+                               self.forward_iter(X, training=False, device="cpu")]
+                              ).astype(np.float64)
 
     def decision_function(self, X):
         """The network's logit per event (n_events,), computed in chunks like
         :meth:`predict_proba`."""
         # detach: skorch's EpochScoring(on_train=True) serves cached training outputs here.
         return in_chunks(X, lambda part: self.forward(part).detach().numpy().astype(np.float64))
-
-    def __setstate__(self, state):
-        raw = state["device"]
-        state["device"] = resolve_device(raw) if raw == "auto" else raw
-        super().__setstate__(state)
-        self.__dict__["device"] = raw
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -560,7 +496,7 @@ class HybridClassifier(_EventClassifier):
         dataset = self.get_dataset(X)
         module = self.module_
         out = []
-        with self._runtime(), torch.no_grad():
+        with torch.no_grad():
             module.eval()
             for xb, _ in self.get_iterator(dataset, training=False):
                 out.append(module(xb, return_weights=True)[1].cpu())

@@ -14,10 +14,14 @@ recalibration and loss. Only three things differ from a single fit:
 - early stopping acts per member (:class:`MemberEarlyStopping`), and each member's history is
   recorded as its separate fit would record it (:class:`MemberHistories`).
 
-Members with training sets of different sizes (``grouping="all"``) cannot share batch bounds:
-each then draws ``batch_size`` rows per step from its own stream of permutations, an epoch is
-the largest member's number of steps, and smaller members cycle through their data.
-:func:`fit_ensemble_members` groups members by size by default, which avoids this.
+The rest of the loop (default callbacks, stop reasons, inference, optimizer, device) is the
+trainers' one core, :class:`~sklearn_bsym.nn._training.Trainer`. When the loop ends, each
+member receives its weights, history and stop reason through its own ``_set_fit_result``.
+
+Members with training sets of different sizes cannot share batch bounds: each then draws
+``batch_size`` rows per step from its own stream of permutations, an epoch is the largest
+member's number of steps, and smaller members cycle through their data. To train each member
+exactly as its separate fit, fit one :class:`EnsembleClassifier` per subset size.
 """
 
 from __future__ import annotations
@@ -31,37 +35,20 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
-from skorch.callbacks import (
-    Callback,
-    EarlyStopping,
-    EpochTimer,
-    LRScheduler,
-    PassthroughScoring,
-    PrintLog,
-    ProgressBar,
-)
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler, ProgressBar
+from skorch.history import History
 
 from .. import events
 from .._random import spawn_seeds
 from ._chunks import in_chunks
 from ._stacking import member_view, stack_modules, unstack_module
-from ._training import (
-    InterruptBeforeFirstEpoch,
-    OneCycleSchedule,
-    PreciseBatchNorm,
-    batch_events,
-    batch_weights,
-    make_optimizer,
-    weighted_auc,
-    weighted_bce,
-)
+from ._training import Trainer, batch_events, batch_weights, weighted_auc, weighted_bce
 
 __all__ = [
     "EnsembleNet",
     "MemberHistories",
     "MemberEarlyStopping",
     "EnsembleClassifier",
-    "fit_ensemble_members",
 ]
 
 
@@ -147,6 +134,7 @@ class MemberHistories(Callback):
     ``train_loss`` (``_best``), ``dur``, and with validation ``valid_batch_count``,
     ``valid_loss`` (``_best``) and the weighted ``valid_auc``.
 
+    The histories are the net's (``net.member_histories_``) until the members receive them.
     Per-batch values stay on the device until the epoch ends (one transfer per epoch).
     Members that stopped early (``net.stopped_``) are no longer recorded.
     """
@@ -156,7 +144,7 @@ class MemberHistories(Callback):
         self.steps_ = {True: [], False: []}
         self.valid_ = []
         for k in net.active_members():
-            history = net.members[k].history
+            history = net.member_histories_[k]
             history.new_epoch()
             history.record("epoch", len(history))
 
@@ -177,7 +165,7 @@ class MemberHistories(Callback):
         steps = {t: torch.stack(v).cpu().numpy() if v else None for t, v in self.steps_.items()}
         aucs = self._aucs(len(net.members))
         for k in net.active_members():
-            history = net.members[k].history
+            history = net.member_histories_[k]
             for training, prefix in ((True, "train"), (False, "valid")):
                 if steps[training] is None:
                     continue
@@ -229,7 +217,7 @@ class MemberEarlyStopping(Callback):
     def on_epoch_end(self, net, **kwargs):
         k = len(net.members)
         active = net.active_members()
-        scores = np.array([net.members[j].history[-1, "valid_auc"] if j in active else np.nan
+        scores = np.array([net.member_histories_[j][-1, "valid_auc"] if j in active else np.nan
                            for j in range(k)])
         improved = np.zeros(k, dtype=bool)
         improved[active] = scores[active] > self.best_score_[active]
@@ -253,7 +241,7 @@ class MemberEarlyStopping(Callback):
                     current[name].copy_(tensor)
 
 
-class EnsembleNet(InterruptBeforeFirstEpoch, NeuralNet):
+class EnsembleNet(Trainer, NeuralNet):
     """The trainer of K stacked members: skorch's fit loop on member-major batches.
 
     Parameters
@@ -262,13 +250,14 @@ class EnsembleNet(InterruptBeforeFirstEpoch, NeuralNet):
         The members' networks stacked by :func:`~sklearn_bsym.nn.stack_modules`.
     members : list
         The K initialized classifiers (see their ``initialize_fit``); their batch iterators
-        give the batches, their histories are recorded, and ``members[0]``'s recipe is used.
+        give the batches, and ``members[0]``'s recipe and settings are the loop's.
     **kwargs
         skorch ``NeuralNet`` arguments (``optimizer``, ``optimizer__*``, ``device``,
         ``verbose``, ``callbacks``).
 
     ``fit`` takes ``(train_sets, valid_sets)``, one ``EventTensors`` per member each (valid
-    sets None without a validation split).
+    sets None without a validation split). Afterwards :meth:`member_results` gives each
+    member's weights, history and stop reason.
     """
 
     def __init__(self, module, *, members, **kwargs):
@@ -277,27 +266,40 @@ class EnsembleNet(InterruptBeforeFirstEpoch, NeuralNet):
         super().__init__(module, **kwargs)
         self.members = members
 
+    # The members' training settings (all alike: clones of one template), read by the core.
+    preset = property(lambda self: self.members[0].preset)
+    validation_fraction = property(lambda self: self.members[0].validation_fraction)
+    patience = property(lambda self: self.members[0].patience)
+    progress_bar = property(lambda self: self.members[0].progress_bar)
+
     def recipe(self):
         return self.members[0].recipe()
 
-    @property
-    def _default_callbacks(self):
-        recipe = self.recipe()
-        template = self.members[0]
-        callbacks = [("epoch_timer", EpochTimer()),
-                     ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-                     ("member_histories", MemberHistories())]
-        if recipe.validation_fraction is not None:
-            callbacks += [("valid_loss", PassthroughScoring(name="valid_loss")),
-                          ("early_stopping", MemberEarlyStopping(recipe.patience))]
-        user = [cb[1] if isinstance(cb, tuple) else cb for cb in (self.callbacks or [])]
-        if recipe.schedule == "onecycle" and not any(isinstance(cb, LRScheduler) for cb in user):
-            callbacks.append(("lr_scheduler", OneCycleSchedule()))
-        callbacks.append(("precise_bn", PreciseBatchNorm()))
-        if template.progress_bar:
-            callbacks.append(("progress_bar", ProgressBar()))
-        callbacks.append(("print_log", PrintLog()))
-        return callbacks
+    def _recorders(self):
+        return [("member_histories", MemberHistories())]
+
+    def _early_stopping(self):
+        return MemberEarlyStopping(self.patience)
+
+    def _stopped_early(self) -> bool:
+        return bool(self.stopped_.all())
+
+    def initialize_history(self):
+        """The loop's history, and one per member (recorded by :class:`MemberHistories`)."""
+        super().initialize_history()
+        self.member_histories_ = [History() for _ in self.members]
+        self.stopped_ = np.zeros(len(self.members), dtype=bool)
+        return self
+
+    def member_results(self):
+        """``(state_dict, history, stop_reason, epochs_planned)`` of each member after the
+        loop: its slice of the stacked weights, its history, and "early_stopping" where it
+        stopped on its own, else the loop's stop reason."""
+        stacked = self.module_.eval()
+        for k, history in enumerate(self.member_histories_):
+            reason = "early_stopping" if self.stopped_[k] else self.stop_reason_
+            yield (unstack_module(stacked, k).state_dict(), history, reason,
+                   self.epochs_planned_)
 
     def active_members(self) -> list[int]:
         """Indices of the members still training (not stopped early)."""
@@ -307,20 +309,18 @@ class EnsembleNet(InterruptBeforeFirstEpoch, NeuralNet):
         if self.optimizer not in (torch.optim.AdamW, torch.optim.Adam):
             raise ValueError("Ensembles are trained with elementwise optimizers only (Adam, "
                              f"AdamW); got {self.optimizer!r}. Use the default AdamW.")
-        self.optimizer_ = make_optimizer(self, self.recipe())
-        return self
+        return super().initialize_optimizer(triggered_directly)
 
     def get_split_datasets(self, X, y=None, **fit_params):
         trains, valids = X
         return MemberData(trains), (None if valids[0] is None else MemberData(valids))
 
     def get_iterator(self, dataset, training=False):
-        return MemberBatches([m.get_iterator(d, training=training)
-                              for m, d in zip(self.members, dataset.parts, strict=True)],
+        # Each member's batches as its separate fit draws them after as many epochs.
+        return MemberBatches([m.get_iterator(d, training=training, epochs_run=len(h))
+                              for m, d, h in zip(self.members, dataset.parts,
+                                                 self.member_histories_, strict=True)],
                              training=training)
-
-    def infer(self, x, **fit_params):
-        return self.module_(batch_events(x), **fit_params)
 
     def member_losses(self, y_pred, y_true, X) -> torch.Tensor:
         """Each member's (weighted) mean loss on its rows of the batch, shape (K,)."""
@@ -355,27 +355,6 @@ class EnsembleNet(InterruptBeforeFirstEpoch, NeuralNet):
             member_losses = self.member_losses(y_pred, yi, Xi)
         return {"loss": member_losses.sum(), "y_pred": y_pred, "member_losses": member_losses}
 
-    def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        """skorch's loop for the planned epochs; records each member's ``epochs_planned_``
-        and ``stop_reason_`` as its separate fit would."""
-        self.stopped_ = np.zeros(len(self.members), dtype=bool)
-        for m in self.members:
-            m.stop_reason_ = "interrupted"
-        try:
-            if epochs is None:
-                epochs = self.recipe().max_epochs
-            for m in self.members:
-                m.epochs_planned_ = int(epochs)
-            super().fit_loop(X, y, epochs=epochs, **fit_params)
-        except KeyboardInterrupt:
-            for m, stopped in zip(self.members, self.stopped_, strict=True):
-                if stopped:
-                    m.stop_reason_ = "early_stopping"
-            raise
-        for m, stopped in zip(self.members, self.stopped_, strict=True):
-            m.stop_reason_ = "early_stopping" if stopped else "completed"
-        return self
-
 
 def _fit_group(template, X, y, weights, subsets, seeds, device, verbose):
     """Train one stacked group; returns the members as fitted estimators of the template's
@@ -400,13 +379,9 @@ def _fit_group(template, X, y, weights, subsets, seeds, device, verbose):
                       **{f"optimizer__{k}": v for k, v in
                          template.get_params_for("optimizer").items()})
     net.fit((trains, valids))
-    stacked = net.module_.eval()
-    for j, est in enumerate(members):
-        est.module_.load_state_dict(unstack_module(stacked, j).state_dict())
-        est.module_.eval()
-        # A fresh optimizer state: warm-starting a member continues like a new fit would.
-        est.initialize_optimizer()
-    return members, stacked
+    for est, result in zip(members, net.member_results(), strict=True):
+        est._set_fit_result(*result)
+    return members, net.module_
 
 
 def _shared_callbacks(template) -> list:
@@ -472,75 +447,21 @@ def _check_subsets(subsets, n_events: int, n_members: int):
     return subsets
 
 
-def fit_ensemble_members(template, X, y, sample_weight=None, subsets=None, seeds=None, *,
-                         grouping="size", max_members=None, device=None, verbose=0):
-    """Fit K copies of a classifier in vectorized groups; each as a separate fit would be.
+def _check_n_members(n_members):
+    if not isinstance(n_members, (int, np.integer)) or n_members < 1:
+        raise ValueError(f"n_members must be a positive int, got {n_members!r}.")
 
-    Member ``k`` is, in distribution, ``clone(template).set_params(random_state=seeds[k])
-    .fit(X[subsets[k]], y[subsets[k]], sample_weight[subsets[k]])``: same initial weights,
-    validation split and weight normalization as that fit, and the template's recipe.
 
-    Parameters
-    ----------
-    template : PFNClassifier, InvariantClassifier or HybridClassifier
-        Unfitted estimator giving the network and the training recipe.
-    X : array-like of shape (n_events, 4 * n_particles)
-    y : array-like of shape (n_events,)
-    sample_weight : array-like of shape (n_events,) or list of arrays, optional
-        Per-event loss weights, normalized to mean 1 over each member's subset; or one array
-        per member aligned with its subset (e.g. pT weights fitted on each training subset).
-    subsets : list of int arrays, optional
-        Training events of each member (indices into X); None trains every member on all of X.
-    seeds : list of int, optional
-        ``random_state`` of each member; sets the number of members. None: one member per
-        subset, seeded from ``template.random_state`` with ``spawn_seeds``.
-    grouping : {"size", "all"}, default "size"
-        ``"size"``: members with equal training-set sizes are trained together, so every
-        member follows its separate fit's protocol (same steps per epoch and schedule);
-        ``"all"``: all members in one loop, smaller members cycling through their data (fewer
-        steps in total, but small members see their data more often; see the module notes).
-    max_members : int, optional
-        Largest group trained at once (memory); None: no limit.
-    device : str, optional
-        Overrides the template's device ("cpu", "cuda", "auto").
-    verbose : int, default 0
-        Print one line per epoch and group.
-
-    Returns
-    -------
-    list
-        The fitted members, estimators of the template's class in the order of ``seeds``.
-    """
-    y = events.check_labels(y)
-    n_events = len(y)
-    if seeds is None:
-        if subsets is None:
-            raise ValueError("Pass seeds (one random_state per member) or subsets.")
-        seeds = spawn_seeds(template.random_state, len(subsets))
-    seeds = list(seeds)
-    if not seeds:
-        raise ValueError("No members to fit: seeds is empty.")
-    subsets = _check_subsets(subsets, n_events, len(seeds))
-    if grouping not in ("size", "all"):
-        raise ValueError(f"grouping must be 'size' or 'all', got {grouping!r}.")
-    if max_members is not None and max_members < 1:
-        raise ValueError(f"max_members must be a positive int or None, got {max_members!r}.")
-    weights = _member_weights(sample_weight, subsets, n_events)
-    sizes = [n_events if s is None else len(s) for s in subsets]
-    if grouping == "size":
-        groups = [[i for i in range(len(seeds)) if sizes[i] == n] for n in dict.fromkeys(sizes)]
-    else:
-        groups = [list(range(len(seeds)))]
-    if max_members is not None:
-        groups = [g[i:i + max_members] for g in groups for i in range(0, len(g), max_members)]
-    fitted: list = [None] * len(seeds)
-    for group in groups:
-        members, _ = _fit_group(template, X, y, [weights[i] for i in group],
-                                [subsets[i] for i in group],
-                                [seeds[i] for i in group], device, verbose)
-        for i, est in zip(group, members, strict=True):
-            fitted[i] = est
-    return fitted
+def _member_seeds(random_state, n_members: int) -> list:
+    """Each member's ``random_state``: ``random_state`` itself when it is one value per member,
+    else ``n_members`` seeds spawned from it."""
+    if isinstance(random_state, (list, tuple, np.ndarray)):
+        if len(random_state) != n_members:
+            raise ValueError(f"random_state has {len(random_state)} seeds for {n_members} "
+                             "members; pass one seed per member (or one int, RandomState or "
+                             "None for all).")
+        return list(random_state)
+    return spawn_seeds(random_state, n_members)
 
 
 def _per_member(sample_weight) -> bool:
@@ -577,9 +498,11 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         learning rate, validation split and early stopping, which act per member).
     n_members : int, default 5
         Number of members K.
-    random_state : int, RandomState or None
+    random_state : int, RandomState, None or sequence of n_members ints
         Member ``k`` is seeded with ``spawn_seeds(random_state, n_members)[k]`` (weights,
-        batch order, validation split), as a separate fit with that ``random_state`` would be.
+        batch order, validation split), as a separate fit with that ``random_state`` would be;
+        given one value per member, member ``k`` is seeded with ``random_state[k]``, exactly
+        as ``clone(estimator).set_params(random_state=random_state[k])``.
     device : {"cpu", "cuda", "auto"} or None, default None
         Where to train; None takes the template's device.
     verbose : int, default 0
@@ -598,8 +521,12 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
-    With ``subsets`` of different sizes, an epoch is ``ceil(n_max / batch_size)`` steps for
-    every member and smaller members cycle through their data; see the module notes.
+    Member ``k`` is, in distribution, ``clone(estimator).set_params(random_state=seeds_[k])
+    .fit(X[subsets[k]], y[subsets[k]], sample_weight[subsets[k]])``: same initial weights,
+    validation split and weight normalization as that fit, and the estimator's recipe; with
+    subsets of equal size, each member also sees exactly that fit's batches. With ``subsets`` of
+    different sizes, an epoch is ``ceil(n_max / batch_size)`` steps for every member and
+    smaller members cycle through their data; fit one ensemble per subset size to avoid this.
 
     Examples
     --------
@@ -639,10 +566,9 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        if not isinstance(self.n_members, (int, np.integer)) or self.n_members < 1:
-            raise ValueError(f"n_members must be a positive int, got {self.n_members!r}.")
+        _check_n_members(self.n_members)
         y = events.check_labels(y)  # before len(y) is trusted anywhere
-        self.seeds_ = spawn_seeds(self.random_state, int(self.n_members))
+        self.seeds_ = _member_seeds(self.random_state, int(self.n_members))
         subsets = _check_subsets(subsets, len(y), len(self.seeds_))
         weights = _member_weights(sample_weight, subsets, len(y))
         self.members_, self.module_ = _fit_group(self.estimator, X, y, weights, subsets,

@@ -120,7 +120,7 @@ class StudyConfig:
         Root of every seed of the study.
     ensemble : bool, default=False
         Train the seeds of each network point together as one vectorized ensemble
-        (:func:`sklearn_bsym.nn.fit_ensemble_members`) instead of one fit per seed: much
+        (:class:`sklearn_bsym.nn.EnsembleClassifier`) instead of one fit per seed: much
         cheaper, the same results in distribution, but not the same numbers (batch order), so
         it is a result set of its own.
     """

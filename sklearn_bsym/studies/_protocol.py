@@ -18,7 +18,7 @@ A separate fit is scikit-learn's own :func:`~sklearn.model_selection.cross_valid
 predefined split ``[(training subset, test split)]`` with ``return_estimator=True``: the fitted
 pipeline comes back through that supported path, and its chosen epoch, history and symmetry
 factor are read from it. An ensemble trains the seeds of a point together
-(:func:`sklearn_bsym.nn.fit_ensemble_members`) on exactly those events, draws and weights, and
+(:class:`sklearn_bsym.nn.EnsembleClassifier`) on exactly those events, draws and weights, and
 each member is scored as the pipeline ``[fitted smearer, member]`` by the same scorer.
 """
 
@@ -280,7 +280,7 @@ def _fit_together(config: StudyConfig, point: StudyPoint, data: StudyData, subse
     """
     from sklearn.pipeline import Pipeline
 
-    from ..nn import fit_ensemble_members
+    from ..nn import EnsembleClassifier
     from ..preprocessing import PtReweighter, pt_weighted_roc_auc
 
     X, y = data.X, data.y
@@ -295,7 +295,8 @@ def _fit_together(config: StudyConfig, point: StudyPoint, data: StudyData, subse
     indices = [train for train, _ in subsets]
     seeds = [model_seed for _, model_seed in subsets]
     template = make_model(point.model, config, seeds[0])
-    members = fit_ensemble_members(template, measured, y, weights, indices, seeds)
+    members = EnsembleClassifier(template, n_members=len(seeds), random_state=seeds).fit(
+        measured, y, sample_weight=weights, subsets=indices).members_
     fitted = []
     for member, train in zip(members, indices, strict=True):
         pipeline = Pipeline([("smear", smear), ("clf", member)])
