@@ -33,7 +33,7 @@ import torch
 from ensemble_speed import FRACTIONS, MODELS, smeared_weighted_data, sync_device
 from sklearn.metrics import roc_auc_score
 
-from sklearn_bsym.nn import EnsembleClassifier, HybridClassifier, fit_ensemble_members
+from sklearn_bsym.nn import EnsembleClassifier, HybridClassifier
 from sklearn_bsym.preprocessing import weighted_roc_auc
 
 
@@ -126,7 +126,9 @@ def protocol(args, out):
                        patience=args.protocol_epochs + 1, device=args.device, random_state=1)
         sync_device(args.device)
         tic = time.perf_counter()
-        members = fit_ensemble_members(template, X, y, w, subsets, grouping="all")
+        members = EnsembleClassifier(template, n_members=len(subsets),
+                                     random_state=template.random_state).fit(
+            X, y, sample_weight=w, subsets=subsets).members_
         sync_device(args.device)
         wall = time.perf_counter() - tic
         total += wall

@@ -52,6 +52,10 @@ def test_checkpoint_and_load_params_restore_predictions(cls, kwargs, data, tmp_p
     fresh = cls(**kwargs, **SETTINGS).initialize()
     fresh.load_params(checkpoint=cp)
     assert_allclose(fresh.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+    # Loaded onto the resolved device_ when device="auto" (skorch alone would read "auto").
+    fresh = cls(**kwargs, **SETTINGS, device="auto").initialize()
+    fresh.load_params(f_params=f"{tmp_path}/params.pt")
+    assert_allclose(fresh.predict_proba(X), clf.predict_proba(X), atol=1e-6)
     # LoadInitState starts a new fit from the checkpoint (its history too); at lr ~0 the
     # weights stay the checkpoint's (BatchNorm statistics are recomputed on other batches).
     warm = cls(**kwargs, **{**SETTINGS, "max_epochs": 1}, lr=1e-12, weight_decay=0.0,
@@ -66,7 +70,9 @@ def test_checkpoint_and_load_params_restore_predictions(cls, kwargs, data, tmp_p
 @pytest.mark.parametrize(("cls", "kwargs"), TINY)
 def test_epoch_scoring_with_sklearn_scorers(cls, kwargs, on_train, data):
     X, y = data
+    # device="auto": skorch's cached outputs for on_train scores go where they can.
     clf = cls(**kwargs, **SETTINGS, validation_fraction=None if on_train else 0.25,
+              device="auto",
               callbacks=[("auc", EpochScoring("roc_auc", on_train=on_train,
                                               lower_is_better=False))]).fit(X, y)
     scores = clf.history[:, "roc_auc"]

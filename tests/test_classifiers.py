@@ -254,12 +254,37 @@ def test_pickle_and_clone(cls, data):
 
 def test_device_auto_on_cpu(data):
     X, y = data
+    resolved = "cuda" if torch.cuda.is_available() else "cpu"
     clf = tiny(PFNClassifier, device="auto").fit(X, y)
-    assert clf.device == "auto"
-    assert next(clf.module_.parameters()).device.type == ("cuda" if torch.cuda.is_available()
-                                                          else "cpu")
-    assert clone(clf).device == "auto"
-    assert pickle.loads(pickle.dumps(clf)).device == "auto"
+    assert (clf.device, clf.device_) == ("auto", resolved)
+    assert next(clf.module_.parameters()).device.type == resolved
+    assert clone(clf).device == "auto" and not hasattr(clone(clf), "device_")
+    again = pickle.loads(pickle.dumps(clf))
+    assert (again.device, again.device_) == ("auto", resolved)
+    assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_get_params_is_the_same_before_during_and_after_fit_and_prediction(cls, data):
+    """device="auto" is resolved into device_, never by rewriting the parameter."""
+    import skorch
+
+    X, y = data
+    seen = []
+
+    class AskDuringFit(skorch.callbacks.Callback):
+        def on_batch_end(self, net, **kwargs):
+            seen.append(net.get_params(deep=False))
+
+    clf = tiny(cls, device="auto", validation_fraction=0.25, callbacks=[AskDuringFit()])
+    before = clf.get_params(deep=False)
+    clf.fit(X, y)
+    clf.module_.register_forward_hook(lambda *args: seen.append(clf.get_params(deep=False)))
+    clf.predict_proba(X)
+    if cls is HybridClassifier:
+        clf.symmetry_factor(X)
+    assert len(seen) > 3 and all(params == before for params in seen)
+    assert clf.get_params(deep=False) == before and before["device"] == "auto"
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message without CUDA")

@@ -23,7 +23,6 @@ from sklearn_bsym.nn import (
     InvariantNetwork,
     ParticleFlowNetwork,
     PFNClassifier,
-    fit_ensemble_members,
     stack_modules,
     unstack_module,
 )
@@ -237,11 +236,22 @@ def test_members_equal_separate_fits_exactly(cls, kwargs):
                         rtol=1e-5)
 
 
-def test_member_history_has_a_single_fits_keys_and_stop_reason():
+def test_member_history_has_a_single_fits_keys_and_stop_reason(monkeypatch):
     X, y = make_dimuon_events(600, random_state=0)
     template = PFNClassifier(Phi_sizes=(8, 4), F_sizes=(16,), max_epochs=4, batch_size=128,
                              validation_fraction=0.3, patience=1, lr=1e-2)
+    # Members receive their fit through a method of their own class, once each.
+    received = []
+    set_fit_result = PFNClassifier._set_fit_result
+
+    def spy(self, state_dict, history, stop_reason, epochs_planned):
+        received.append((self.random_state, stop_reason, epochs_planned, len(history)))
+        return set_fit_result(self, state_dict, history, stop_reason, epochs_planned)
+
+    monkeypatch.setattr(PFNClassifier, "_set_fit_result", spy)
     ens = EnsembleClassifier(template, n_members=2, random_state=0).fit(X, y)
+    assert received == [(m.random_state, m.stop_reason_, m.epochs_planned_, len(m.history))
+                        for m in ens.members_]
     for member, seed in zip(ens.members_, ens.seeds_, strict=True):
         ref = clone(template).set_params(random_state=seed).fit(X, y)
         assert set(member.history[-1]) == set(ref.history[-1])
@@ -307,7 +317,8 @@ def test_early_stopping_restores_each_members_best_epoch(smeared):
     X, y, _, _ = smeared
     template = PFNClassifier(Phi_sizes=(8, 4), F_sizes=(16,), max_epochs=4,
                              validation_fraction=0.25, patience=2)
-    members = fit_ensemble_members(template, X[:4000], y[:4000], seeds=[11, 12])
+    members = EnsembleClassifier(template, n_members=2, random_state=[11, 12]).fit(
+        X[:4000], y[:4000]).members_
     for member, seed in zip(members, [11, 12], strict=True):
         valid_auc = np.array(member.history[:, "valid_auc"])
         assert 1 <= len(valid_auc) <= 4
@@ -318,30 +329,44 @@ def test_early_stopping_restores_each_members_best_epoch(smeared):
         assert member.random_state == seed
 
 
-def test_fit_ensemble_members_subsets_and_groups(smeared):
+def test_ensemble_on_subsets_of_different_sizes(smeared):
     X, y, _, _ = smeared
     rng = np.random.default_rng(0)
     subsets = [rng.choice(len(y), n, replace=False) for n in (600, 1200, 600)]
     template = PFNClassifier(Phi_sizes=(8, 4), F_sizes=(16,), max_epochs=2, batch_size=128)
-    for grouping in ("size", "all"):
-        members = fit_ensemble_members(template, X, y, subsets=subsets, seeds=[1, 2, 3],
-                                       grouping=grouping, max_members=2)
-        assert [m.random_state for m in members] == [1, 2, 3]
-        assert all(len(m.history) == 2 for m in members)
-        assert all(m.n_features_in_ == 8 for m in members)
+    ens = EnsembleClassifier(template, n_members=3, random_state=[1, 2, 3]).fit(
+        X, y, subsets=subsets)
+    assert ens.seeds_ == [1, 2, 3]
+    assert [m.random_state for m in ens.members_] == [1, 2, 3]
+    assert all(len(m.history) == 2 for m in ens.members_)
+    assert all(m.n_features_in_ == 8 for m in ens.members_)
     # Different sizes in one loop, with validation: padded validation batches are masked.
-    members = fit_ensemble_members(template.set_params(validation_fraction=0.25), X, y,
-                                   subsets=subsets, seeds=[1, 2, 3], grouping="all")
+    members = EnsembleClassifier(template.set_params(validation_fraction=0.25), n_members=3,
+                                 random_state=[1, 2, 3]).fit(X, y, subsets=subsets).members_
     for member, subset in zip(members, subsets, strict=True):
         _, valid = member.get_split_datasets(member.get_dataset(X[subset], y[subset]))
         assert member.history[-1, "valid_batch_count"] == 1
         assert member.history[-1, "batches"][-1]["valid_batch_size"] == len(valid)
         assert 0.0 <= member.history[-1, "valid_auc"] <= 1.0
-    template.set_params(validation_fraction=None)
-    # With no seeds, one member per subset seeded from the template.
-    members = fit_ensemble_members(template.set_params(random_state=5), X, y,
-                                   subsets=subsets[:2])
-    assert len(members) == 2 and members[0].random_state != members[1].random_state
+
+
+@pytest.mark.parametrize("cls", [InvariantClassifier, HybridClassifier])
+def test_one_seed_per_member_equals_separate_fits(cls):
+    """random_state as one seed per member: member k is the fit of
+    clone(template).set_params(random_state=seeds[k]) on its subset and weights."""
+    X, y = make_dimuon_events(900, random_state=2)
+    kwargs = dict(SMALL_CLASSIFIERS)[cls]
+    template = cls(**kwargs, max_epochs=2, batch_size=100, lr=1e-3, optimizer__eps=1e-3)
+    subsets = [np.arange(0, 600), np.arange(300, 900)]
+    weights = [np.random.default_rng(k).uniform(0.5, 2.0, 600) for k in (0, 1)]
+    ens = EnsembleClassifier(template, n_members=2, random_state=[7, 8]).fit(
+        X, y, sample_weight=weights, subsets=subsets)
+    assert ens.seeds_ == [7, 8]
+    for member, seed, idx, w in zip(ens.members_, (7, 8), subsets, weights, strict=True):
+        ref = clone(template).set_params(random_state=seed).fit(X[idx], y[idx], w)
+        assert_allclose(member.predict_proba(X), ref.predict_proba(X), atol=1e-4)
+        assert_allclose(member.history[:, "train_loss"], ref.history[:, "train_loss"],
+                        rtol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -350,19 +375,19 @@ def test_fit_ensemble_members_subsets_and_groups(smeared):
         ({"subsets": [np.arange(10)]}, "subsets for 2 members"),
         ({"subsets": [np.arange(10), np.array([0.5])]}, "integer indices"),
         ({"subsets": [np.arange(10), np.array([10**6])]}, "must lie in"),
-        ({"grouping": "none"}, "grouping must be"),
-        ({"max_members": 0}, "max_members"),
-        ({"seeds": []}, "No members"),
+        ({"random_state": []}, "0 seeds for 2 members"),
+        ({"random_state": [1, 2, 3]}, "3 seeds for 2 members"),
         ({"sample_weight": [np.ones(64)]}, "1 sample_weight arrays for 2 members"),
         ({"sample_weight": [np.ones(64), np.ones(3)]}, "align each array"),
     ],
 )
-def test_fit_ensemble_members_rejects_bad_arguments(kwargs, match):
+def test_ensemble_classifier_rejects_bad_arguments(kwargs, match):
     X = _events(64).numpy().astype(np.float64)
     y = np.arange(64) % 2
-    kwargs = {"seeds": [1, 2], **kwargs}
+    ens = EnsembleClassifier(PFNClassifier(), n_members=2,
+                             random_state=kwargs.pop("random_state", [1, 2]))
     with pytest.raises(ValueError, match=match):
-        fit_ensemble_members(PFNClassifier(), X, y, **kwargs)
+        ens.fit(X, y, **kwargs)
 
 
 @pytest.mark.parametrize("n_members", [0, 2.5])

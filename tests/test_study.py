@@ -610,14 +610,14 @@ def test_ensemble_members_train_on_the_separate_fits_data(monkeypatch):
     monkeypatch.undo()
 
     seen_ensemble = {}
-    original_members = nn_module.fit_ensemble_members
+    original_ensemble_fit = nn_module.EnsembleClassifier.fit
 
-    def spy_members(template, X, y, sample_weight, subsets, seeds, **kwargs):
-        for w, idx, seed in zip(sample_weight, subsets, seeds, strict=True):
+    def spy_ensemble(self, X, y, sample_weight=None, subsets=None):
+        for w, idx, seed in zip(sample_weight, subsets, self.random_state, strict=True):
             seen_ensemble[seed] = (X[idx], y[idx], w)
-        return original_members(template, X, y, sample_weight, subsets, seeds, **kwargs)
+        return original_ensemble_fit(self, X, y, sample_weight=sample_weight, subsets=subsets)
 
-    monkeypatch.setattr(nn_module, "fit_ensemble_members", spy_members)
+    monkeypatch.setattr(nn_module.EnsembleClassifier, "fit", spy_ensemble)
     compute_point(config, StudyPoint("invariant", 0.5, 0.1, (0, 1), together=True))
     assert set(seen_ensemble) == set(seen_separate) and len(seen_separate) == 2
     for seed, (X, y, w) in seen_separate.items():

@@ -369,6 +369,8 @@ class PFNClassifier(_EventClassifier):
     random_state : int, RandomState or None
         Seeds weight initialization, dropout, batch order and the validation split.
     device : {"cpu", "cuda", "auto"}, default "cpu"
+        "auto": CUDA where available, else the CPU; resolved when the network is initialized
+        (at fit) into the fitted attribute ``device_``, where it trains and predicts.
     verbose : int, default 0
         Print skorch's per-epoch table when > 0.
     progress_bar : bool, default False
