@@ -356,9 +356,9 @@ class EnsembleNet(Trainer, NeuralNet):
         return {"loss": member_losses.sum(), "y_pred": y_pred, "member_losses": member_losses}
 
 
-def _fit_group(template, X, y, weights, subsets, seeds, device, verbose):
-    """Train one stacked group; returns the members as fitted estimators of the template's
-    class, and the stacked module."""
+def _fit_stacked(template, X, y, weights, subsets, seeds, device, verbose):
+    """Train the members in one stacked loop; returns them as fitted estimators of the
+    template's class, and the stacked module."""
     if device is not None:
         template = clone(template).set_params(device=device)
     shared = _shared_callbacks(template)
@@ -571,7 +571,7 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         self.seeds_ = _member_seeds(self.random_state, int(self.n_members))
         subsets = _check_subsets(subsets, len(y), len(self.seeds_))
         weights = _member_weights(sample_weight, subsets, len(y))
-        self.members_, self.module_ = _fit_group(self.estimator, X, y, weights, subsets,
+        self.members_, self.module_ = _fit_stacked(self.estimator, X, y, weights, subsets,
                                                  self.seeds_, self.device, self.verbose)
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = self.members_[0].n_features_in_

@@ -20,6 +20,7 @@ while ``y`` stays plain labels (what scikit-learn scorers in ``EpochScoring`` re
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import dataclasses
 import os
@@ -226,7 +227,7 @@ def resolve_recipe(net, n_events: int | None = None) -> Recipe:
         n_events=None if n_events is None else int(n_events))
 
 
-class Trainer:
+class Trainer(abc.ABC):
     """The core both trainers share, mixed in before skorch's ``NeuralNet`` (or a subclass).
 
     Like scikit-learn's ``BaseHistGradientBoosting``: one loop, written once (default callbacks,
@@ -254,17 +255,21 @@ class Trainer:
     """
 
     # -- hooks ---------------------------------------------------------------------------
-    def recipe(self):
-        raise NotImplementedError
+    @abc.abstractmethod
+    def recipe(self) -> Recipe:
+        """The training settings of the loop, checked."""
 
+    @abc.abstractmethod
     def _recorders(self) -> list:
-        raise NotImplementedError
+        """``(name, callback)`` pairs recording the history beyond skorch's losses."""
 
+    @abc.abstractmethod
     def _early_stopping(self) -> Callback:
-        raise NotImplementedError
+        """The callback that stops training on the validation AUC."""
 
+    @abc.abstractmethod
     def _stopped_early(self) -> bool:
-        raise NotImplementedError
+        """Whether early stopping ended the loop (read when it ends by an interrupt)."""
 
     # -- the shared glue -----------------------------------------------------------------
     @property
@@ -397,7 +402,7 @@ class Trainer:
         for attr, f in parts.items():
             self.check_is_fitted([attr], msg="Cannot load the state of an uninitialized net; "
                                              "call initialize() (or fit) first.")
-            module = self._get_module(attr, msg=f"The net has no part {attr!r} to load into.")
+            module = self._get_module(attr, msg="The net has no part 'net.{name}_' to load into.")
             module.load_state_dict(self._read_state_dict(f, use_safetensors))
 
     def _read_state_dict(self, f, use_safetensors: bool) -> dict:
