@@ -642,7 +642,8 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         if not isinstance(self.n_members, (int, np.integer)) or self.n_members < 1:
             raise ValueError(f"n_members must be a positive int, got {self.n_members!r}.")
         y = events.check_labels(y)  # before len(y) is trusted anywhere
-        self.seeds_ = spawn_seeds(self.random_state, int(self.n_members))
+        self.seeds_ = (list(self.random_state) if isinstance(self.random_state, Sequence)
+                       else spawn_seeds(self.random_state, int(self.n_members)))
         subsets = _check_subsets(subsets, len(y), len(self.seeds_))
         weights = _member_weights(sample_weight, subsets, len(y))
         self.members_, self.module_ = _fit_group(self.estimator, X, y, weights, subsets,
