@@ -23,6 +23,7 @@ __all__ = [
     "NETWORKS",
     "NETWORK_PRESETS",
     "CEILING",
+    "with_role",
     "make_model",
 ]
 
@@ -134,8 +135,6 @@ class ModelSpec:
         return self._build(config, random_state, dict(config.model_params.get(self.name, {})))
 
     def _build(self, config, random_state, extra: dict[str, Any]):
-        if self.estimator is None:
-            raise ValueError(f"{self.name!r} is not trained; no estimator to build.")
         if self.average:
             base = MODEL_TABLE[self.base]
             template = base._build(config, random_state,
@@ -150,6 +149,14 @@ class ModelSpec:
         if self.tags.validation_share:
             params["validation_fraction"] = config.validation_fraction
         params.update(extra)
+        return self.make(**params)
+
+    def make(self, **params):
+        """The estimator with its class's defaults and ``params`` (none of the study's
+        settings), after its ``features`` transformer if it has one: the model as a user
+        builds it."""
+        if self.estimator is None:
+            raise ValueError(f"{self.name!r} is not trained; no estimator to build.")
         estimator = _load(self.estimator)(**params)
         if self.features is None:
             return estimator
@@ -196,6 +203,13 @@ NETWORKS = tuple(
 )
 #: The Bayes-optimal ceiling's name.
 CEILING = next(name for name, spec in MODEL_TABLE.items() if spec.tags.ceiling)
+
+
+def with_role(role: str) -> str | None:
+    """The name of the model that plays ``role`` (see :class:`ModelSpec`), None if none does."""
+    return next((name for name, spec in MODEL_TABLE.items() if spec.role == role), None)
+
+
 #: Names of the network presets (the keys of :data:`sklearn_bsym.nn.PRESETS`; a test checks that
 #: they agree, so the command line can offer them without importing torch).
 NETWORK_PRESETS = ("fast", "paper")
