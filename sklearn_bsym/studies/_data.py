@@ -49,18 +49,13 @@ class StudyData:
     pool: np.ndarray
     seeds: dict[str, int]
 
-    def fit_seeds(self, seed: int) -> tuple[int, int]:
-        """(pool shuffle, model) seeds of seed number ``seed``; independent of ``n_seeds``."""
-        # SeedSequence children depend on their index only, so seed i is the same in a 3-seed
-        # and a 5-seed study, and widening n_seeds reuses the stored fits.
-        child = spawn_seeds(self.seeds["fits"], seed + 1)[seed]
-        pool, model = spawn_seeds(child, 2)
-        return pool, model
-
     def training_subset(self, fraction: float, seed: int):
         """(training indices, model seed) of seed number ``seed`` at ``fraction``: the first
         ``fraction`` part of the pool in that seed's order."""
-        pool_seed, model_seed = self.fit_seeds(seed)
+        # SeedSequence children depend on their index only, so seed i (its pool order and model
+        # seed) is the same in a 3-seed and a 5-seed study: widening n_seeds reuses stored fits.
+        child = spawn_seeds(self.seeds["fits"], seed + 1)[seed]
+        pool_seed, model_seed = spawn_seeds(child, 2)
         order = np.random.default_rng(pool_seed).permutation(self.pool)
         size = n_train(fraction, len(order))
         if size < MIN_TRAIN_EVENTS:
