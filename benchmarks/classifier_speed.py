@@ -28,15 +28,16 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
-from sklearn_bsym.nn import HybridClassifier, InvariantClassifier, PFNClassifier
 from sklearn_bsym.preprocessing import weighted_roc_auc
+from sklearn_bsym.studies import MODEL_TABLE, NETWORKS
 
 try:
     from _bench_data import smeared_split
 except ImportError:  # run as a module
     from benchmarks._bench_data import smeared_split
 
-CLASSIFIERS = {"pfn": PFNClassifier, "invariant": InvariantClassifier, "hybrid": HybridClassifier}
+#: The networks of the study's model table, name -> a factory of the estimator with its defaults.
+CLASSIFIERS = {name: MODEL_TABLE[name].make for name in NETWORKS}
 
 
 class _Items(torch.utils.data.Dataset):

@@ -35,18 +35,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.pipeline import make_pipeline
 from torch.utils.flop_counter import FlopCounterMode
 
-from sklearn_bsym.nn import HybridClassifier, InvariantClassifier, PFNClassifier
 from sklearn_bsym.preprocessing import (
-    DimuonFeatures,
     PtReweighter,
     roc_auc_contributions,
     weighted_roc_auc,
 )
-from sklearn_bsym.studies import MODEL_STYLE
+from sklearn_bsym.studies import MODEL_STYLE, MODEL_TABLE, NETWORKS, with_role
 
 try:
     from hybrid_edge import N_POOL, RESOLUTION, binned_loss, diagnostic_test_set
@@ -72,17 +68,14 @@ VARIANTS = {
     "es20": lambda n: {"validation_fraction": 0.2},
 }
 
-#: The classifiers as a user builds them: name -> class (HGB: the tree on DimuonFeatures).
-NETWORKS = {"pfn": PFNClassifier, "invariant": InvariantClassifier, "hybrid": HybridClassifier}
-MODELS = (*NETWORKS, "hgb")
+#: The networks of the study's model table and its trained reference (the tree on
+#: DimuonFeatures), built as a user builds them.
+MODELS = (*NETWORKS, with_role("reference"))
 
 
 def make_estimator(model: str, seed: int, params: dict):
     """The estimator ``model`` with its defaults, ``random_state=seed`` and ``params``."""
-    if model == "hgb":
-        return make_pipeline(DimuonFeatures(),
-                             HistGradientBoostingClassifier(random_state=seed, **params))
-    return NETWORKS[model](random_state=seed, **params)
+    return MODEL_TABLE[model].make(random_state=seed, **params)
 
 
 def fit_weighted(est, X, y, w):

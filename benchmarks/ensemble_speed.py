@@ -42,8 +42,10 @@ from sklearn_bsym.nn import (
     PFNClassifier,
 )
 from sklearn_bsym.preprocessing import MomentumSmearer, PtReweighter, weighted_roc_auc
+from sklearn_bsym.studies import MODEL_TABLE, NETWORKS
 
-MODELS = {"pfn": PFNClassifier, "invariant": InvariantClassifier, "hybrid": HybridClassifier}
+#: The networks of the study's model table, name -> a factory of the estimator with its defaults.
+MODELS = {name: MODEL_TABLE[name].make for name in NETWORKS}
 FRACTIONS = tuple(round(0.1 * i, 1) for i in range(1, 11))
 
 

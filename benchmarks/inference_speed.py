@@ -28,9 +28,10 @@ import numpy as np
 import torch
 
 from sklearn_bsym.datasets import make_dimuon_events
-from sklearn_bsym.nn import HybridClassifier, InvariantClassifier, PFNClassifier
+from sklearn_bsym.studies import MODEL_TABLE, NETWORKS
 
-CLASSIFIERS = {"pfn": PFNClassifier, "invariant": InvariantClassifier, "hybrid": HybridClassifier}
+#: The networks of the study's model table, name -> a factory of the estimator with its defaults.
+CLASSIFIERS = {name: MODEL_TABLE[name].make for name in NETWORKS}
 
 
 def _rss_bytes() -> int:

@@ -23,6 +23,7 @@ from sklearn_bsym.datasets import make_dimuon_events
 from sklearn_bsym.events import feature_names, to_particles
 from sklearn_bsym.preprocessing import (
     DimuonFeatures,
+    MinkowskiInvariants,
     MomentumSmearer,
     PtReweightedClassifier,
     PtReweighter,
@@ -274,16 +275,68 @@ def test_classifier_passes_training_fold_weights(data):
 def test_classifier_pipeline_uses_measured_pt(data):
     X, y = data
     pipe = make_pipeline(MomentumSmearer(0.3, random_state=None), _SpyClassifier())
+    for measured_after in (1, "momentumsmearer"):
+        clf = PtReweightedClassifier(pipe, reweighter=PtReweighter(n_bins=20),
+                                     measured_after=measured_after).fit(X, y)
+        fitted_smearer = clf.estimator_[0]
+        X_measured = fitted_smearer.transform(X)
+        expected = PtReweighter(n_bins=20).fit(X_measured, y).compute_sample_weight(
+            X_measured, y)
+        # the weights are those of the smeared events that the pipeline's own smearer produced
+        assert_allclose(clf.estimator_[-1].sample_weight_, expected)
+        # the classifier was trained on that output: the head was fitted once, not re-drawn
+        assert clf.estimator_[-1].n_seen_ == len(X)
+        assert_allclose(clf.decision_function(X), X_measured[:, 0])
+        true_pt = PtReweighter(n_bins=20).fit(X, y).compute_sample_weight(X, y)
+        assert not np.allclose(expected, true_pt)
+    # the user's estimator is untouched (fitted on a clone)
+    assert pipe[0].random_state is None and not hasattr(pipe[0], "seed_")
+
+
+def test_classifier_without_measured_after_weights_x_as_given(data):
+    """No step of the estimator is inspected: by default X as given is the measured event."""
+    X, y = data
+    pipe = make_pipeline(MomentumSmearer(0.3, random_state=0), _SpyClassifier())
     clf = PtReweightedClassifier(pipe, reweighter=PtReweighter(n_bins=20)).fit(X, y)
-    fitted_smearer = clf.estimator_[0]
-    X_measured = fitted_smearer.transform(X)
-    expected = PtReweighter(n_bins=20).fit(X_measured, y).compute_sample_weight(X_measured, y)
-    # the weights are those of the smeared events that the pipeline's own smearer produced
+    expected = PtReweighter(n_bins=20).fit(X, y).compute_sample_weight(X, y)
     assert_allclose(clf.estimator_[-1].sample_weight_, expected)
-    true_pt = PtReweighter(n_bins=20).fit(X, y).compute_sample_weight(X, y)
-    assert not np.allclose(expected, true_pt)
-    # the user's estimator is untouched (seed pinned on the clone only)
-    assert pipe[0].random_state is None
+
+
+@pytest.mark.parametrize(
+    ("estimator", "measured_after", "match"),
+    [
+        (_SpyClassifier(), 1, "names leading steps of a Pipeline"),
+        (make_pipeline(MomentumSmearer(0.1), _SpyClassifier()), 2, "leaves no step to train"),
+        (make_pipeline(MomentumSmearer(0.1), _SpyClassifier()), "smear", "is no step"),
+    ],
+)
+def test_classifier_rejects_a_wrong_measured_after(data, estimator, measured_after, match):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        PtReweightedClassifier(estimator, measured_after=measured_after).fit(X, y)
+
+
+class _MembersSpy(_SpyClassifier):
+    """Records the per-member weights and subsets an ensemble-like estimator receives."""
+
+    def fit(self, X, y, sample_weight=None, subsets=None):
+        self.subsets_ = subsets
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_classifier_fits_one_reweighter_per_subset(data):
+    X, y = data
+    X = MomentumSmearer(0.1, random_state=0).fit_transform(X)
+    subsets = [np.arange(0, 1500), np.arange(2999, 999, -1)]
+    rw = PtReweighter(variable="leading", n_bins=15)
+    clf = PtReweightedClassifier(_MembersSpy(), reweighter=rw).fit(X, y, subsets=subsets)
+    assert clf.estimator_.subsets_ is subsets and len(clf.reweighter_) == 2
+    for idx, weight, fitted in zip(subsets, clf.estimator_.sample_weight_, clf.reweighter_,
+                                   strict=True):
+        # each member's weights: the configured reweighter fitted on its own events, in order
+        alone = PtReweightedClassifier(_SpyClassifier(), reweighter=rw).fit(X[idx], y[idx])
+        assert_allclose(weight, alone.estimator_.sample_weight_)
+        assert_allclose(fitted.bin_edges_, alone.reweighter_.bin_edges_)
 
 
 def test_classifier_rejects_sample_weight(data):
@@ -309,6 +362,7 @@ def test_grid_search_and_learning_curve(data):
             MomentumSmearer(0.10, random_state=0), DimuonFeatures(), LogisticRegression()
         ),
         reweighter=PtReweighter(n_bins=20),
+        measured_after=1,
     )
     grid = GridSearchCV(
         clf, {"estimator__logisticregression__C": [0.01, 1.0]}, cv=2,
@@ -348,11 +402,29 @@ def test_scorer_unwraps_classifier_and_uses_its_reweighter(data):
     X, y = data
     rw = PtReweighter(n_bins=7)
     clf = PtReweightedClassifier(
-        make_pipeline(MomentumSmearer(0.2, random_state=1), _SpyClassifier()), reweighter=rw
+        make_pipeline(MomentumSmearer(0.2, random_state=1), _SpyClassifier()), reweighter=rw,
+        measured_after=1,
     ).fit(X, y)
     X_measured = clf.estimator_[0].transform(X)
     expected = weighted_roc_auc(y, X_measured[:, 0], X_measured, reweighter=rw)
     assert_allclose(pt_weighted_roc_auc(clf, X, y), expected)
+    # the recommended structure, the smearer before the classifier, scores the same
+    outer = make_pipeline(MomentumSmearer(0.2, random_state=1),
+                          PtReweightedClassifier(_SpyClassifier(), reweighter=rw)).fit(X, y)
+    assert_allclose(pt_weighted_roc_auc(outer, X, y), expected)
+
+
+def test_scorer_measures_a_plain_pipeline_up_to_its_first_feature_step(data):
+    """Without a PtReweightedClassifier, the leading events-to-events steps measure."""
+    X, y = data
+    model = make_pipeline(MomentumSmearer(0.10, random_state=0), MinkowskiInvariants(),
+                          LogisticRegression()).fit(X, y)
+    X_measured = model[0].transform(X)
+    proba = model.predict_proba(X)[:, 1]
+    assert_allclose(pt_weighted_roc_auc(model, X, y), weighted_roc_auc(y, proba, X_measured))
+    features_first = make_pipeline(DimuonFeatures(), LogisticRegression()).fit(X, y)
+    proba = features_first.predict_proba(X)[:, 1]
+    assert_allclose(pt_weighted_roc_auc(features_first, X, y), weighted_roc_auc(y, proba, X))
 
 
 def test_weighted_roc_auc_validates(data):

@@ -17,6 +17,7 @@ from sklearn_bsym.studies import (
     check_claims,
     run_study,
     run_tasks,
+    study_points,
     study_tasks,
 )
 
@@ -290,15 +291,14 @@ def test_a_fit_is_the_users_own_learning_curve():
         compute_point,
         load_study_data,
         make_model,
-        study_seeds,
     )
 
     (record,) = compute_point(TINY, StudyPoint("hgb", 0.5, 0.1, (1,)))
     data = load_study_data(TINY)
-    train, model_seed = data.training_subset(TINY, 0.5, 1)
+    train, model_seed = data.training_subset(0.5, 1)
     pipeline = Pipeline(
         [
-            ("smear", MomentumSmearer(0.1, random_state=study_seeds(TINY)["smear"])),
+            ("smear", MomentumSmearer(0.1, random_state=data.seeds["smear"])),
             ("clf", PtReweightedClassifier(make_model("hgb", TINY, model_seed))),
         ]
     )
@@ -486,6 +486,8 @@ TINY_ENSEMBLE = StudyConfig(
         "hgb": {"max_iter": 10},
     },
     ensemble=True,
+    # Not the paper's weights: every path must weight with the configured reweighter.
+    reweighting={"variable": "leading", "n_bins": 20},
 )
 
 
@@ -610,12 +612,12 @@ def test_ensemble_members_train_on_the_separate_fits_data(monkeypatch):
     monkeypatch.undo()
 
     seen_ensemble = {}
-    original_ensemble_fit = nn_module.EnsembleClassifier.fit
+    original_ensemble = nn_module.EnsembleClassifier.fit
 
     def spy_ensemble(self, X, y, sample_weight=None, subsets=None):
         for w, idx, seed in zip(sample_weight, subsets, self.random_state, strict=True):
             seen_ensemble[seed] = (X[idx], y[idx], w)
-        return original_ensemble_fit(self, X, y, sample_weight=sample_weight, subsets=subsets)
+        return original_ensemble(self, X, y, sample_weight=sample_weight, subsets=subsets)
 
     monkeypatch.setattr(nn_module.EnsembleClassifier, "fit", spy_ensemble)
     compute_point(config, StudyPoint("invariant", 0.5, 0.1, (0, 1), together=True))
@@ -670,6 +672,50 @@ def test_one_model_table_serves_the_network_presets_and_figures():
     assert set(NETWORK_PRESETS) == set(nn.PRESETS)
     assert MODELS == tuple(MODEL_TABLE) and set(NETWORKS) < set(MODELS)
     assert MODEL_STYLE == {m: (s.label, s.colour) for m, s in MODEL_TABLE.items()}
+
+
+def test_behaviour_comes_from_the_table_not_the_names(monkeypatch):
+    """The study builds a model from its table entry's class path and records what the
+    entry's tags say, whatever the model's name."""
+    import dataclasses
+
+    from sklearn_bsym.nn import EnsembleClassifier, InvariantClassifier
+    from sklearn_bsym.studies import MODEL_TABLE, StudyPoint, compute_point, make_model
+
+    hybrid = MODEL_TABLE["hybrid"]
+    monkeypatch.setitem(MODEL_TABLE, "hybrid", dataclasses.replace(
+        hybrid, tags=dataclasses.replace(hybrid.tags, symmetry_factor=False)))
+    (record,) = compute_point(TINY_NETS, StudyPoint("hybrid", 1.0, 0.1, (0,)))
+    assert record.symmetry is None and record.n_epochs == 2 and record.valid_auc
+    pfn = MODEL_TABLE["pfn"]
+    monkeypatch.setitem(MODEL_TABLE, "pfn", dataclasses.replace(
+        pfn, estimator="sklearn_bsym.nn.InvariantClassifier"))
+    config = dataclasses.replace(TINY_NETS, model_params={"pfn": {"hidden_sizes": (8,)}})
+    model = make_model("pfn", config, 4)
+    assert isinstance(model, InvariantClassifier) and model.hidden_sizes == (8,)
+    assert (model.max_epochs, model.random_state, model.validation_fraction) == (2, 4, 0.2)
+    # A sequence of seeds: their fits as one ensemble, the study's one ensemble estimator.
+    ensemble = make_model("pfn", config, [4, 5])
+    assert isinstance(ensemble, EnsembleClassifier) and ensemble.n_members == 2
+    assert ensemble.random_state == [4, 5] and ensemble.estimator.random_state == 4
+    monkeypatch.setitem(MODEL_TABLE, "pfn", dataclasses.replace(
+        pfn, tags=dataclasses.replace(pfn.tags, seeds_together=False)))
+    points = study_points(dataclasses.replace(
+        TINY_NETS, models=("pfn", "hybrid"), fractions=(1.0,), ensemble=True))
+    assert [(p.model, p.together) for p in points] == [
+        ("pfn", False), ("pfn", False), ("hybrid", True)]
+
+
+def test_study_data_carries_its_seeds():
+    from sklearn_bsym.studies import load_study_data, study_seeds
+
+    data = load_study_data(TINY)
+    assert data.seeds == study_seeds(TINY)
+    train, model_seed = data.training_subset(0.5, 1)
+    again, same_seed = data.training_subset(0.5, 1)
+    np.testing.assert_array_equal(train, again)
+    assert model_seed == same_seed and len(train) == 400
+    assert set(train) <= set(data.pool)
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import validate_data
 
@@ -13,8 +12,6 @@ __all__ = [
     "FLOAT_DTYPES",
     "check_target",
     "validate_events",
-    "head_smearers",
-    "apply_head_smearers",
     "map_row_blocks",
 ]
 
@@ -85,27 +82,3 @@ def validate_events(estimator, X, y="no_validation", *, reset: bool):
     X, y = validate_data(estimator, X, y, reset=reset, dtype=FLOAT_DTYPES)
     y = check_target(estimator, y)
     return check_events(X), y
-
-
-def head_smearers(estimator) -> int:
-    """Number of leading :class:`MomentumSmearer` steps of a Pipeline (0 for anything else).
-
-    Their output is the *measured* event, the one whose pT the reweighting must use.
-    """
-    from ._smearing import MomentumSmearer  # local: _smearing imports this module
-
-    if not isinstance(estimator, Pipeline):
-        return 0
-    n = 0
-    for _, step in estimator.steps:
-        if not isinstance(step, MomentumSmearer):
-            break
-        n += 1
-    return n
-
-
-def apply_head_smearers(estimator, X):
-    """``X`` passed through the fitted leading MomentumSmearer steps of a Pipeline ``estimator``
-    (``X`` unchanged when there are none)."""
-    n = head_smearers(estimator)
-    return estimator[:n].transform(X) if n else X

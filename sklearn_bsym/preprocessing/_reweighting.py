@@ -22,8 +22,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import kinematics
 from .._random import check_random_state
-from ..events import to_particles
-from ._common import apply_head_smearers, check_target, head_smearers, validate_events
+from ..events import feature_names, to_particles
+from ._common import check_target, validate_events
 
 __all__ = [
     "PtReweighter",
@@ -306,15 +306,15 @@ def _estimator_has(attr: str):
 class PtReweightedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Train a classifier with pT weights learnt on its own training fold (leak-free).
 
-    ``fit(X, y)`` fits a clone of ``reweighter`` on ``(X, y)``, computes the weights and calls
-    ``estimator.fit(X, y, sample_weight=w)`` (``{last_step}__sample_weight`` for a Pipeline).
-    Because only ``fit``'s data are used, it is leak-free in ``cross_val_score``,
+    ``fit(X, y)`` fits a clone of ``reweighter`` on the measured events, computes the weights
+    and calls ``estimator.fit(X, y, sample_weight=w)`` (``{last_step}__sample_weight`` for a
+    Pipeline). Because only ``fit``'s data are used, it is leak-free in ``cross_val_score``,
     ``learning_curve`` and ``GridSearchCV`` (tune the wrapped estimator as ``estimator__...``).
 
-    When ``estimator`` is a Pipeline that starts with :class:`MomentumSmearer` steps, the
-    weights use the *measured* pT: those steps are fitted and applied first, and the clone of
-    the estimator gets their seeds, so it smears the training events exactly as the weights saw
-    them.
+    The weights must use the *measured* pT, the one a detector sees. The recommended structure
+    measures before this classifier, so ``X`` as given is measured:
+    ``Pipeline([("smear", MomentumSmearer(...)), ("clf", PtReweightedClassifier(model))])``.
+    When the measurement is part of ``estimator`` instead, say so with ``measured_after``.
 
     Parameters
     ----------
@@ -322,11 +322,17 @@ class PtReweightedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         Must accept ``sample_weight`` in ``fit`` (the last step, for a Pipeline).
     reweighter : PtReweighter or None, default=None
         Configuration of the weights; None means ``PtReweighter()``. Cloned at each ``fit``.
+    measured_after : int, str or None, default=None
+        Where the measured events come out of a Pipeline ``estimator``: the number of its
+        leading steps that measure (e.g. a :class:`MomentumSmearer`), or the name of the last
+        of them. That head is fitted once, the weights are computed on its output, and the
+        rest of the Pipeline is fitted on that output. None: ``X`` as given is measured.
 
     Attributes
     ----------
     estimator_ : the fitted clone of ``estimator``
-    reweighter_ : the fitted clone of ``reweighter``
+    reweighter_ : the fitted clone of ``reweighter``; with ``subsets``, a list of them, one
+        fitted on each subset
     classes_ : ndarray of shape (2,)
 
     Examples
@@ -338,32 +344,47 @@ class PtReweightedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
     >>> from sklearn_bsym.preprocessing import (
     ...     DimuonFeatures, MomentumSmearer, PtReweightedClassifier, pt_weighted_roc_auc)
     >>> X, y = make_dimuon_events(2000, random_state=0)
-    >>> clf = PtReweightedClassifier(make_pipeline(
-    ...     MomentumSmearer(0.10, random_state=0),
-    ...     DimuonFeatures(),
-    ...     DecisionTreeClassifier(max_depth=4, random_state=0)))
+    >>> tree = make_pipeline(DimuonFeatures(), DecisionTreeClassifier(max_depth=4, random_state=0))
+    >>> clf = make_pipeline(MomentumSmearer(0.10, random_state=0), PtReweightedClassifier(tree))
     >>> scores = cross_val_score(clf, X, y, cv=2, scoring=pt_weighted_roc_auc)
     >>> bool(0.6 < scores.mean() < 0.9)
+    True
+
+    The same model with the smearer inside the reweighted estimator, its first step:
+
+    >>> inside = PtReweightedClassifier(make_pipeline(
+    ...     MomentumSmearer(0.10, random_state=0),
+    ...     DimuonFeatures(),
+    ...     DecisionTreeClassifier(max_depth=4, random_state=0)), measured_after=1)
+    >>> bool(all(cross_val_score(inside, X, y, cv=2, scoring=pt_weighted_roc_auc) == scores))
     True
     """
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit"])],
         "reweighter": [HasMethods(["fit", "compute_sample_weight"]), None],
+        "measured_after": [Interval(Integral, 0, None, closed="left"), str, None],
     }
 
-    def __init__(self, estimator, *, reweighter=None):
+    def __init__(self, estimator, *, reweighter=None, measured_after=None):
         self.estimator = estimator
         self.reweighter = reweighter
+        self.measured_after = measured_after
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, **fit_params):
-        """Fit the reweighter on ``(X, y)``, then the estimator with its weights.
+    def fit(self, X, y, subsets=None, **fit_params):
+        """Fit the reweighter on the measured ``(X, y)``, then the estimator with its weights.
 
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_events, 4 * n_particles)
         y : array-like of shape (n_events,)
+        subsets : list of int arrays, optional
+            For an estimator that trains several members, each on its own events (e.g.
+            :class:`~sklearn_bsym.nn.EnsembleClassifier`): one array of positions into ``X``
+            per member. A reweighter is then fitted on each subset, and the estimator gets
+            ``subsets`` and one weight array per subset (aligned with it), so every member is
+            weighted exactly as a separate fit on its subset would be.
         **fit_params : dict
             Passed on to ``estimator.fit`` (not ``sample_weight``: it is computed here).
 
@@ -379,22 +400,29 @@ class PtReweightedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
             )
         check_target(self, y)
         estimator = clone(self.estimator)
-        n_head = head_smearers(estimator)
-        X_measured = X
+        n_head = _n_measuring(estimator, self.measured_after)
+        head_names = {name for name, _ in estimator.steps[:n_head]} if n_head else set()
+        head_params = {k: v for k, v in fit_params.items() if k.split("__")[0] in head_names}
+        rest_params = {k: v for k, v in fit_params.items() if k not in head_params}
         if n_head:
-            head = clone(estimator[:n_head])
-            X_measured = head.fit_transform(X)
-            estimator.set_params(
-                **{f"{name}__random_state": step.seed_ for name, step in head.steps}
-            )
-        reweighter = PtReweighter() if self.reweighter is None else clone(self.reweighter)
-        weight = reweighter.fit(X_measured, y).compute_sample_weight(X_measured, y)
-        key = (
-            f"{estimator.steps[-1][0]}__sample_weight"
-            if isinstance(estimator, Pipeline)
-            else "sample_weight"
-        )
-        estimator.fit(X, y, **fit_params, **{key: weight})
+            head, rest = estimator[:n_head], estimator[n_head:]
+            X = head.fit_transform(X, y, **head_params)
+        else:
+            head, rest = None, estimator
+        reweighter = PtReweighter() if self.reweighter is None else self.reweighter
+        if subsets is None:
+            reweighter = clone(reweighter).fit(X, y)
+            weight = reweighter.compute_sample_weight(X, y)
+        else:
+            parts = [(_safe_indexing(X, idx), _safe_indexing(y, idx)) for idx in subsets]
+            reweighter = [clone(reweighter).fit(Xk, yk) for Xk, yk in parts]
+            weight = [r.compute_sample_weight(Xk, yk)
+                      for r, (Xk, yk) in zip(reweighter, parts, strict=True)]
+            rest_params[_last_step_key(rest, "subsets")] = subsets
+        rest.fit(X, y, **rest_params, **{_last_step_key(rest, "sample_weight"): weight})
+        if head is not None:
+            # The fitted whole: the head as fitted above, then the rest as fitted on its output.
+            estimator.steps = [*head.steps, *rest.steps]
         self.estimator_ = estimator
         self.reweighter_ = reweighter
         self.classes_ = estimator.classes_
@@ -427,6 +455,42 @@ class PtReweightedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
         return tags
+
+
+def _n_measuring(estimator, measured_after) -> int:
+    """The number of leading steps of ``estimator`` named by ``measured_after`` (0 for None)."""
+    if measured_after is None or measured_after == 0:
+        return 0
+    steps = estimator.steps if isinstance(estimator, Pipeline) else None
+    if steps is None:
+        raise ValueError(
+            f"measured_after={measured_after!r} names leading steps of a Pipeline, but the "
+            f"estimator is a {type(estimator).__name__}; put the measurement before the "
+            "classifier, Pipeline([('smear', MomentumSmearer(...)), ('clf', "
+            "PtReweightedClassifier(model))]), and leave measured_after=None."
+        )
+    names = [name for name, _ in steps]
+    if isinstance(measured_after, str):
+        if measured_after not in names:
+            raise ValueError(f"measured_after={measured_after!r} is no step of the Pipeline; "
+                             f"its steps are {names}.")
+        n = names.index(measured_after) + 1
+    else:
+        n = int(measured_after)
+    if n >= len(steps):
+        raise ValueError(
+            f"measured_after={measured_after!r} leaves no step to train after the measurement "
+            f"(the Pipeline has {len(steps)} steps: {names}); name the last measuring step."
+        )
+    return n
+
+
+def _last_step_key(estimator, param: str) -> str:
+    """The fit-parameter key of ``param`` for ``estimator``: ``{last step}__{param}`` for a
+    Pipeline (its classifier), else ``param``."""
+    if isinstance(estimator, Pipeline):
+        return f"{estimator.steps[-1][0]}__{param}"
+    return param
 
 
 def weighted_roc_auc(y_true, y_score, X, *, reweighter=None) -> float:
@@ -464,13 +528,21 @@ def pt_weighted_roc_auc(estimator, X, y) -> float:
     """Scorer: ROC AUC weighted with pT weights computed on the scored fold.
 
     Use it as ``scoring=pt_weighted_roc_auc`` in ``cross_val_score``, ``learning_curve`` or
-    ``GridSearchCV``. The weights come from a :class:`PtReweighter` fitted on ``(X, y)`` (the
-    scored fold, never the training fold); the one configured in a
-    :class:`PtReweightedClassifier` when the estimator is one, else ``PtReweighter()``. When the
-    estimator is a Pipeline (possibly inside a PtReweightedClassifier or a fitted search's
-    ``best_estimator_``) starting with
-    :class:`MomentumSmearer` steps, ``X`` is first passed through those fitted steps, so the
-    weights use the measured pT, the same smeared events the classifier sees.
+    ``GridSearchCV``. The weights come from a :class:`PtReweighter` fitted on the scored fold
+    (never the training fold); the one configured in a :class:`PtReweightedClassifier` when
+    the estimator has one, else ``PtReweighter()``. They use the *measured* pT, the events the
+    classifier sees, found from the estimator's structure (a fitted search is read through its
+    ``best_estimator_``):
+
+    * a Pipeline whose last step is a :class:`PtReweightedClassifier`: the steps before it
+      measure (the recommended structure, ``Pipeline([smear, PtReweightedClassifier(model)])``);
+    * a :class:`PtReweightedClassifier`: then its ``measured_after`` head, if any;
+    * any other Pipeline: its leading steps that map events to events, i.e. whose output
+      columns (``get_feature_names_out``) are the event columns they were fitted on (the
+      canonical ``mu0_px, ...`` for an array), such as :class:`MomentumSmearer`. The first
+      step that makes features (:class:`MinkowskiInvariants`, :class:`DimuonFeatures`) or the
+      classifier ends the measurement;
+    * anything else: ``X`` as given is measured.
 
     Parameters
     ----------
@@ -482,17 +554,39 @@ def pt_weighted_roc_auc(estimator, X, y) -> float:
     -------
     float
     """
-    inner, reweighter = estimator, None
-    while True:  # down to the Pipeline that smears, through wrappers and fitted searches
-        if isinstance(inner, PtReweightedClassifier):
-            check_is_fitted(inner)
-            inner, reweighter = inner.estimator_, inner.reweighter
-        elif hasattr(inner, "best_estimator_"):
-            inner = inner.best_estimator_
-        else:
-            break
-    X_measured = apply_head_smearers(inner, X)
+    X_measured, reweighter = _measured(estimator, X)
     return weighted_roc_auc(y, _signal_score(estimator, X), X_measured, reweighter=reweighter)
+
+
+def _measured(estimator, X):
+    """(the measured events of ``X``, the configured reweighter or None) for the scorer."""
+    while hasattr(estimator, "best_estimator_"):
+        estimator = estimator.best_estimator_
+    if isinstance(estimator, Pipeline) and isinstance(estimator[-1], PtReweightedClassifier):
+        X, estimator = estimator[:-1].transform(X), estimator[-1]
+    if isinstance(estimator, PtReweightedClassifier):
+        check_is_fitted(estimator)
+        n_head = _n_measuring(estimator.estimator_, estimator.measured_after)
+        inner = estimator.estimator_
+        return (inner[:n_head].transform(X) if n_head else X), estimator.reweighter
+    if isinstance(estimator, Pipeline):
+        n_head = 0
+        for _, step in estimator.steps[:-1]:
+            if not _maps_events_to_events(step):
+                break
+            n_head += 1
+        return (estimator[:n_head].transform(X) if n_head else X), None
+    return X, None
+
+
+def _maps_events_to_events(step) -> bool:
+    """Whether a fitted step's output columns are the event columns it was fitted on."""
+    n_in = getattr(step, "n_features_in_", None)
+    if not hasattr(step, "get_feature_names_out") or not n_in or n_in % 4:
+        return False
+    names_in = getattr(step, "feature_names_in_", None)
+    names_in = feature_names(n_in // 4) if names_in is None else list(names_in)
+    return list(step.get_feature_names_out()) == names_in
 
 
 def roc_auc_contributions(y_true, y_score, sample_weight=None) -> np.ndarray:

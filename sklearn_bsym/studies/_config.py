@@ -123,6 +123,10 @@ class StudyConfig:
         (:class:`sklearn_bsym.nn.EnsembleClassifier`) instead of one fit per seed: much
         cheaper, the same results in distribution, but not the same numbers (batch order), so
         it is a result set of its own.
+    reweighting : dict, default={}
+        Keyword arguments of the :class:`~sklearn_bsym.preprocessing.PtReweighter` of the
+        study (training weights, the scored AUCs and the Bayes-optimal line), e.g.
+        ``{"variable": "leading", "n_bins": 20}``; empty: the paper's ``PtReweighter()``.
     """
 
     n_events: int | None = 20_000
@@ -144,6 +148,7 @@ class StudyConfig:
     symmetry_bins: int = 10
     random_state: int = 0
     ensemble: bool = False
+    reweighting: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
         # Tuples (not lists) so that configs compare, pickle and print the same way everywhere.
@@ -222,6 +227,8 @@ class StudyConfig:
             # Absent when off, so that the result sets written before the option existed keep
             # their ids (and resume).
             del options["ensemble"]
+        if not options["reweighting"]:
+            del options["reweighting"]  # likewise: the paper's weights keep the ids
         options["version"] = __version__
         if not self.uses_generator:
             options["signal_sha256"] = _file_sha256(self.signal)

@@ -13,7 +13,7 @@ import numpy as np
 from .._random import spawn_seeds
 from ._config import MIN_TRAIN_EVENTS, StudyConfig, n_train
 
-__all__ = ["StudyData", "load_study_data", "study_seeds", "fit_seeds", "ClassMixWarning"]
+__all__ = ["StudyData", "load_study_data", "study_seeds", "ClassMixWarning"]
 
 #: Below this share of the minority class the study warns: its AUCs rest on few events.
 _MINORITY_WARN = 0.05
@@ -25,7 +25,8 @@ class ClassMixWarning(UserWarning):
 
 @dataclass(frozen=True)
 class StudyData:
-    """The events of a study and its split, the same in every process for one config.
+    """The events of a study, its split and its seeds, the same in every process for one
+    config.
 
     Attributes
     ----------
@@ -37,17 +38,24 @@ class StudyData:
         Indices of the fixed, stratified test split.
     pool : ndarray
         Indices of the training pool (everything else).
+    seeds : dict
+        The seeds of the study's random steps, ``{"data", "split", "smear", "fits"}``
+        (:func:`study_seeds`).
     """
 
     X: np.ndarray
     y: np.ndarray
     test: np.ndarray
     pool: np.ndarray
+    seeds: dict[str, int]
 
-    def training_subset(self, config: StudyConfig, fraction: float, seed: int):
+    def training_subset(self, fraction: float, seed: int):
         """(training indices, model seed) of seed number ``seed`` at ``fraction``: the first
         ``fraction`` part of the pool in that seed's order."""
-        pool_seed, model_seed = fit_seeds(config, seed)
+        # SeedSequence children depend on their index only, so seed i (its pool order and model
+        # seed) is the same in a 3-seed and a 5-seed study: widening n_seeds reuses stored fits.
+        child = spawn_seeds(self.seeds["fits"], seed + 1)[seed]
+        pool_seed, model_seed = spawn_seeds(child, 2)
         order = np.random.default_rng(pool_seed).permutation(self.pool)
         size = n_train(fraction, len(order))
         if size < MIN_TRAIN_EVENTS:
@@ -63,15 +71,6 @@ def study_seeds(config: StudyConfig) -> dict[str, int]:
     """Seeds of the data, the test split, the smearing and the fits of a study."""
     data, split, smear, fits = spawn_seeds(config.random_state, 4)
     return {"data": data, "split": split, "smear": smear, "fits": fits}
-
-
-def fit_seeds(config: StudyConfig, seed: int) -> tuple[int, int]:
-    """(pool shuffle, model) seeds of seed number ``seed``; independent of ``n_seeds``."""
-    # SeedSequence children depend on their index only, so seed i is the same in a 3-seed and
-    # a 5-seed study, and widening n_seeds reuses the stored fits.
-    child = spawn_seeds(study_seeds(config)["fits"], seed + 1)[seed]
-    pool, model = spawn_seeds(child, 2)
-    return pool, model
 
 
 _CACHE: dict[str, StudyData] = {}
@@ -98,7 +97,7 @@ def load_study_data(config: StudyConfig) -> StudyData:
     pool, test = train_test_split(
         np.arange(len(y)), test_size=config.test_fraction, stratify=y, random_state=seeds["split"]
     )
-    data = StudyData(X, y, np.sort(test), np.sort(pool))
+    data = StudyData(X, y, np.sort(test), np.sort(pool), seeds)
     with _LOCK:
         _CACHE[key] = data
     return data

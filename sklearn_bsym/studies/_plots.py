@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._models import MODEL_TABLE
+from ._models import CEILING, MODEL_TABLE, with_role
 
 __all__ = [
     "MODEL_STYLE",
@@ -24,6 +24,11 @@ __all__ = [
 
 #: Label and colour of each model on every figure (from the study's one model table).
 MODEL_STYLE = {name: (spec.label, spec.colour) for name, spec in MODEL_TABLE.items()}
+
+
+def _marker(model) -> str:
+    spec = MODEL_TABLE.get(model)
+    return "o" if spec is None else spec.marker
 
 
 def _axes(ax, nrows: int = 1):
@@ -88,9 +93,9 @@ def plot_fraction_curve(curve, *, optimal=None, n_pool=None, resolution=None, ax
             rows["mean"],
             rows["std"],
             model,
-            marker="s" if model == "hgb" else "o",
+            marker=_marker(model),
         )
-    _hline(ax, optimal, "optimal")
+    _hline(ax, optimal, CEILING)
     xlabel = "training fraction"
     if n_pool:
         xlabel += f" of {n_pool:,} events"
@@ -129,8 +134,8 @@ def plot_epoch_curve(epochs, *, hgb=None, optimal=None, fraction=None, ax=None):
         std = np.asarray([np.nan if v is None else v for v in curve["std"]], dtype=float)
         _band(ax, np.arange(1, mean.size + 1), mean, std, model, marker=".",
               split=", validation split")
-    _hline(ax, hgb, "hgb", style=":")
-    _hline(ax, optimal, "optimal")
+    _hline(ax, hgb, with_role("reference"), style=":")
+    _hline(ax, optimal, CEILING)
     ax.set_xlabel("epoch")
     ax.set_ylabel("AUC (pT-weighted)")
     title = "Validation AUC against epoch"
@@ -219,7 +224,7 @@ def plot_resolution_scan(scan, *, optimal=None, axes=None):
             rows["mean"],
             rows["std"],
             model,
-            marker="s" if model == "hgb" else "o",
+            marker=_marker(model),
         )
     if optimal:
         r = np.asarray(sorted(optimal), dtype=float)
@@ -228,14 +233,15 @@ def plot_resolution_scan(scan, *, optimal=None, axes=None):
             [optimal[v] for v in sorted(optimal)],
             "k--",
             lw=1.2,
-            label=MODEL_STYLE["optimal"][0],
+            label=MODEL_STYLE[CEILING][0],
         )
     top.set_ylabel("test AUC (pT-weighted)")
     top.set_title("Resolution scan (full training pool)")
     top.grid(alpha=0.3)
     _legend(top)
-    hybrid = scan[scan["model"] == "hybrid"].set_index("resolution")
-    for model in ("pfn", "invariant"):
+    lead = with_role("hybrid")
+    hybrid = scan[scan["model"] == lead].set_index("resolution")
+    for model in (with_role("general"), with_role("invariant")):
         other = scan[scan["model"] == model].set_index("resolution")
         common = hybrid.index.intersection(other.index).sort_values()
         if hybrid.empty or not len(common):
@@ -251,7 +257,7 @@ def plot_resolution_scan(scan, *, optimal=None, axes=None):
             ms=4,
             capsize=3,
             color=color,
-            label=f"hybrid - {label}",
+            label=f"{MODEL_STYLE[lead][0]} - {label}",
         )
     if hybrid.empty:
         bottom.text(

@@ -3,23 +3,25 @@
 A *study point* is (model, training fraction, resolution, seeds). :func:`compute_point` computes
 it the same way for every model:
 
-* the data and the fixed test split of :func:`~._data.load_study_data`; seed ``s`` trains on the
-  first ``fraction`` part of the training pool in that seed's order;
+* the data, the fixed test split and the seeds of :func:`~._data.load_study_data`; seed ``s``
+  trains on the first ``fraction`` part of the training pool in that seed's order;
 * smearing by ``MomentumSmearer(resolution, random_state=<study smear seed>)``, whose per-event
   draws do not depend on the fold, so smearing all events once equals smearing each fold;
-* pT weights fitted on each training subset only (``PtReweightedClassifier`` for a separate fit,
-  ``PtReweighter`` per member for an ensemble, on the training pool for the Bayes-optimal
-  discriminant);
+* pT weights (the config's ``reweighting``) fitted on each training subset only
+  (``PtReweightedClassifier``; on the training pool for the Bayes-optimal discriminant);
 * the test split scored once by ``pt_weighted_roc_auc`` (AUC with the pT weights of the scored
   fold), the training subset likewise.
 
-A separate fit is scikit-learn's own :func:`~sklearn.model_selection.cross_validate` of
-``Pipeline([("smear", MomentumSmearer), ("clf", PtReweightedClassifier(model))])`` over the
-predefined split ``[(training subset, test split)]`` with ``return_estimator=True``: the fitted
-pipeline comes back through that supported path, and its chosen epoch, history and symmetry
-factor are read from it. An ensemble trains the seeds of a point together
-(:class:`sklearn_bsym.nn.EnsembleClassifier`) on exactly those events, draws and weights, and
-each member is scored as the pipeline ``[fitted smearer, member]`` by the same scorer.
+Every trained point is scikit-learn's own :func:`~sklearn.model_selection.cross_validate` of
+``Pipeline([("smear", MomentumSmearer), ("clf", PtReweightedClassifier(model))])`` over one
+predefined split ``[(training events, test split)]`` with ``return_estimator=True``, whatever the
+model: a network, an averaged model, the tree, or the seeds of a point trained together
+(``--ensemble``). Those are one :class:`~sklearn_bsym.nn.EnsembleClassifier` of the seeds'
+models, trained on the union of their subsets, each member on its own subset (``subsets``,
+positions into that training fold, with pT weights fitted on it): member ``k`` sees exactly
+what the separate fit of seed ``k`` sees, and is scored as the pipeline ``[fitted smearer,
+member]`` would be. Each fit's chosen epoch, history and symmetry factor are read from the
+fitted pipeline.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from ._config import StudyConfig
-from ._data import StudyData, load_study_data, study_seeds
-from ._models import MODEL_TABLE, make_model
+from ._data import StudyData, load_study_data
+from ._models import MODEL_TABLE
 from ._record import FitRecord
 from ._runner import TaskInterruptedError
 
@@ -85,16 +87,12 @@ class StudyPoint:
         return keys if self.together else keys[0]
 
 
-#: Model kinds that train torch networks.
-TORCH_KINDS = ("network", "average")
-
-
 def study_points(config: StudyConfig) -> list[StudyPoint]:
     """Every point of a study: the curve (model, fraction, seed) at ``config.resolution``, the
     scan (model, resolution, seed) on the full pool, and the Bayes-optimal line per resolution
     (built-in generator only). A curve point and a scan point that coincide are one point; with
     ``config.ensemble`` the seeds of each network point are one point trained together."""
-    trained = [m for m in config.models if MODEL_TABLE[m].kind != "ceiling"]
+    trained = [m for m in config.models if not MODEL_TABLE[m].tags.ceiling]
     fits: dict[tuple, None] = {}
     for model in trained:
         for fraction in config.fractions:
@@ -106,15 +104,16 @@ def study_points(config: StudyConfig) -> list[StudyPoint]:
     points: list[StudyPoint] = []
     groups: dict[tuple, list[int]] = {}
     for model, fraction, resolution, seed in fits:
-        if config.ensemble and MODEL_TABLE[model].kind == "network":
+        if config.ensemble and MODEL_TABLE[model].tags.seeds_together:
             groups.setdefault((model, fraction, resolution), []).append(seed)
         else:
             points.append(StudyPoint(model, fraction, resolution, (seed,)))
     for (model, fraction, resolution), seeds in groups.items():
         points.append(StudyPoint(model, fraction, resolution, tuple(seeds), together=True))
-    if "optimal" in config.models and config.uses_generator:
-        for resolution in dict.fromkeys((config.resolution, *config.scan_resolutions)):
-            points.append(StudyPoint("optimal", None, float(resolution), ()))
+    if config.uses_generator:
+        for model in (m for m in config.models if MODEL_TABLE[m].tags.ceiling):
+            for resolution in dict.fromkeys((config.resolution, *config.scan_resolutions)):
+                points.append(StudyPoint(model, None, float(resolution), ()))
     return points
 
 
@@ -127,7 +126,7 @@ def study_tasks(config: StudyConfig) -> list[tuple[str | tuple[str, ...], tuple]
 def point_payloads(config: StudyConfig, point: StudyPoint, n_threads: int | None = None):
     """The task function of the runner: the stored form of :func:`compute_point` (one payload,
     or ``{key: payload}`` for an ensemble), computed with ``n_threads`` torch/BLAS threads."""
-    with _thread_limit(n_threads, network=MODEL_TABLE[point.model].kind in TORCH_KINDS):
+    with _thread_limit(n_threads, network=MODEL_TABLE[point.model].tags.torch):
         records = compute_point(config, point)
     payloads = {
         key: record.to_payload() for key, record in zip(point.keys(), records, strict=True)
@@ -186,13 +185,14 @@ class _thread_limit:
 def compute_point(config: StudyConfig, point: StudyPoint) -> list[FitRecord]:
     """The records of one study point (one per seed; one for the Bayes-optimal line)."""
     data = load_study_data(config)
+    spec = MODEL_TABLE[point.model]
     sizes = {
         "n_pool": len(data.pool),
         "n_test": len(data.test),
         "n_test_signal": int(data.y[data.test].sum()),
     }
     start = time.perf_counter()
-    if MODEL_TABLE[point.model].kind == "ceiling":
+    if spec.tags.ceiling:
         auc = _optimal_auc(config, data, point.resolution)
         return [
             FitRecord(
@@ -207,20 +207,19 @@ def compute_point(config: StudyConfig, point: StudyPoint) -> list[FitRecord]:
                 **sizes,
             )
         ]
-    subsets = [data.training_subset(config, point.fraction, seed) for seed in point.seeds]
+    subsets = [data.training_subset(point.fraction, seed) for seed in point.seeds]
     if point.together:
-        fitted = _fit_together(config, point, data, subsets)
+        fitted = _cross_validate(config, point, data, subsets)
     else:
-        fitted = [_fit_alone(config, point, data, *subset) for subset in subsets]
+        fitted = [fit for subset in subsets
+                  for fit in _cross_validate(config, point, data, [subset])]
     # An ensemble's cost is shared out: fit times stay comparable to separate fits.
     fit_time = (time.perf_counter() - start) / len(point.seeds)
     records = []
-    for key, seed, (train, _), (pipeline, scores) in zip(
+    for key, seed, (train, _), (classifier, measured, scores) in zip(
         point.keys(), point.seeds, subsets, fitted, strict=True
     ):
-        classifier = _classifier(pipeline)
         _refuse_interrupted(key, classifier)
-        measured = pipeline[:-1].transform(data.X[data.test])
         records.append(
             FitRecord(
                 model=point.model,
@@ -232,104 +231,101 @@ def compute_point(config: StudyConfig, point: StudyPoint) -> list[FitRecord]:
                 train_auc=scores["train"],
                 fit_time=fit_time,
                 **sizes,
-                **_training_details(classifier, measured, point.model, config.symmetry_bins),
+                **_training_details(classifier, measured, spec.tags.symmetry_factor,
+                                    config.symmetry_bins),
             )
         )
     return records
 
 
-def _smearer(config: StudyConfig, resolution: float):
-    from ..preprocessing import MomentumSmearer
+def _reweighter(config: StudyConfig):
+    from ..preprocessing import PtReweighter
 
-    return MomentumSmearer(resolution, random_state=study_seeds(config)["smear"])
+    return PtReweighter(**config.reweighting)
 
 
-def _fit_alone(config: StudyConfig, point: StudyPoint, data: StudyData, train, model_seed):
-    """One fit through ``cross_validate`` over the predefined split [(train, test)]."""
+def _cross_validate(config: StudyConfig, point: StudyPoint, data: StudyData, subsets):
+    """``cross_validate`` of the study pipeline over ``[(training events, test split)]``.
+
+    One subset: its model, fitted on it. Several (``point.together``): one ensemble of the
+    seeds' models on the union of the subsets, member ``k`` on subset ``k``. Returns, per
+    subset, (the fitted classifier, the smeared test events, its test and training AUCs).
+    """
     from sklearn.model_selection import cross_validate
     from sklearn.pipeline import Pipeline
 
-    from ..preprocessing import PtReweightedClassifier, pt_weighted_roc_auc
+    from ..preprocessing import (
+        MomentumSmearer,
+        PtReweightedClassifier,
+        pt_weighted_roc_auc,
+        weighted_roc_auc,
+    )
 
+    trains = [train for train, _ in subsets]
+    seeds = [model_seed for _, model_seed in subsets]
+    spec = MODEL_TABLE[point.model]
+    if point.together:
+        fold = np.unique(np.concatenate(trains))
+        # Positions into the training fold; a list of n_seeds arrays, never as long as X, so
+        # cross_validate passes it on whole instead of indexing it like a per-event parameter.
+        params = {"clf__subsets": [np.searchsorted(fold, train) for train in trains]}
+        model = spec.build(config, seeds)
+    else:
+        (fold,), params = trains, {}
+        model = spec.build(config, seeds[0])
     pipeline = Pipeline(
         [
-            ("smear", _smearer(config, point.resolution)),
-            ("clf", PtReweightedClassifier(make_model(point.model, config, model_seed))),
+            ("smear", MomentumSmearer(point.resolution, random_state=data.seeds["smear"])),
+            ("clf", PtReweightedClassifier(model, reweighter=_reweighter(config))),
         ]
     )
     result = cross_validate(
         pipeline,
         data.X,
         data.y,
-        cv=[(train, data.test)],
+        cv=[(fold, data.test)],
+        params=params,
         scoring=pt_weighted_roc_auc,
-        return_train_score=True,
+        return_train_score=not point.together,
         return_estimator=True,
         error_score="raise",
     )
-    scores = {"test": float(result["test_score"][0]), "train": float(result["train_score"][0])}
-    return result["estimator"][0], scores
+    fitted = result["estimator"][0]
+    smear, clf = fitted[:-1], fitted[-1]
+    measured = smear.transform(data.X[data.test])
+    if not point.together:
+        scores = {"test": float(result["test_score"][0]), "train": float(result["train_score"][0])}
+        return [(clf.estimator_, measured, scores)]
 
+    def auc(member, X, y, X_measured=None):
+        # pt_weighted_roc_auc of the pipeline [fitted smearer, member] with the study's weights
+        X_measured = smear.transform(X) if X_measured is None else X_measured
+        score = member.predict_proba(X_measured)[:, list(member.classes_).index(1)]
+        return weighted_roc_auc(y, score, X_measured, reweighter=clf.reweighter)
 
-def _fit_together(config: StudyConfig, point: StudyPoint, data: StudyData, subsets):
-    """The seeds of one network point as one ensemble, each member scored as its own pipeline.
-
-    Member ``i`` sees exactly what the separate fit of seed ``i`` sees: the same training events
-    in the same order, the same smearing draws, pT weights fitted on its own smeared training
-    subset, the same initial weights and validation split. Only the batch order differs.
-    """
-    from sklearn.pipeline import Pipeline
-
-    from ..nn import EnsembleClassifier
-    from ..preprocessing import PtReweighter, pt_weighted_roc_auc
-
-    X, y = data.X, data.y
-    smear = _smearer(config, point.resolution).fit(X)
-    measured = smear.transform(X)
-    weights = [
-        PtReweighter().fit(measured[train], y[train]).compute_sample_weight(
-            measured[train], y[train]
-        )
-        for train, _ in subsets
+    return [
+        (member, measured, {
+            "test": auc(member, data.X[data.test], data.y[data.test], measured),
+            "train": auc(member, data.X[train], data.y[train]),
+        })
+        for member, train in zip(clf.estimator_.members_, trains, strict=True)
     ]
-    indices = [train for train, _ in subsets]
-    seeds = [model_seed for _, model_seed in subsets]
-    template = make_model(point.model, config, seeds[0])
-    members = EnsembleClassifier(template, n_members=len(seeds), random_state=seeds).fit(
-        measured, y, sample_weight=weights, subsets=indices).members_
-    fitted = []
-    for member, train in zip(members, indices, strict=True):
-        pipeline = Pipeline([("smear", smear), ("clf", member)])
-        scores = {
-            "test": pt_weighted_roc_auc(pipeline, X[data.test], y[data.test]),
-            "train": pt_weighted_roc_auc(pipeline, X[train], y[train]),
-        }
-        fitted.append((pipeline, scores))
-    return fitted
 
 
 def _optimal_auc(config: StudyConfig, data: StudyData, resolution: float) -> float:
     """The Bayes-optimal AUC on the test split, weighted like every other AUC of the study."""
     from ..optimal import optimal_discriminant
-    from ..preprocessing import PtReweighter, weighted_roc_auc
+    from ..preprocessing import MomentumSmearer, weighted_roc_auc
 
     X, y = data.X, data.y
-    smear = _smearer(config, resolution).fit(X[data.pool])
+    smear = MomentumSmearer(resolution, random_state=data.seeds["smear"]).fit(X[data.pool])
     measured = smear.transform(X[data.test])
     # The discriminant's background weight w(pT) comes from the training pool, like everything a
     # classifier may know: one fitted on the test fold would use the test labels (its per-bin
     # noise), an optimistic bias at small test sizes.
-    reweighter = PtReweighter().fit(smear.transform(X[data.pool]), y[data.pool])
+    reweighter = _reweighter(config).fit(smear.transform(X[data.pool]), y[data.pool])
     score = optimal_discriminant(measured, resolution=resolution, reweighter=reweighter)
-    return float(weighted_roc_auc(y[data.test], score, measured))
-
-
-def _classifier(pipeline):
-    """The fitted classifier of a study pipeline (inside its PtReweightedClassifier, if any)."""
-    from ..preprocessing import PtReweightedClassifier
-
-    last = pipeline[-1]
-    return last.estimator_ if isinstance(last, PtReweightedClassifier) else last
+    return float(weighted_roc_auc(y[data.test], score, measured, reweighter=_reweighter(config)))
 
 
 def _refuse_interrupted(key: str, classifier) -> None:
@@ -353,7 +349,7 @@ def _course(classifier) -> tuple[int | None, int | None, str]:
     return (max(runs) if runs else None), (max(planned) if planned else None), reason
 
 
-def _training_details(classifier, measured_test, model: str, bins: int) -> dict[str, Any]:
+def _training_details(classifier, measured_test, symmetry: bool, bins: int) -> dict[str, Any]:
     """Epochs (planned, run, best), why training stopped, the validation-AUC history and the
     hybrid's symmetry-factor table on the smeared test events. An average of networks records
     its longest member's epochs and no validation history of its own."""
@@ -374,7 +370,7 @@ def _training_details(classifier, measured_test, model: str, bins: int) -> dict[
         "best_epoch": max(finite)[1] + 1 if finite else None,
         "symmetry": None,
     }
-    if model == "hybrid":
+    if symmetry:
         from ..nn import symmetry_factor_table
 
         table = symmetry_factor_table(classifier, measured_test, bins=bins)

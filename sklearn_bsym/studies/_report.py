@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ._claims import check_claims, describe_rules
-from ._models import MODEL_TABLE
+from ._models import CEILING, MODEL_TABLE, with_role
 from ._record import COLUMNS, INTEGER_COLUMNS, FitRecord
 from ._store import StoreWriteError
 
@@ -110,9 +110,9 @@ def summarize(config, payloads: dict[str, Any]) -> dict[str, Any]:
     ]
     records = [record.to_payload() for record in checked]
     fits = pd.DataFrame([record.row() for record in checked], columns=COLUMNS)
-    trained = fits[fits["model"] != "optimal"]
+    trained = fits[fits["model"] != CEILING]
     optimal = {
-        float(p["resolution"]): float(p["test_auc"]) for p in records if p["model"] == "optimal"
+        float(p["resolution"]): float(p["test_auc"]) for p in records if p["model"] == CEILING
     }
     at_resolution = np.isclose(trained["resolution"].astype(float), config.resolution)
     in_curve = trained[at_resolution & trained["fraction"].isin(config.fractions)]
@@ -137,10 +137,11 @@ def summarize(config, payloads: dict[str, Any]) -> dict[str, Any]:
             and np.isclose(p["resolution"], config.resolution)
         ]
 
-    epochs = {m: _epoch_curves(at_largest(m)) for m in ("pfn", "invariant", "hybrid")}
+    epochs = {m: _epoch_curves(at_largest(m)) for m, s in MODEL_TABLE.items() if s.tags.epochs}
     epochs = {m: c for m, c in epochs.items() if c["mean"]}
-    symmetry = [p["symmetry"] for p in at_largest("hybrid") if p["symmetry"]]
-    hgb = _mean_std([p["test_auc"] for p in at_largest("hgb")])[0]
+    symmetry = [p["symmetry"] for m, s in MODEL_TABLE.items() if s.tags.symmetry_factor
+                for p in at_largest(m) if p["symmetry"]]
+    hgb = _mean_std([p["test_auc"] for p in at_largest(with_role("reference"))])[0]
     claims = check_claims(curve, epochs, symmetry)
     return {
         "fits": fits,
@@ -257,7 +258,7 @@ def _markdown(config, set_id, tables, n_pool, n_test) -> str:
     opt = optimal.get(float(config.resolution))
     if opt is not None:
         extra = pd.DataFrame(
-            {"model": "optimal", "fraction": sorted(config.fractions), "mean": opt, "std": 0.0}
+            {"model": CEILING, "fraction": sorted(config.fractions), "mean": opt, "std": 0.0}
         )
         table = pd.concat([table, extra], ignore_index=True)
     parts.append(
@@ -265,7 +266,7 @@ def _markdown(config, set_id, tables, n_pool, n_test) -> str:
             table,
             "fraction",
             "{:g}",
-            lambda r: _fmt(r["mean"], r["std"]) if r["model"] != "optimal" else f"{r['mean']:.4f}",
+            lambda r: _fmt(r["mean"], r["std"]) if r["model"] != CEILING else f"{r['mean']:.4f}",
         )
     )
     if opt is not None:
@@ -287,7 +288,7 @@ def _markdown(config, set_id, tables, n_pool, n_test) -> str:
         if optimal:
             extra = pd.DataFrame(
                 {
-                    "model": "optimal",
+                    "model": CEILING,
                     "resolution": sorted(optimal),
                     "mean": [optimal[r] for r in sorted(optimal)],
                     "std": 0.0,
@@ -303,7 +304,7 @@ def _markdown(config, set_id, tables, n_pool, n_test) -> str:
                 "resolution",
                 "{:.3g}",
                 lambda r: (
-                    _fmt(r["mean"], r["std"]) if r["model"] != "optimal" else f"{r['mean']:.4f}"
+                    _fmt(r["mean"], r["std"]) if r["model"] != CEILING else f"{r['mean']:.4f}"
                 ),
             ),
         ]
@@ -347,7 +348,7 @@ def physical_flags(fits: pd.DataFrame, optimal: dict[float, float]) -> list[str]
             flags.append(f"{name}: test AUC {row.test_auc:.4f} lies outside [0, 1].")
             continue
         ceiling = optimal.get(float(row.resolution))
-        if row.model == "optimal" or ceiling is None:
+        if row.model == CEILING or ceiling is None:
             continue
         n_signal = row.n_test_signal
         tolerance = 3 * _auc_standard_error(ceiling, n_signal, row.n_test - n_signal)
