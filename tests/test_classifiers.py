@@ -15,6 +15,7 @@ from sklearn.metrics import make_scorer, roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
 from sklearn.pipeline import make_pipeline
 
+from sklearn_bsym import events
 from sklearn_bsym.datasets import make_dimuon_events
 from sklearn_bsym.nn import HybridClassifier, InvariantClassifier, PFNClassifier
 from sklearn_bsym.preprocessing import MomentumSmearer, PtReweighter, weighted_roc_auc
@@ -304,7 +305,7 @@ def test_bad_input_is_a_clear_error(cls, data):
     bad[3, 2] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         tiny(cls).fit(bad, y)
-    with pytest.raises(ValueError, match="only class"):
+    with pytest.raises(ValueError, match="one class only"):
         tiny(cls).fit(X, np.ones_like(y))
     with pytest.raises(ValueError, match="binary"):
         tiny(cls).fit(X, np.arange(len(y)) % 3)
@@ -317,8 +318,9 @@ def test_bad_input_is_a_clear_error(cls, data):
 @pytest.mark.parametrize(
     ("kwargs", "fit_kw", "match"),
     [
-        ({"preset": "slow"}, {}, "preset must be one of"),
-        ({"lr": -1.0}, {}, "lr must be positive"),
+        ({"preset": "slow"}, {}, "The 'preset' parameter of PFNClassifier must be a str among"),
+        ({"lr": -1.0}, {}, r"The 'lr' parameter of PFNClassifier must be a float in the range "
+                           r"\(0.0, inf\) or None. Got -1.0 instead."),
         ({"validation_fraction": 1.5}, {}, "validation_fraction"),
         ({"device": "tpu"}, {}, "device must be"),
         ({}, {"sample_weight": -np.ones(400)}, "non-negative"),
@@ -488,13 +490,13 @@ def test_prediction_validates_and_runs_in_bounded_chunks(cls, data, monkeypatch)
     if cls is HybridClassifier:
         whole["weights"] = clf.symmetry_factor(X)
     sizes = []
-    validate = type(clf)._validate_X
+    validate = events.validate_events
 
-    def spy(self, X, reset):
+    def spy(estimator, X, *args, **kwargs):
         sizes.append(len(X))
-        return validate(self, X, reset)
+        return validate(estimator, X, *args, **kwargs)
 
-    monkeypatch.setattr(type(clf), "_validate_X", spy)
+    monkeypatch.setattr(events, "validate_events", spy)
     monkeypatch.setattr(_chunks, "PREDICT_CHUNK", 150)
     assert_allclose(clf.predict_proba(X), whole["proba"], rtol=1e-6)
     assert_allclose(clf.decision_function(pd.DataFrame(X)), whole["logit"], rtol=1e-6)
