@@ -494,8 +494,9 @@ def validate_events(estimator, X, y="no_validation", *, reset: bool = True,
     float16 refused), then scikit-learn's ``validate_data`` (feature names and count, 2-D,
     ``dtype``; ``reset=True`` records them, as in ``fit``, else they are checked against the
     fit's), then :func:`check_events` (a multiple of 4 columns, or ``4 * n_particles``; finite
-    values within :data:`MAX_ABS_GEV`; E >= |p|). Given ``y``, the labels are checked first
-    (:func:`check_labels`, so a wrong target is reported as such) and must number one per event.
+    values within :data:`MAX_ABS_GEV`; E >= |p|). Given ``y``, the labels are checked
+    (:func:`check_labels`) before the event contract, so a wrong target is reported as such,
+    and must number one per event.
 
     Parameters
     ----------
@@ -521,9 +522,6 @@ def validate_events(estimator, X, y="no_validation", *, reset: bool = True,
     >>> validate_events("my_function", [[3.0, 0.0, 4.0, 5.0]]).dtype
     dtype('float64')
     """
-    labels = None
-    if not (isinstance(y, str) and y == "no_validation"):
-        labels = check_labels(y, estimator=estimator)
     X = canonical_input(X)
     # Finite values are checked by check_events, whose message names the events and the fix.
     if estimator is None or isinstance(estimator, str):
@@ -531,6 +529,10 @@ def validate_events(estimator, X, y="no_validation", *, reset: bool = True,
                         estimator=estimator)
     else:
         X = validate_data(estimator, X, reset=reset, dtype=dtype, ensure_all_finite=False)
+    labels = None
+    if not (isinstance(y, str) and y == "no_validation"):
+        # Before the event contract: a y that is not 0/1 labels is the clearer error.
+        labels = check_labels(y, estimator=estimator)
     X = check_events(X, n_particles=n_particles, dtype=dtype)
     if labels is None:
         return X

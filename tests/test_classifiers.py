@@ -14,11 +14,17 @@ from sklearn.base import clone
 from sklearn.metrics import make_scorer, roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
 from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_bsym import events
 from sklearn_bsym.datasets import make_dimuon_events
 from sklearn_bsym.nn import HybridClassifier, InvariantClassifier, PFNClassifier
-from sklearn_bsym.preprocessing import MomentumSmearer, PtReweighter, weighted_roc_auc
+from sklearn_bsym.preprocessing import (
+    MomentumSmearer,
+    PtReweightedClassifier,
+    PtReweighter,
+    weighted_roc_auc,
+)
 
 TINY = {
     PFNClassifier: {"Phi_sizes": (8, 4), "F_sizes": (8,)},
@@ -331,6 +337,41 @@ def test_bad_settings_are_clear_errors(kwargs, fit_kw, match, data):
     X, y = data
     with pytest.raises(ValueError, match=match):
         tiny(PFNClassifier, **kwargs).fit(X, y, **fit_kw)
+
+
+@pytest.mark.parametrize(
+    ("cls", "params", "match"),
+    [
+        (HybridClassifier, {"lr": -1}, r"'lr' parameter of HybridClassifier must be a float in "
+                                       r"the range \(0.0, inf\) or None. Got -1 instead."),
+        (HybridClassifier, {"max_epochs": 2.5}, "'max_epochs' parameter of HybridClassifier"),
+        (HybridClassifier, {"batch_size": 0}, "'batch_size' parameter"),
+        (HybridClassifier, {"iterator_train__batch_size": 0}, "'iterator_train__batch_size'"),
+        (HybridClassifier, {"weight_decay": -0.1}, "'weight_decay' parameter"),
+        (HybridClassifier, {"validation_fraction": 1.0}, "'validation_fraction' parameter"),
+        (HybridClassifier, {"patience": 0}, "'patience' parameter"),
+        (HybridClassifier, {"random_state": -1}, "'random_state' parameter"),
+        (HybridClassifier, {"progress_bar": "yes"}, "'progress_bar' parameter"),
+        (HybridClassifier, {"pooling": "sum"}, "'pooling' parameter of HybridClassifier must be "
+                                               "a str among"),
+        (HybridClassifier, {"invariant_weight_init": 1.0}, "'invariant_weight_init' parameter"),
+        (HybridClassifier, {"particle_inputs": "pt"}, "'particle_inputs' parameter"),
+        (HybridClassifier, {"F_sizes": "big"}, "'F_sizes' parameter"),
+        (InvariantClassifier, {"log_scale": "yes"}, "'log_scale' parameter"),
+        (PFNClassifier, {"latent_dropout": 1.5}, "'latent_dropout' parameter"),
+    ],
+)
+def test_parameters_are_validated_at_fit_by_scikit_learn(cls, params, match, data):
+    """_parameter_constraints, checked as scikit-learn checks them: not when set, at fit (and by
+    recipe()), with scikit-learn's InvalidParameterError."""
+    X, y = data
+    clf = tiny(cls).set_params(**params)  # set_params accepts it, as in scikit-learn
+    with pytest.raises(InvalidParameterError, match=match):
+        clf.fit(X, y)
+    with pytest.raises(InvalidParameterError, match=match):
+        clf.recipe()
+    with pytest.raises(InvalidParameterError, match=match):  # inside a meta-estimator too
+        PtReweightedClassifier(clf).fit(X, y)
 
 
 # Learning: 20,000 generated events, 10 % smearing, pT weights, a few epochs of the fast
