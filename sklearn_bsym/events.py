@@ -444,7 +444,8 @@ def check_labels(y, *, n_events: int | None = None, estimator=None,
                          "label per event.")
     if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
         raise ValueError(
-            "Input y contains NaN or infinity; labels must be 1 (signal) or 0 (background)."
+            f"Input y contains NaN or infinity; {name} needs labels 1 = signal and 0 = "
+            "background."
         )
     y_type = type_of_target(arr, input_name="y", raise_unknown=True)
     if y_type != "binary":
