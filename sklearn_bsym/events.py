@@ -23,7 +23,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_array, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    column_or_1d,
+    validate_data,
+)
 
 from . import kinematics
 
@@ -436,7 +441,8 @@ def check_labels(y, *, n_events: int | None = None, estimator=None,
             "(1 = signal, 0 = background)."
         )
     arr = y.to_numpy() if isinstance(y, pd.Series | pd.DataFrame) else np.asarray(y)
-    arr = arr.ravel() if arr.ndim == 2 and arr.shape[1] == 1 else arr
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = column_or_1d(arr, warn=True)  # scikit-learn's DataConversionWarning
     if arr.ndim != 1:
         raise ValueError(f"y must be 1-D (one label per event), got shape {np.shape(y)}.")
     if n_events is not None and arr.shape[0] != n_events:

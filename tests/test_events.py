@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import vector
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import DataConversionWarning
 from sklearn.linear_model import LogisticRegression
 
 from sklearn_bsym import events, kinematics
@@ -156,6 +157,14 @@ def test_same_bad_labels_same_error_everywhere(data, labels, match):
     messages = _messages(fits, X, labels(y))
     assert len(messages) == 1, messages
     assert re.search(match, messages.pop())
+
+
+def test_column_labels_warn_alike(data):
+    """A column-vector y is scikit-learn's DataConversionWarning for the networks too."""
+    X, y = data
+    for est in (PtReweighter(), InvariantClassifier(max_epochs=1, batch_size=64)):
+        with pytest.warns(DataConversionWarning, match="column-vector y"):
+            est.fit(X, y.reshape(-1, 1))
 
 
 @pytest.mark.parametrize(

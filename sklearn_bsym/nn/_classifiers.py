@@ -303,7 +303,8 @@ class _EventClassifier(InterruptBeforeFirstEpoch, NeuralNetBinaryClassifier):
         compute device; ``reset`` records ``n_features_in_`` (fit), else it is checked."""
         if not reset:
             self.check_is_fitted()
-        # The package's one validation (labels first); float32 is what the networks compute in.
+        # The package's one validation (y, when given, before the event contract); float32 is
+        # what the networks compute in.
         checked = events.validate_events(self, X, "no_validation" if y is None else y,
                                          reset=reset, dtype=(np.float32, np.float64))
         arr, labels = (checked, None) if y is None else checked

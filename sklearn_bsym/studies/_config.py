@@ -214,8 +214,9 @@ class StudyConfig:
         for name in ("test_fraction", "validation_fraction", "n_seeds", "symmetry_bins",
                      "random_state"):
             RULES[name].check(name, getattr(self, name))
-        for resolution in (self.resolution, *self.scan_resolutions):
-            RULES["resolution"].check("Resolutions (0 = no smearing)", resolution)
+        RULES["resolution"].check("Resolutions (0 = no smearing)", self.resolution)
+        for resolution in self.scan_resolutions:
+            RULES["scan_resolutions"].check("Resolutions (0 = no smearing)", resolution)
         if (self.signal is None) != (self.background is None):
             raise ValueError(
                 "Give both --signal and --background event files, or neither (built-in generator)."
