@@ -34,8 +34,9 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.estimator_checks import estimator_checks_generator
-from skorch import NeuralNet
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import check_param_validation, estimator_checks_generator
+from skorch import NeuralNet, NeuralNetBinaryClassifier
 
 import sklearn_bsym
 from sklearn_bsym.datasets import make_dimuon_events
@@ -243,6 +244,28 @@ def _outputs(estimator, X, y):
 
 def _ids(estimators):
     return [type(e).__name__ for e in estimators]
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids(ESTIMATORS))
+def test_parameters_are_declared_and_checked_at_fit(estimator, events):
+    """Every estimator declares its parameters in ``_parameter_constraints`` (a network: all but
+    skorch's own arguments, which skorch checks) and its fit refuses a value of the wrong type
+    with scikit-learn's InvalidParameterError, naming the parameter."""
+    name = type(estimator).__name__
+    params = {p for p in estimator.get_params(deep=False) if not p.startswith("_")}
+    if not isinstance(estimator, NeuralNet):
+        check_param_validation(name, estimator)  # scikit-learn's own check: all, at every fit
+        return
+    skorch_own = {p for cls in (NeuralNet, NeuralNetBinaryClassifier)
+                  for p in inspect.signature(cls.__init__).parameters}
+    declared = set(estimator._parameter_constraints)
+    assert params - skorch_own <= declared, sorted(params - skorch_own - declared)
+    X, y = events
+    bad = type("BadType", (), {})()
+    for param in sorted(declared & params):
+        est = clone(estimator).set_params(**{param: bad})
+        with pytest.raises(InvalidParameterError, match=f"The '{param}' parameter of {name} "):
+            est.fit(X, y)
 
 
 @pytest.mark.parametrize("estimator", ON_EVENTS, ids=_ids(ON_EVENTS))
