@@ -37,9 +37,6 @@ from sklearn_bsym.datasets import make_dimuon_events
 from sklearn_bsym.nn import (
     EnsembleClassifier,
     EnsembleLinear,
-    HybridClassifier,
-    InvariantClassifier,
-    PFNClassifier,
 )
 from sklearn_bsym.preprocessing import MomentumSmearer, PtReweighter, weighted_roc_auc
 from sklearn_bsym.studies import MODEL_TABLE, NETWORKS

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -54,33 +53,28 @@ def _column_mapping(text: str) -> str:
     return json.dumps(mapping, sort_keys=True)
 
 
-def _number(kind, lo, hi, *, lo_open=False, hi_open=False, unit="", fraction=False):
-    """An argparse type: a finite ``kind`` number in the given interval, else a message with the
-    allowed range (for a ``fraction`` given as a percentage, the fraction it means)."""
-    interval = f"{'(' if lo_open else '['}{lo:g}, {'inf' if hi is None else f'{hi:g}'}"
-    interval += ")" if hi_open or hi is None else "]"
+def _number(rule, *, fraction=False):
+    """An argparse type for a number option with ``rule`` (a ``studies.Range``, the one that
+    ``StudyConfig`` checks the field with): a finite number of the rule's kind in its interval,
+    else a message with the allowed range (for a ``fraction`` given as a percentage, the
+    fraction it means)."""
 
     def parse(text: str):
         try:
-            value = kind(text)
+            value = rule.kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"{text!r} is not {'an integer' if kind is int else 'a number'}; "
-                f"allowed: {interval}{unit}"
+                f"{text!r} is not {'an integer' if rule.kind is int else 'a number'}; "
+                f"allowed: {rule}"
             ) from None
-        ok = math.isfinite(value)
-        if ok:
-            ok = (value > lo if lo_open else value >= lo) and (
-                hi is None or (value < hi if hi_open else value <= hi)
-            )
-        if not ok:
+        if not rule.holds(value):
             percent = f" ({text} % is {value / 100:g})" if fraction and 1 < value <= 100 else ""
             raise argparse.ArgumentTypeError(
-                f"{text} is out of range; allowed: {interval}{unit}{percent}"
+                f"{text} is out of range; allowed: {rule}{percent}"
             )
         return value
 
-    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    parse.__name__ = rule.kind.__name__  # argparse names the type in its messages
     return parse
 
 
@@ -103,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
         MODELS,
         NETWORK_PRESETS,
         PROTOCOLS,
+        RULES,
+        Range,
     )
 
     parser = argparse.ArgumentParser(
@@ -150,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--n-threads",
-        type=_number(int, 1, None),
+        type=_number(Range(int, 1)),
         default=None,
         metavar="N",
         help="torch/BLAS threads of each fit (default: 1, measured fastest for the study's "
@@ -164,24 +160,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the fits on Dask: 'local' starts a LocalCluster on this machine, anything "
         "else is the address of a running scheduler (e.g. tcp://10.0.0.5:8786)",
     )
-    parser.add_argument("--seeds", type=_number(int, 1, None), metavar="N", help="seeds per point")
+    parser.add_argument("--seeds", type=_number(RULES["n_seeds"]), metavar="N",
+                        help="seeds per point")
     parser.add_argument(
         "--n-events",
-        type=_number(int, 1, None),
+        type=_number(RULES["n_events"]),
         metavar="N",
         help="events to generate (with --signal/--background: a random subset of this many; "
         f"default there: all); the smallest training subset needs {MIN_TRAIN_EVENTS} events",
     )
     parser.add_argument(
         "--fractions",
-        type=_number(float, 0, 1, lo_open=True, fraction=True),
+        type=_number(RULES["fractions"], fraction=True),
         nargs="+",
         metavar="F",
         help="training fractions of the training pool, in (0, 1]",
     )
     parser.add_argument(
         "--resolution",
-        type=_number(float, 0, 1, fraction=True),
+        type=_number(RULES["resolution"], fraction=True),
         metavar="R",
         help="relative muon pT resolution of the smearing, in [0, 1] (default: 0.10 = 10 %%)",
     )
@@ -193,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--scan-resolutions",
-        type=_number(float, 0, 1, fraction=True),
+        type=_number(RULES["scan_resolutions"], fraction=True),
         nargs="+",
         metavar="R",
         help="resolutions of the scan, in [0, 1] (default: 0 0.1 0.2 with --quick, 0 0.025 "
@@ -237,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--epochs",
-        type=_number(int, 1, None),
+        type=_number(RULES["max_epochs"]),
         metavar="N",
         help="maximum epochs of the networks (default: the "
         "preset's; early stopping on the validation split picks the epoch)",
@@ -258,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--random-state",
-        type=_number(int, 0, 2**32 - 1),
+        type=_number(RULES["random_state"]),
         metavar="N",
         help="root seed of the study (default: 0)",
     )

@@ -22,6 +22,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    column_or_1d,
+    validate_data,
+)
 
 from . import kinematics
 
@@ -35,6 +42,9 @@ __all__ = [
     "n_particles_of",
     "check_events",
     "check_labels",
+    "check_sample_weight",
+    "validate_events",
+    "FLOAT_DTYPES",
     "canonical_input",
     "from_awkward",
     "from_pt_eta_phi_mass",
@@ -47,6 +57,10 @@ COMPONENTS: tuple[str, str, str, str] = ("px", "py", "pz", "E")
 #: are unit mistakes (MeV, keV) or corrupt entries, and far larger ones overflow the networks'
 #: float32 invariants (products of energies) into inf and then NaN.
 MAX_ABS_GEV = 1e5
+
+#: Float types the estimators accept, float64 first: other input is converted to it; float32 is
+#: kept as float32.
+FLOAT_DTYPES = (np.float64, np.float32)
 
 _LAYOUT_NAME = re.compile(r"^([A-Za-z]\w*?)(\d+)_(px|py|pz|E)$")
 _CONVERTER_HINT = (
@@ -399,23 +413,137 @@ def check_events(
     return arr
 
 
-def check_labels(y, *, n_events: int | None = None) -> np.ndarray:
-    """Validate binary labels (0 = background, 1 = signal), both classes present."""
+def _caller(estimator) -> str:
+    """The name the messages give the caller: an estimator's class name or a function's name."""
+    if estimator is None or isinstance(estimator, str):
+        return estimator or "This estimator"
+    return type(estimator).__name__
+
+
+def check_labels(y, *, n_events: int | None = None, estimator=None,
+                 both_classes: bool = True) -> np.ndarray:
+    """Validate binary labels (1 = signal, 0 = background) and return them as int64.
+
+    The one label check of the package, each failure a ValueError that names the problem and the
+    fix: y missing (None), not 1-D, NaN or infinite, continuous or multiclass (scikit-learn's
+    ``type_of_target`` wording), values other than 0 and 1, a single class (unless
+    ``both_classes=False``, e.g. for a file of signal only) and, given ``n_events``, a length
+    that is not one label per event. ``estimator`` (an estimator, or a function's name) names
+    the caller in the messages.
+
+    >>> check_labels([1, 0, 1.0]).tolist()
+    [1, 0, 1]
+    """
+    name = _caller(estimator)
+    if y is None:
+        raise ValueError(
+            f"{name} requires y to be passed, but the target y is None. Pass the labels "
+            "(1 = signal, 0 = background)."
+        )
     arr = y.to_numpy() if isinstance(y, pd.Series | pd.DataFrame) else np.asarray(y)
-    arr = arr.ravel() if arr.ndim == 2 and arr.shape[1] == 1 else arr
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = column_or_1d(arr, warn=True)  # scikit-learn's DataConversionWarning
     if arr.ndim != 1:
-        raise ValueError(f"y must be 1-D, got shape {np.shape(y)}.")
+        raise ValueError(f"y must be 1-D (one label per event), got shape {np.shape(y)}.")
     if n_events is not None and arr.shape[0] != n_events:
-        raise ValueError(f"X has {n_events} events but y has {arr.shape[0]} labels.")
+        raise ValueError(f"X has {n_events} events but y has {arr.shape[0]} labels; pass one "
+                         "label per event.")
+    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        raise ValueError(
+            f"Input y contains NaN or infinity; {name} needs labels 1 = signal and 0 = "
+            "background."
+        )
+    y_type = type_of_target(arr, input_name="y", raise_unknown=True)
+    if y_type != "binary":
+        raise ValueError(
+            f"Only binary classification is supported. The type of the target is {y_type}; "
+            f"{name} needs labels 1 = signal and 0 = background."
+        )
     classes = np.unique(arr)
     if not np.isin(classes, [0, 1]).all():
         raise ValueError(
             f"y must be binary with 0 = background and 1 = signal; got classes "
-            f"{classes[:10].tolist()}."
+            f"{classes[:10].tolist()}. {name} needs labels 1 = signal and 0 = background."
         )
-    if classes.size < 2:
+    if both_classes and classes.size < 2:
         raise ValueError(
-            f"y contains only class {classes.tolist()}; both signal (1) and background (0) "
-            "events are needed."
+            f"y contains one class only ({classes.tolist()}); {name} needs both signal (1) "
+            "and background (0) events."
         )
     return arr.astype(np.int64)
+
+
+def check_sample_weight(sample_weight, n_events: int) -> np.ndarray:
+    """Validate per-event weights with scikit-learn's rules and return them as float64.
+
+    scikit-learn's ``_check_sample_weight`` (``ensure_non_negative=True``): finite, one weight
+    per event (a number is repeated), non-negative, not all zero (a positive sum); a failure
+    names the weights and says how to fix them.
+    """
+    if np.ndim(sample_weight) == 1 and len(sample_weight) != n_events:
+        raise ValueError(f"sample_weight has {len(sample_weight)} entries but X has {n_events} "
+                         "events; pass one weight per event.")
+    try:
+        return _check_sample_weight(sample_weight, np.empty((n_events, 0)), dtype=np.float64,
+                                    ensure_non_negative=True)
+    except ValueError as exc:
+        raise ValueError(
+            f"{exc} sample_weight must be finite and non-negative with a positive sum; check "
+            "the reweighting (empty bins give weight 0, not NaN)."
+        ) from exc
+
+
+def validate_events(estimator, X, y="no_validation", *, reset: bool = True,
+                    dtype=FLOAT_DTYPES, n_particles: int | None = None):
+    """The one input validation of the package's estimators and functions.
+
+    :func:`canonical_input` (DataFrames reordered by column name; awkward/vector input and
+    float16 refused), then scikit-learn's ``validate_data`` (feature names and count, 2-D,
+    ``dtype``; ``reset=True`` records them, as in ``fit``, else they are checked against the
+    fit's), then :func:`check_events` (a multiple of 4 columns, or ``4 * n_particles``; finite
+    values within :data:`MAX_ABS_GEV`; E >= |p|). Given ``y``, the labels are checked
+    (:func:`check_labels`) before the event contract, so a wrong target is reported as such,
+    and must number one per event.
+
+    Parameters
+    ----------
+    estimator : estimator, str or None
+        The estimator whose data is validated (its ``n_features_in_`` and
+        ``feature_names_in_`` are set or checked); a function passes its name (or None), and
+        then only the array is checked (scikit-learn's ``check_array``).
+    X : array-like or DataFrame of shape (n_events, 4 * n_particles)
+    y : array-like of shape (n_events,), None or "no_validation", default="no_validation"
+        Labels to check with ``X``; None is an error ("y is required").
+    reset : bool, default=True
+    dtype : type or tuple of types, default=(np.float64, np.float32)
+        Accepted float types; other input is converted to the first.
+    n_particles : int, optional
+        Required number of particles.
+
+    Returns
+    -------
+    X : ndarray, or (X, y) with ``y`` as int64 0/1 labels when ``y`` is passed.
+
+    Examples
+    --------
+    >>> validate_events("my_function", [[3.0, 0.0, 4.0, 5.0]]).dtype
+    dtype('float64')
+    """
+    X = canonical_input(X)
+    # Finite values are checked by check_events, whose message names the events and the fix.
+    if estimator is None or isinstance(estimator, str):
+        X = check_array(X, dtype=dtype, ensure_all_finite=False, input_name="X",
+                        estimator=estimator)
+    else:
+        X = validate_data(estimator, X, reset=reset, dtype=dtype, ensure_all_finite=False)
+    labels = None
+    if not (isinstance(y, str) and y == "no_validation"):
+        # Before the event contract: a y that is not 0/1 labels is the clearer error.
+        labels = check_labels(y, estimator=estimator)
+    X = check_events(X, n_particles=n_particles, dtype=dtype)
+    if labels is None:
+        return X
+    if labels.shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} events but y has {labels.shape[0]} labels; pass "
+                         "one label per event.")
+    return X, labels

@@ -47,11 +47,11 @@ from scipy import integrate
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import kinematics
 from .datasets import _generator as gen
-from .events import canonical_input, check_events, check_labels, to_particles
+from .events import to_particles, validate_events
 
 __all__ = ["optimal_discriminant", "BayesOptimalClassifier", "class_acceptance"]
 
@@ -225,7 +225,7 @@ def optimal_discriminant(X, *, resolution=0.10, reweighter=None, n_nodes=64):
         )
     if isinstance(n_nodes, bool) or not isinstance(n_nodes, int) or n_nodes < 8:
         raise ValueError(f"n_nodes must be an int >= 8, got {n_nodes!r}; the default is 64.")
-    X = check_events(X, n_particles=2).astype(np.float64, copy=False)
+    X = validate_events("optimal_discriminant", X, dtype=np.float64, n_particles=2)
     particles = to_particles(X)
     pts = kinematics.pt(particles)
     pz1, pz2 = particles[:, 0, 2], particles[:, 1, 2]
@@ -287,16 +287,14 @@ class BayesOptimalClassifier(ClassifierMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Validate ``X`` (n_events, 8) and ``y`` (0/1); nothing is learned."""
-        X, y = validate_data(self, canonical_input(X), y)
-        check_events(X, n_particles=2)
-        check_labels(y, n_events=X.shape[0])
+        validate_events(self, X, y, reset=True, n_particles=2)
         self.classes_ = np.array([0, 1])
         return self
 
     def decision_function(self, X):
         """The log likelihood ratio of each event (n_events,)."""
         check_is_fitted(self)
-        X = validate_data(self, canonical_input(X), reset=False)
+        X = validate_events(self, X, reset=False, n_particles=2)
         return optimal_discriminant(X, resolution=self.resolution, reweighter=self.reweighter)
 
     def predict_proba(self, X):

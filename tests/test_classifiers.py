@@ -14,10 +14,17 @@ from sklearn.base import clone
 from sklearn.metrics import make_scorer, roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
 from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
 
+from sklearn_bsym import events
 from sklearn_bsym.datasets import make_dimuon_events
 from sklearn_bsym.nn import HybridClassifier, InvariantClassifier, PFNClassifier
-from sklearn_bsym.preprocessing import MomentumSmearer, PtReweighter, weighted_roc_auc
+from sklearn_bsym.preprocessing import (
+    MomentumSmearer,
+    PtReweightedClassifier,
+    PtReweighter,
+    weighted_roc_auc,
+)
 
 TINY = {
     PFNClassifier: {"Phi_sizes": (8, 4), "F_sizes": (8,)},
@@ -329,7 +336,7 @@ def test_bad_input_is_a_clear_error(cls, data):
     bad[3, 2] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         tiny(cls).fit(bad, y)
-    with pytest.raises(ValueError, match="only class"):
+    with pytest.raises(ValueError, match="one class only"):
         tiny(cls).fit(X, np.ones_like(y))
     with pytest.raises(ValueError, match="binary"):
         tiny(cls).fit(X, np.arange(len(y)) % 3)
@@ -342,8 +349,9 @@ def test_bad_input_is_a_clear_error(cls, data):
 @pytest.mark.parametrize(
     ("kwargs", "fit_kw", "match"),
     [
-        ({"preset": "slow"}, {}, "preset must be one of"),
-        ({"lr": -1.0}, {}, "lr must be positive"),
+        ({"preset": "slow"}, {}, "The 'preset' parameter of PFNClassifier must be a str among"),
+        ({"lr": -1.0}, {}, r"The 'lr' parameter of PFNClassifier must be a float in the range "
+                           r"\(0.0, inf\) or None. Got -1.0 instead."),
         ({"validation_fraction": 1.5}, {}, "validation_fraction"),
         ({"device": "tpu"}, {}, "device must be"),
         ({}, {"sample_weight": -np.ones(400)}, "non-negative"),
@@ -354,6 +362,41 @@ def test_bad_settings_are_clear_errors(kwargs, fit_kw, match, data):
     X, y = data
     with pytest.raises(ValueError, match=match):
         tiny(PFNClassifier, **kwargs).fit(X, y, **fit_kw)
+
+
+@pytest.mark.parametrize(
+    ("cls", "params", "match"),
+    [
+        (HybridClassifier, {"lr": -1}, r"'lr' parameter of HybridClassifier must be a float in "
+                                       r"the range \(0.0, inf\) or None. Got -1 instead."),
+        (HybridClassifier, {"max_epochs": 2.5}, "'max_epochs' parameter of HybridClassifier"),
+        (HybridClassifier, {"batch_size": 0}, "'batch_size' parameter"),
+        (HybridClassifier, {"iterator_train__batch_size": 0}, "'iterator_train__batch_size'"),
+        (HybridClassifier, {"weight_decay": -0.1}, "'weight_decay' parameter"),
+        (HybridClassifier, {"validation_fraction": 1.0}, "'validation_fraction' parameter"),
+        (HybridClassifier, {"patience": 0}, "'patience' parameter"),
+        (HybridClassifier, {"random_state": -1}, "'random_state' parameter"),
+        (HybridClassifier, {"progress_bar": "yes"}, "'progress_bar' parameter"),
+        (HybridClassifier, {"pooling": "sum"}, "'pooling' parameter of HybridClassifier must be "
+                                               "a str among"),
+        (HybridClassifier, {"invariant_weight_init": 1.0}, "'invariant_weight_init' parameter"),
+        (HybridClassifier, {"particle_inputs": "pt"}, "'particle_inputs' parameter"),
+        (HybridClassifier, {"F_sizes": "big"}, "'F_sizes' parameter"),
+        (InvariantClassifier, {"log_scale": "yes"}, "'log_scale' parameter"),
+        (PFNClassifier, {"latent_dropout": 1.5}, "'latent_dropout' parameter"),
+    ],
+)
+def test_parameters_are_validated_at_fit_by_scikit_learn(cls, params, match, data):
+    """_parameter_constraints, checked as scikit-learn checks them: not when set, at fit (and by
+    recipe()), with scikit-learn's InvalidParameterError."""
+    X, y = data
+    clf = tiny(cls).set_params(**params)  # set_params accepts it, as in scikit-learn
+    with pytest.raises(InvalidParameterError, match=match):
+        clf.fit(X, y)
+    with pytest.raises(InvalidParameterError, match=match):
+        clf.recipe()
+    with pytest.raises(InvalidParameterError, match=match):  # inside a meta-estimator too
+        PtReweightedClassifier(clf).fit(X, y)
 
 
 # Learning: 20,000 generated events, 10 % smearing, pT weights, a few epochs of the fast
@@ -513,13 +556,13 @@ def test_prediction_validates_and_runs_in_bounded_chunks(cls, data, monkeypatch)
     if cls is HybridClassifier:
         whole["weights"] = clf.symmetry_factor(X)
     sizes = []
-    validate = type(clf)._validate_X
+    validate = events.validate_events
 
-    def spy(self, X, reset):
+    def spy(estimator, X, *args, **kwargs):
         sizes.append(len(X))
-        return validate(self, X, reset)
+        return validate(estimator, X, *args, **kwargs)
 
-    monkeypatch.setattr(type(clf), "_validate_X", spy)
+    monkeypatch.setattr(events, "validate_events", spy)
     monkeypatch.setattr(_chunks, "PREDICT_CHUNK", 150)
     assert_allclose(clf.predict_proba(X), whole["proba"], rtol=1e-6)
     assert_allclose(clf.decision_function(pd.DataFrame(X)), whole["logit"], rtol=1e-6)

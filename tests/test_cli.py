@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from sklearn_bsym.__main__ import build_parser, config_from_args, main
@@ -376,3 +378,29 @@ def test_a_write_error_comes_before_running(tmp_path, capsys):
     assert main([*TINY_ARGV, "--output", str(tmp_path / "file" / "out")]) == 2
     err = capsys.readouterr().err
     assert "Cannot write results to" in err and "Running" not in err
+
+
+@pytest.mark.parametrize(
+    ("option", "field", "bad"),
+    [
+        ("--seeds", "n_seeds", "0"),
+        ("--n-events", "n_events", "0"),
+        ("--fractions", "fractions", "1.5"),
+        ("--resolution", "resolution", "-0.1"),
+        ("--scan-resolutions", "scan_resolutions", "nan"),
+        ("--epochs", "max_epochs", "0"),
+        ("--random-state", "random_state", "4294967296"),
+    ],
+)
+def test_cli_and_config_refuse_a_value_by_the_same_rule(capsys, option, field, bad):
+    """One rule per option: the command line and StudyConfig name the same interval."""
+    from sklearn_bsym.studies import RULES, StudyConfig
+
+    rule = RULES[field]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([option, bad])
+    assert f"{option}: {bad} is out of range; allowed: {rule}" in capsys.readouterr().err
+    value = rule.kind(bad)
+    as_field = (value,) if field in ("fractions", "scan_resolutions") else value
+    with pytest.raises(ValueError, match=rf" in {re.escape(str(rule))}, got {value!r}\."):
+        StudyConfig(**{field: as_field})

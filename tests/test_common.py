@@ -9,8 +9,9 @@ scikit-learn's checks feed made-up data: 1, 2, 3, 5 or 10 Gaussian columns (not 
 particle), negative energies, multiclass or string labels. The estimators here reject such
 input by design with the event contract's ValueError (:mod:`sklearn_bsym.events`; for the
 reweighter, its 0/1 label contract), so every check that needs its made-up X (or y) to be
-accepted fails. Those checks are listed per estimator below, and each is asserted to fail FOR
-THAT REASON (the contract's ValueError in the exception chain): a listed check that passes, or
+accepted fails (the checks of a bad target alone pass: labels are checked before the event
+contract). Those checks are listed per estimator below, and each is asserted to fail FOR THAT
+REASON (the contract's ValueError in the exception chain): a listed check that passes, or
 fails for another reason, fails the suite. The second half of this file runs the properties
 those checks guard (fit returns self, parameters untouched, pickling, feature counts and names,
 order and subset invariance, idempotence, read-only and Fortran input, NaN/inf) on generated
@@ -33,8 +34,9 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.estimator_checks import estimator_checks_generator
-from skorch import NeuralNet
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import check_param_validation, estimator_checks_generator
+from skorch import NeuralNet, NeuralNetBinaryClassifier
 
 import sklearn_bsym
 from sklearn_bsym.datasets import make_dimuon_events
@@ -109,13 +111,10 @@ _TRANSFORMER = {"check_transformer_data_not_an_array", "check_transformer_genera
                 "check_transformer_preserve_dtypes", "check_fit2d_1sample"}
 _CLASSIFIER = {"check_classifier_data_not_an_array", "check_classifiers_classes",
                "check_classifiers_train", "check_supervised_y_2d"}
-_WEIGHTED = {"check_all_zero_sample_weights_error", "check_classifier_not_supporting_multiclass",
-             "check_classifiers_one_label_sample_weights",
-             "check_classifiers_regression_target", "check_fit2d_1sample",
+_WEIGHTED = {"check_all_zero_sample_weights_error", "check_classifiers_one_label_sample_weights",
              "check_sample_weight_equivalence_on_dense_data", "check_sample_weights_list",
              "check_sample_weights_not_an_array", "check_sample_weights_not_overwritten",
              "check_sample_weights_pandas_series", "check_sample_weights_shape"}
-_NETWORK = {"check_complex_data", "check_requires_y_none"}
 
 _CONTRACT_FAILS = {
     "MomentumSmearer": _DATA | _FIT | _TRANSFORMER,
@@ -124,13 +123,16 @@ _CONTRACT_FAILS = {
     "PtReweighter": _DATA | _FIT,
     "PtReweightedClassifier": _DATA | _FIT | _CLASSIFIER | {"check_decision_proba_consistency"},
     "BayesOptimalClassifier": (_DATA | _FIT | _CLASSIFIER | _WEIGHTED
-                               | {"check_classifiers_one_label",
-                                  "check_decision_proba_consistency"}),
-    "EnsembleClassifier": _DATA | _FIT | _CLASSIFIER | _WEIGHTED | _NETWORK,
+                               | {"check_decision_proba_consistency"}),
+    # The weights are checked before the events (all zero is refused at once).
+    "EnsembleClassifier": (_DATA | _FIT | _CLASSIFIER
+                           | (_WEIGHTED - {"check_all_zero_sample_weights_error"})),
     **dict.fromkeys(
         ["PFNClassifier", "InvariantClassifier", "HybridClassifier"],
-        _DATA | _FIT | _CLASSIFIER | _WEIGHTED | _NETWORK
-        | {"check_decision_proba_consistency", "check_estimators_partial_fit_n_features"}),
+        _DATA | _FIT | _CLASSIFIER | _WEIGHTED
+        # y=None is prediction's data set: the made-up X fails first.
+        | {"check_decision_proba_consistency", "check_estimators_partial_fit_n_features",
+           "check_requires_y_none"}),
 }
 #: Checks that fail by design for another stated reason, with the message that shows it.
 _DESIGN_FAILS = {
@@ -242,6 +244,28 @@ def _outputs(estimator, X, y):
 
 def _ids(estimators):
     return [type(e).__name__ for e in estimators]
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids(ESTIMATORS))
+def test_parameters_are_declared_and_checked_at_fit(estimator, events):
+    """Every estimator declares its parameters in ``_parameter_constraints`` (a network: all but
+    skorch's own arguments, which skorch checks) and its fit refuses a value of the wrong type
+    with scikit-learn's InvalidParameterError, naming the parameter."""
+    name = type(estimator).__name__
+    params = {p for p in estimator.get_params(deep=False) if not p.startswith("_")}
+    if not isinstance(estimator, NeuralNet):
+        check_param_validation(name, estimator)  # scikit-learn's own check: all, at every fit
+        return
+    skorch_own = {p for cls in (NeuralNet, NeuralNetBinaryClassifier)
+                  for p in inspect.signature(cls.__init__).parameters}
+    declared = set(estimator._parameter_constraints)
+    assert params - skorch_own <= declared, sorted(params - skorch_own - declared)
+    X, y = events
+    bad = type("BadType", (), {})()
+    for param in sorted(declared & params):
+        est = clone(estimator).set_params(**{param: bad})
+        with pytest.raises(InvalidParameterError, match=f"The '{param}' parameter of {name} "):
+            est.fit(X, y)
 
 
 @pytest.mark.parametrize("estimator", ON_EVENTS, ids=_ids(ON_EVENTS))

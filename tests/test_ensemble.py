@@ -10,6 +10,7 @@ import torch
 from numpy.testing import assert_allclose
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
+from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_bsym.datasets import make_dimuon_events
 from sklearn_bsym.nn import (
@@ -390,8 +391,21 @@ def test_ensemble_classifier_rejects_bad_arguments(kwargs, match):
         ens.fit(X, y, **kwargs)
 
 
-@pytest.mark.parametrize("n_members", [0, 2.5])
-def test_ensemble_classifier_rejects_bad_n_members(n_members):
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"n_members": 0}, r"The 'n_members' parameter of EnsembleClassifier must be an int in "
+                           r"the range \[1, inf\). Got 0 instead."),
+        ({"n_members": 2.5}, "'n_members' parameter of EnsembleClassifier must be an int"),
+        ({"estimator": "pfn"}, "'estimator' parameter of EnsembleClassifier must be an object "
+                               "implementing 'fit'"),
+        ({"device": 0}, "'device' parameter of EnsembleClassifier must be an instance of 'str'"),
+        ({"verbose": "loud"}, "'verbose' parameter"),
+    ],
+)
+def test_ensemble_classifier_validates_its_parameters_at_fit(params, match):
     X = _events(64).numpy().astype(np.float64)
-    with pytest.raises(ValueError, match="n_members must be a positive int"):
-        EnsembleClassifier(PFNClassifier(), n_members=n_members).fit(X, np.arange(64) % 2)
+    # set, not checked (as in scikit-learn); fit checks them
+    est = EnsembleClassifier(**{"estimator": PFNClassifier(), **params})
+    with pytest.raises(InvalidParameterError, match=match):
+        est.fit(X, np.arange(64) % 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 
 import awkward as ak
 import numpy as np
@@ -10,6 +11,8 @@ import pandas as pd
 import pytest
 import vector
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import DataConversionWarning
+from sklearn.linear_model import LogisticRegression
 
 from sklearn_bsym import events, kinematics
 from sklearn_bsym.datasets import (
@@ -18,9 +21,14 @@ from sklearn_bsym.datasets import (
     make_dimuon_events,
     make_labelled_dataset,
 )
-from sklearn_bsym.nn import HybridClassifier, InvariantClassifier
+from sklearn_bsym.nn import EnsembleClassifier, HybridClassifier, InvariantClassifier
 from sklearn_bsym.optimal import BayesOptimalClassifier, optimal_discriminant
-from sklearn_bsym.preprocessing import MinkowskiInvariants, MomentumSmearer
+from sklearn_bsym.preprocessing import (
+    MinkowskiInvariants,
+    MomentumSmearer,
+    PtReweightedClassifier,
+    PtReweighter,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -76,6 +84,126 @@ def test_nan_is_an_error(data):
     X[3, 2] = np.nan
     with pytest.raises(ValueError):
         InvariantClassifier(max_epochs=1).fit(X, y)
+
+
+# ---------------------------------------------------------------- one validation for all
+
+
+def _fits():
+    """Every kind of estimator's fit, and optimal_discriminant, as functions of (X, y)."""
+    estimators = [
+        MomentumSmearer(0.1, random_state=0),
+        PtReweighter(),
+        PtReweightedClassifier(LogisticRegression()),
+        HybridClassifier(max_epochs=1, batch_size=64, random_state=0),
+        EnsembleClassifier(InvariantClassifier(max_epochs=1, batch_size=64), n_members=2,
+                           random_state=0),
+        BayesOptimalClassifier(resolution=0.1),
+    ]
+    fits = {type(e).__name__: e.fit for e in estimators}
+    fits["optimal_discriminant"] = lambda X, y: optimal_discriminant(X)
+    return fits
+
+
+def _messages(calls, *args) -> set[str]:
+    """The error message of each call, with the caller's name replaced by a placeholder."""
+    found = set()
+    for name, call in calls.items():
+        with pytest.raises(ValueError) as info:
+            call(*args)
+        found.add(str(info.value).replace(name, "<caller>"))
+    return found
+
+
+def _bad_events(X):
+    nan, inf, spacelike, huge = X.copy(), X.copy(), X.copy(), X.copy()
+    nan[3, 2] = np.nan
+    inf[5, 0] = np.inf
+    spacelike[7, 3] = -1.0
+    huge[9, 1] = 1e7
+    return {"nan": nan, "inf": inf, "spacelike": spacelike, "huge": huge, "6 columns": X[:, :6],
+            "float16": X.astype(np.float16)}
+
+
+@pytest.mark.parametrize("kind", list(_bad_events(np.ones((10, 8)))))
+def test_same_bad_events_same_error_everywhere(data, kind):
+    """validate_events is the one validation: every estimator and optimal_discriminant refuse
+    the same bad events with the same message (the event contract's, naming the fix)."""
+    X, y = data
+    messages = _messages(_fits(), _bad_events(X)[kind], y)
+    assert len(messages) == 1, messages
+
+
+@pytest.mark.parametrize(
+    ("labels", "match"),
+    [
+        (lambda y: None, "requires y to be passed"),
+        (lambda y: np.ones_like(y), r"one class only \(\[1\]\); <caller> needs both"),
+        (lambda y: np.arange(len(y)) % 3, "The type of the target is multiclass"),
+        (lambda y: y + 0.5, "The type of the target is continuous"),
+        (lambda y: np.where(y == 1, np.nan, 0.0), "Input y contains NaN"),
+        (lambda y: 2 * y - 1, r"y must be binary with 0 = background .*got classes \[-1, 1\]"),
+        (lambda y: y[:-1], "X has 200 events but y has 199 labels; pass one label per event"),
+    ],
+)
+def test_same_bad_labels_same_error_everywhere(data, labels, match):
+    """check_labels is the one label check: every classifier (and the reweighter) gives the same
+    message for the same bad labels."""
+    X, y = data
+    fits = {k: v for k, v in _fits().items()
+            if k not in ("MomentumSmearer", "optimal_discriminant")}
+    if labels(y) is None:  # a classifier's fit(X, None); the networks predict with y=None
+        fits = {k: v for k, v in fits.items() if k.startswith(("Pt", "Bayes"))}
+    messages = _messages(fits, X, labels(y))
+    assert len(messages) == 1, messages
+    assert re.search(match, messages.pop())
+
+
+def test_column_labels_warn_alike(data):
+    """A column-vector y is scikit-learn's DataConversionWarning for the networks too."""
+    X, y = data
+    for est in (PtReweighter(), InvariantClassifier(max_epochs=1, batch_size=64)):
+        with pytest.warns(DataConversionWarning, match="column-vector y"):
+            est.fit(X, y.reshape(-1, 1))
+
+
+@pytest.mark.parametrize(
+    ("weight", "match"),
+    [
+        (lambda n: -np.ones(n), "Negative values in data passed to `sample_weight`"),
+        (lambda n: np.where(np.arange(n) == 3, np.nan, 1.0), "Input sample_weight contains NaN"),
+        (lambda n: np.zeros(n), "at least one non-zero number"),
+        (lambda n: np.ones(n - 1), "sample_weight has 199 entries but X has 200 events"),
+    ],
+)
+def test_bad_sample_weight_refused_alike_by_a_classifier_and_an_ensemble(data, weight, match):
+    X, y = data
+    net = InvariantClassifier(max_epochs=1, batch_size=64, random_state=0)
+    fits = {"InvariantClassifier": net.fit,
+            "EnsembleClassifier": EnsembleClassifier(net, n_members=2, random_state=0).fit}
+    messages = _messages(fits, X, y, weight(len(y)))
+    assert len(messages) == 1, messages
+    assert re.search(match, messages.pop())
+
+
+def test_ensemble_checks_every_weight_not_only_its_members(data):
+    """The weights are checked over all events, as a single fit checks them: a negative weight
+    outside every member's subset is refused too."""
+    X, y = data
+    w = np.ones(len(y))
+    w[-1] = -1.0
+    ens = EnsembleClassifier(InvariantClassifier(max_epochs=1, batch_size=64), n_members=2)
+    with pytest.raises(ValueError, match="Negative values .* non-negative with a positive sum"):
+        ens.fit(X, y, sample_weight=w, subsets=[np.arange(100), np.arange(100)])
+
+
+def test_validate_events_without_an_estimator(data):
+    X, _ = data
+    out = events.validate_events("my_function", X.astype(np.float32), dtype=np.float64)
+    assert out.dtype == np.float64
+    assert_array_equal(out, X.astype(np.float32))
+    with pytest.raises(ValueError, match="Expected 2 particles"):
+        events.validate_events(None, np.hstack([X, X]), n_particles=2)
 
 
 # ---------------------------------------------------------------- DataFrame columns by name

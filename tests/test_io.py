@@ -382,8 +382,8 @@ def test_parquet_keeps_float32(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"y": np.full(50, 2)}, "only 0 .background. and 1 .signal."),
-        ({"y": np.ones(49)}, r"one label per event \(50\)"),
+        ({"y": np.full(50, 2)}, r"got classes \[2\]. save_events needs labels 1 = signal and 0"),
+        ({"y": np.ones(49)}, "X has 50 events but y has 49 labels; pass one label per event"),
         ({"truth": pd.DataFrame({"a": np.ones(3)})}, "truth has 3 rows but X has 50"),
     ],
 )
@@ -432,8 +432,9 @@ def _table(X, **extra):
         (_table(_events(3)).iloc[:0], "no rows"),
         (_table(np.full((2, 8), np.inf)), "NaN or inf"),
         (_table(-np.abs(_events(3))), "negative energy"),
-        (_table(_events(3), label=[0, 1, 3]), "column 'label'.*only 0"),
-        (_table(_events(3), label=[0.0, np.nan, 1.0]), "column 'label'.*only 0"),
+        (_table(_events(3), label=[0, 1, 3]), "column 'label'.*multiclass; load_events needs "
+         "labels 1 = signal and 0 = background"),
+        (_table(_events(3), label=[0.0, np.nan, 1.0]), "column 'label'.*NaN"),
     ],
 )
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])

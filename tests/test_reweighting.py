@@ -176,7 +176,7 @@ def test_all_weights_zero_raises():
         ([0, 1, 2, 1], "Only binary classification is supported"),
         ([0.5, 1.5, 0.2, 0.1], "Only binary classification is supported.*continuous"),
         ([-1, 1, -1, 1], "y must be binary with 0 = background"),
-        ([0, 1, 0], "inconsistent numbers of samples"),
+        ([0, 1, 0], "X has 4 events but y has 3 labels; pass one label per event"),
     ],
 )
 def test_bad_labels(y, match):
@@ -470,7 +470,7 @@ def test_auc_contributions_split_an_auc_difference_by_bin(data):
     [
         ([1, 1, 1], [0.1, 0.2, 0.3], None, "one class only"),
         ([0, 1, 1], [0.1, np.nan, 0.3], None, "finite"),
-        ([0, 1, 1], [0.1, 0.2, 0.3], [1.0, -1.0, 1.0], "sample_weight >= 0"),
+        ([0, 1, 1], [0.1, 0.2, 0.3], [1.0, -1.0, 1.0], "Negative values .* non-negative"),
         ([0, 1, 1], [0.1, 0.2], None, "different lengths"),
         ([0, 1, 1], [0.1, 0.2, 0.3], [0.0, 1.0, 1.0], "positive total weight"),
     ],

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .._random import check_random_state
-from ..events import check_events, feature_names
+from ..events import check_events, check_labels, feature_names
 from ._columns import (
     MAPPING_HINT,
     check_column_mapping,
@@ -233,21 +233,6 @@ def load_lhe(path, *, lepton="mu", max_events=None, return_info=False):
     return X, info
 
 
-def _as_labels(y, n_events: int) -> np.ndarray:
-    arr = y.to_numpy() if isinstance(y, pd.Series | pd.DataFrame) else np.asarray(y)
-    arr = arr.ravel() if arr.ndim == 2 and arr.shape[1] == 1 else arr
-    if arr.ndim != 1 or arr.shape[0] != n_events:
-        raise ValueError(
-            f"y must be 1-D with one label per event ({n_events}), got shape {arr.shape}."
-        )
-    if arr.dtype.kind not in "biuf" or not np.isin(arr, [0, 1]).all():
-        raise ValueError(
-            "y must contain only 0 (background) and 1 (signal); got values "
-            f"{pd.unique(arr.ravel())[:10].tolist()}."
-        )
-    return arr.astype(np.int64)
-
-
 def save_events(path, X, y=None, truth=None) -> None:
     """Write events (and optionally labels and truth quantities) to parquet or CSV.
 
@@ -278,7 +263,8 @@ def save_events(path, X, y=None, truth=None) -> None:
     X = check_events(X)
     table = pd.DataFrame(X, columns=feature_names(X.shape[1] // 4))
     if y is not None:
-        table[_LABEL] = _as_labels(y, X.shape[0])
+        table[_LABEL] = check_labels(y, n_events=X.shape[0], estimator="save_events",
+                                     both_classes=False)
     if truth is not None:
         truth = truth if isinstance(truth, pd.DataFrame) else pd.DataFrame(truth)
         if len(truth) != X.shape[0]:
@@ -368,7 +354,8 @@ def load_events(path, *, return_truth=False):
     y = None
     if _LABEL in columns:
         try:
-            y = _as_labels(table[_LABEL], len(table))
+            y = check_labels(table[_LABEL], n_events=len(table), estimator="load_events",
+                             both_classes=False)
         except ValueError as exc:
             raise ValueError(f"Event file {path}, column '{_LABEL}': {exc}") from exc
     if not return_truth:

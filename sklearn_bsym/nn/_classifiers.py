@@ -26,10 +26,13 @@ one-cycle schedule; ``EarlyStopping`` on a validation score needs ``validation_f
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 import torch
+from sklearn import get_config
 from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import validate_data
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from skorch import NeuralNetBinaryClassifier
 from skorch.callbacks import EarlyStopping
 from skorch.utils import to_numpy
@@ -37,7 +40,14 @@ from skorch.utils import to_numpy
 from .. import events
 from .._random import as_seed, derive_seed, spawn_seeds
 from ._chunks import in_chunks
-from ._modules import HybridNetwork, InvariantNetwork, ParticleFlowNetwork
+from ._modules import (
+    CONTEXTS,
+    PARTICLE_INPUTS,
+    POOLINGS,
+    HybridNetwork,
+    InvariantNetwork,
+    ParticleFlowNetwork,
+)
 from ._training import (
     PREDICT_BATCH,
     PRESETS,
@@ -65,6 +75,22 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
     #: Network hyperparameters whose default, ``"auto"``, is the preset's: the fast preset's
     #: smaller networks, the paper preset's the authors'.
     preset_module: dict[str, dict] = {}
+    #: The package's own parameters (skorch's are checked by skorch), validated at fit with
+    #: scikit-learn's machinery; subclasses add their network's.
+    _parameter_constraints: dict = {
+        "preset": [StrOptions(set(PRESETS))],
+        "lr": [Interval(Real, 0, None, closed="neither"), None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "iterator_train__batch_size": [Interval(Integral, 1, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "device": [str],
+        "verbose": ["verbose"],
+        "progress_bar": ["boolean"],
+    }
 
     def __init__(self, *, preset="fast", lr=None, max_epochs=None, batch_size=None,
                  weight_decay=None, validation_fraction=None, patience=5, random_state=None,
@@ -100,6 +126,17 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
             )
 
     # -- settings ------------------------------------------------------------------------
+    def _check_params(self):
+        """``_parameter_constraints`` checked as scikit-learn's ``_fit_context`` checks them
+        (skipped inside a meta-estimator that asks for it). Not ``_validate_params``: that is
+        skorch's check of the argument names, which ``set_params`` runs too."""
+        if get_config()["skip_parameter_validation"]:
+            return
+        params = {name: getattr(self, name) for name in self._parameter_constraints
+                  if hasattr(self, name)}
+        validate_parameter_constraints(self._parameter_constraints, params,
+                                       caller_name=type(self).__name__)
+
     def recipe(self, n_events=None):
         """The training settings this classifier's ``fit`` uses (its ``preset`` completed by
         the explicit values), checked: a frozen ``Recipe`` with ``lr``, ``batch_size``,
@@ -109,6 +146,7 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         ``n_valid``, ``batches_per_epoch``, ``steps``); ``print(clf.recipe(2000))`` reads as
         one sentence.
         """
+        self._check_params()
         return resolve_recipe(self, n_events)
 
     def _check_callbacks(self):
@@ -160,7 +198,7 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         return self
 
     def initialize(self):
-        resolve_recipe(self)
+        self._check_params()
         self._check_callbacks()
         return super().initialize()
 
@@ -209,43 +247,30 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         return weighted_bce(y_pred, y_true, batch_weights(X))
 
     # -- data ----------------------------------------------------------------------------
-    def _validate_X(self, X, reset: bool) -> np.ndarray:
-        # By-name column order, awkward/vector and float16 refusal before scikit-learn sees X.
-        X = events.canonical_input(X)
-        arr = validate_data(self, X, reset=reset, dtype=[np.float32, np.float64])
-        return events.check_events(arr).astype(np.float32, copy=False)
-
     def event_tensors(self, X, y=None, sample_weight=None, *, reset=False) -> EventTensors:
         """Validated events (and labels and weights, normalized to mean 1) as tensors on the
         compute device; ``reset`` records ``n_features_in_`` (fit), else it is checked."""
         if not reset:
             self.check_is_fitted()
-        # Labels first: a y that is not 0/1 labels is the clearer error.
-        labels = None if y is None else events.check_labels(y)
-        arr = self._validate_X(X, reset=reset)
+        # The package's one validation (y, when given, before the event contract); float32 is
+        # what the networks compute in.
+        checked = events.validate_events(self, X, "no_validation" if y is None else y,
+                                         reset=reset, dtype=(np.float32, np.float64))
+        arr, labels = (checked, None) if y is None else checked
         # A fit's tensors go where initialize() then puts the network (device_).
         device = resolve_device(self.device) if reset else self.device_
-        Xt = torch.as_tensor(arr, device=device)
+        Xt = torch.as_tensor(arr.astype(np.float32, copy=False), device=device)
         if labels is None:
             return EventTensors(Xt)
-        if labels.shape[0] != arr.shape[0]:
-            raise ValueError(f"X has {arr.shape[0]} events but y has {labels.shape[0]} labels; "
-                             "pass one label per event.")
         yt = torch.as_tensor(labels.astype(np.float32), device=device)
         if sample_weight is None:
             return EventTensors(Xt, yt)
-        w = np.asarray(sample_weight, dtype=np.float64).ravel()
-        if w.shape != labels.shape:
-            raise ValueError(f"sample_weight has {w.size} entries but X has {labels.size} "
-                             "events; pass one weight per event.")
-        if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-            raise ValueError("sample_weight must be finite and non-negative with a positive "
-                             "sum; check the reweighting (empty bins give weight 0, not NaN).")
+        w = events.check_sample_weight(sample_weight, labels.size)
         w = (w / w.mean()).astype(np.float32)
         return EventTensors(Xt, yt, torch.as_tensor(w, device=device))
 
     def _check_enough_events(self, dataset: EventTensors):
-        recipe = resolve_recipe(self, len(dataset))
+        recipe = self.recipe(len(dataset))
         n_train = recipe.n_train
         if n_train < max(2, recipe.batch_size):
             raise ValueError(
@@ -259,7 +284,7 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         seed from ``random_state`` and (unless ``warm_start`` on a fitted net) initialize
         the network. Returns the event tensors ``fit`` trains on (pass them to
         ``partial_fit``, ``get_split_datasets`` or ``get_iterator``)."""
-        resolve_recipe(self)
+        self._check_params()
         keep = self.warm_start and self.initialized_
         data = self.event_tensors(X, y, sample_weight, reset=not keep)
         self._check_enough_events(data)
@@ -380,6 +405,12 @@ class PFNClassifier(_EventClassifier):
     """
 
     _module_params = ("Phi_sizes", "F_sizes", "latent_dropout")
+    _parameter_constraints: dict = {
+        **_EventClassifier._parameter_constraints,
+        "Phi_sizes": ["array-like"],
+        "F_sizes": ["array-like"],
+        "latent_dropout": [Interval(Real, 0, 1, closed="left")],
+    }
     # Measured on 20k smeared events, 12 epochs: weighted test AUC 0.738 at 3e-4, 0.712 at
     # 1e-3, 0.674 at 3e-3, 0.616 at 1e-2; the invariant and hybrid networks do well at 3e-3.
     preset_lr = {"fast": 3e-4, "paper": 1e-5}
@@ -410,6 +441,11 @@ class InvariantClassifier(_EventClassifier):
     """
 
     _module_params = ("hidden_sizes", "log_scale")
+    _parameter_constraints: dict = {
+        **_EventClassifier._parameter_constraints,
+        "hidden_sizes": ["array-like", StrOptions({"auto"})],
+        "log_scale": ["boolean"],
+    }
     preset_lr = {"fast": 3e-3, "paper": 1e-6}
     preset_module = {"fast": {"hidden_sizes": (128, 128)},
                      "paper": {"hidden_sizes": (512, 256, 256, 128)}}
@@ -464,6 +500,19 @@ class HybridClassifier(_EventClassifier):
 
     _module_params = ("Phi_sizes", "invariant_sizes", "weight_sizes", "F_sizes", "pooling",
                       "context", "latent_dropout", "particle_inputs", "invariant_weight_init")
+    _parameter_constraints: dict = {
+        **_EventClassifier._parameter_constraints,
+        "Phi_sizes": ["array-like"],
+        "invariant_sizes": ["array-like"],
+        "weight_sizes": ["array-like"],
+        "F_sizes": ["array-like", StrOptions({"auto"})],
+        "pooling": [StrOptions(set(POOLINGS))],
+        "context": [StrOptions(set(CONTEXTS)), "array-like"],
+        "latent_dropout": [Interval(Real, 0, 1, closed="left")],
+        "particle_inputs": [StrOptions(set(PARTICLE_INPUTS))],
+        "invariant_weight_init": [Interval(Real, 0, 1, closed="neither"), None,
+                                  StrOptions({"auto"})],
+    }
     preset_module = {
         "fast": {"F_sizes": (128, 128), "invariant_weight_init": 0.95},
         "paper": {"F_sizes": (512, 256, 128), "invariant_weight_init": 0.88},

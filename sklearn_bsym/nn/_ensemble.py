@@ -29,10 +29,12 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Sequence
+from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler, ProgressBar
@@ -410,8 +412,9 @@ def _take(a, idx):
 
 
 def _member_weights(sample_weight, subsets, n_events: int) -> list:
-    """Each member's weights: ``sample_weight`` indexed by its subset, or, given as one array
-    per member, that member's array (aligned with its subset)."""
+    """Each member's weights, checked as a single fit checks them
+    (:func:`sklearn_bsym.events.check_sample_weight`): ``sample_weight`` indexed by its subset,
+    or, given as one array per member, that member's array (aligned with its subset)."""
     if sample_weight is None:
         return [None] * len(subsets)
     if _per_member(sample_weight):
@@ -425,8 +428,9 @@ def _member_weights(sample_weight, subsets, n_events: int) -> list:
             if w is not None and len(w) != n:
                 raise ValueError(f"A member's sample_weight has {len(w)} entries but its "
                                  f"subset has {n} events; align each array with its subset.")
-            out.append(w)
+            out.append(None if w is None else events.check_sample_weight(w, n))
         return out
+    sample_weight = events.check_sample_weight(sample_weight, n_events)
     return [sample_weight if idx is None else _take(sample_weight, idx) for idx in subsets]
 
 
@@ -445,11 +449,6 @@ def _check_subsets(subsets, n_events: int, n_members: int):
             raise ValueError(f"Subset indices must lie in [0, {n_events}); got "
                              f"[{s.min()}, {s.max()}].")
     return subsets
-
-
-def _check_n_members(n_members):
-    if not isinstance(n_members, (int, np.integer)) or n_members < 1:
-        raise ValueError(f"n_members must be a positive int, got {n_members!r}.")
 
 
 def _member_seeds(random_state, n_members: int) -> list:
@@ -541,6 +540,14 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
     'InvariantClassifier'
     """
 
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "initialize_fit", "get_split_datasets"])],
+        "n_members": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state", "array-like"],
+        "device": [str, None],
+        "verbose": ["verbose"],
+    }
+
     def __init__(self, estimator, *, n_members=5, random_state=None, device=None, verbose=0):
         self.estimator = estimator
         self.n_members = n_members
@@ -548,6 +555,7 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.verbose = verbose
 
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, subsets=None):
         """Train all members together.
 
@@ -566,8 +574,7 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        _check_n_members(self.n_members)
-        y = events.check_labels(y)  # before len(y) is trusted anywhere
+        y = events.check_labels(y, estimator=self)  # before len(y) is trusted anywhere
         self.seeds_ = _member_seeds(self.random_state, int(self.n_members))
         subsets = _check_subsets(subsets, len(y), len(self.seeds_))
         weights = _member_weights(sample_weight, subsets, len(y))

@@ -190,15 +190,14 @@ def make_optimizer(net, recipe: Recipe) -> torch.optim.Optimizer:
 
 
 def resolve_recipe(net, n_events: int | None = None) -> Recipe:
-    """The recipe of a classifier (its ``preset`` completed by explicit values), checked;
-    ``n_events`` (optional) the events of the fit it describes.
+    """The recipe of a classifier (its ``preset`` completed by explicit values); ``n_events``
+    (optional) the events of the fit it describes. The values are checked by the classifier's
+    ``_parameter_constraints`` (at fit, and by its ``recipe()``); this only resolves them.
 
     ``net`` is one of the package's classifiers: explicit ``lr``, ``max_epochs``,
     ``batch_size`` (or ``iterator_train__batch_size``) and ``weight_decay`` override the
     preset; a None learning rate takes the network's ``preset_lr[preset]``.
     """
-    if net.preset not in PRESETS:
-        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {net.preset!r}.")
     preset = PRESETS[net.preset]
 
     def setting(name):
@@ -209,19 +208,11 @@ def resolve_recipe(net, n_events: int | None = None) -> Recipe:
     if lr is None:
         lr = net.preset_lr[net.preset]
     batch_size = net.get_params_for("iterator_train").get("batch_size", setting("batch_size"))
-    values = {"lr": lr, "max_epochs": setting("max_epochs"), "batch_size": batch_size}
-    for name, value in values.items():
-        if not value > 0:
-            raise ValueError(f"{name} must be positive, got {value!r}.")
     weight_decay = setting("weight_decay")
-    if weight_decay < 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}.")
     vf = net.validation_fraction
-    if vf is not None and not 0 < vf < 1:
-        raise ValueError(f"validation_fraction must be None or in (0, 1), got {vf!r}.")
     return Recipe(
         preset=net.preset, lr=float(lr), batch_size=int(batch_size),
-        max_epochs=int(values["max_epochs"]), weight_decay=float(weight_decay),
+        max_epochs=int(setting("max_epochs")), weight_decay=float(weight_decay),
         schedule=preset["schedule"], device=resolve_device(net.device),
         validation_fraction=vf, patience=int(net.patience),
         n_events=None if n_events is None else int(n_events))

@@ -7,8 +7,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from .. import kinematics
-from ..events import to_particles
-from ._common import map_row_blocks, validate_events
+from ..events import to_particles, validate_events
+from ._common import map_row_blocks
 
 __all__ = ["MinkowskiInvariants", "DimuonFeatures"]
 

@@ -22,8 +22,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import kinematics
 from .._random import check_random_state
-from ..events import feature_names, to_particles
-from ._common import check_target, validate_events
+from ..events import (
+    check_labels,
+    check_sample_weight,
+    feature_names,
+    to_particles,
+    validate_events,
+)
 
 __all__ = [
     "PtReweighter",
@@ -398,7 +403,7 @@ class PtReweightedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
                 "do not pass one. To combine weights, fit the estimator directly with "
                 "PtReweighter().fit(X, y).compute_sample_weight(X, y) * your_weights."
             )
-        check_target(self, y)
+        check_labels(y, estimator=self)
         estimator = clone(self.estimator)
         n_head = _n_measuring(estimator, self.measured_after)
         head_names = {name for name, _ in estimator.steps[:n_head]} if n_head else set()
@@ -620,15 +625,16 @@ def roc_auc_contributions(y_true, y_score, sample_weight=None) -> np.ndarray:
         ``roc_auc_contributions(y, s, w).sum()`` equals
         ``sklearn.metrics.roc_auc_score(y, s, sample_weight=w)`` up to rounding.
     """
-    y = check_target("roc_auc_contributions", y_true)
+    y = check_labels(y_true, estimator="roc_auc_contributions")
     score = np.asarray(y_score, dtype=np.float64).ravel()
-    weight = (np.ones(len(score)) if sample_weight is None
-              else np.asarray(sample_weight, dtype=np.float64).ravel())
-    if not len(y) == len(score) == len(weight):
-        raise ValueError(f"y_true, y_score and sample_weight have different lengths: {len(y)}, "
-                         f"{len(score)}, {len(weight)}.")
-    if not (np.isfinite(score).all() and np.isfinite(weight).all()) or (weight < 0).any():
-        raise ValueError("y_score and sample_weight must be finite, and sample_weight >= 0.")
+    if len(score) != len(y):
+        raise ValueError(f"y_true and y_score have different lengths: {len(y)}, {len(score)}; "
+                         "pass one score per event.")
+    if not np.isfinite(score).all():
+        raise ValueError("y_score must be finite; drop or repair the events with NaN or inf "
+                         "scores.")
+    weight = (np.ones(len(y)) if sample_weight is None
+              else check_sample_weight(sample_weight, len(y)))
     signal = y == 1
     shares = np.empty(len(score))
     for this, other, sign in ((signal, ~signal, 1.0), (~signal, signal, -1.0)):

@@ -11,8 +11,8 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from .. import kinematics
 from .._random import as_seed
-from ..events import feature_names, to_particles
-from ._common import map_row_blocks, validate_events
+from ..events import feature_names, to_particles, validate_events
+from ._common import map_row_blocks
 
 __all__ = ["MomentumSmearer"]
 

@@ -25,6 +25,8 @@ _WHERE = {
     "MIN_TRAIN_EVENTS": "_config",
     "LEPTONS": "_config",
     "min_n_events": "_config",
+    "RULES": "_config",
+    "Range": "_config",
     "MODEL_TABLE": "_models",
     "MODELS": "_models",
     "DEFAULT_MODELS": "_models",

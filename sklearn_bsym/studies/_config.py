@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import hashlib
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,8 @@ __all__ = [
     "LEPTONS",
     "min_n_events",
     "n_split",
+    "Range",
+    "RULES",
 ]
 
 #: The smallest training subset a study accepts: below it the pT reweighting has bins without
@@ -55,13 +58,59 @@ def min_n_events(fractions, test_fraction: float) -> int:
     return n
 
 
-def _finite(name: str, value, lo: float, hi: float, *, lo_open=False, hi_open=False) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value > lo if lo_open else value >= lo) and (value < hi if hi_open else value <= hi)
-    if not ok:
-        interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
-        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}.")
+@dataclass(frozen=True)
+class Range:
+    """The rule of a number option, written once: its kind (``int`` or ``float``) and interval.
+
+    :meth:`StudyConfig.validate` checks a field with :meth:`check`, and the command line's
+    argparse types (``sklearn_bsym.__main__``) parse with :attr:`kind` and test with
+    :meth:`holds`; both print the interval as ``str(rule)``, e.g. ``(0, 1]`` or ``[1, inf)``.
+    """
+
+    kind: type
+    lo: float
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def __str__(self) -> str:
+        def show(x):
+            return "inf" if x is None else str(int(x)) if self.kind is int else f"{x:g}"
+
+        closing = ")" if self.hi_open or self.hi is None else "]"
+        return f"{'(' if self.lo_open else '['}{show(self.lo)}, {show(self.hi)}{closing}"
+
+    def holds(self, value) -> bool:
+        """Whether ``value`` is a finite number of the rule's kind inside the interval."""
+        kinds = numbers.Integral if self.kind is int else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
+            return False
+        above = value > self.lo if self.lo_open else value >= self.lo
+        below = self.hi is None or (value < self.hi if self.hi_open else value <= self.hi)
+        return above and below
+
+    def check(self, name: str, value) -> None:
+        """Raise a ValueError naming ``name``, the allowed interval and ``value`` unless it
+        :meth:`holds`."""
+        if not self.holds(value):
+            what = "an integer" if self.kind is int else "a finite number"
+            raise ValueError(f"{name} must be {what} in {self}, got {value!r}.")
+
+
+#: The rules of the number options, by field of :class:`StudyConfig` (``fractions`` and
+#: ``scan_resolutions``: of each element); the command line's options use the same ones.
+RULES: dict[str, Range] = {
+    "n_events": Range(int, 1),
+    "test_fraction": Range(float, 0, 1, lo_open=True, hi_open=True),
+    "validation_fraction": Range(float, 0, 1, lo_open=True, hi_open=True),
+    "fractions": Range(float, 0, 1, lo_open=True),
+    "n_seeds": Range(int, 1),
+    "resolution": Range(float, 0, 1),
+    "scan_resolutions": Range(float, 0, 1),
+    "max_epochs": Range(int, 1),
+    "symmetry_bins": Range(int, 1),
+    "random_state": Range(int, 0, 2**32 - 1),
+}
 
 
 @dataclass(frozen=True)
@@ -164,20 +213,21 @@ class StudyConfig:
         if not self.fractions:
             raise ValueError("Give at least one training fraction, e.g. --fractions 0.1 0.5 1.")
         for fraction in self.fractions:
-            _finite("Training fractions", fraction, 0, 1, lo_open=True)
+            RULES["fractions"].check("Training fractions", fraction)
         if len(set(self.fractions)) != len(self.fractions):
             raise ValueError(f"Training fractions repeat: {list(self.fractions)}.")
-        for name in ("test_fraction", "validation_fraction"):
-            _finite(name, getattr(self, name), 0, 1, lo_open=True, hi_open=True)
-        if not isinstance(self.n_seeds, int) or self.n_seeds < 1:
-            raise ValueError(f"n_seeds must be >= 1, got {self.n_seeds}.")
-        for resolution in (self.resolution, *self.scan_resolutions):
-            _finite("Resolutions (0 = no smearing)", resolution, 0, 1)
+        for name in ("test_fraction", "validation_fraction", "n_seeds", "symmetry_bins",
+                     "random_state"):
+            RULES[name].check(name, getattr(self, name))
+        RULES["resolution"].check("Resolutions (0 = no smearing)", self.resolution)
+        for resolution in self.scan_resolutions:
+            RULES["scan_resolutions"].check("Resolutions (0 = no smearing)", resolution)
         if (self.signal is None) != (self.background is None):
             raise ValueError(
                 "Give both --signal and --background event files, or neither (built-in generator)."
             )
         if self.n_events is not None:
+            RULES["n_events"].check("n_events", self.n_events)
             needed = min_n_events(self.fractions, self.test_fraction)
             if self.n_events < needed:
                 raise ValueError(
@@ -190,8 +240,8 @@ class StudyConfig:
             raise ValueError(
                 f"preset must be one of {list(NETWORK_PRESETS)}, got {self.preset!r}."
             )
-        if self.max_epochs is not None and self.max_epochs < 1:
-            raise ValueError(f"max_epochs must be >= 1 (or None), got {self.max_epochs}.")
+        if self.max_epochs is not None:
+            RULES["max_epochs"].check("max_epochs (or None: the preset's)", self.max_epochs)
         unknown = sorted(set(self.model_params) - set(MODELS))
         if unknown:
             raise ValueError(f"model_params has unknown model names {unknown}.")
