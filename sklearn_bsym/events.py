@@ -501,7 +501,7 @@ def validate_events(estimator, X, y="no_validation", *, reset: bool = True,
     float16 refused), then scikit-learn's ``validate_data`` (feature names and count, 2-D,
     ``dtype``; ``reset=True`` records them, as in ``fit``, else they are checked against the
     fit's), then :func:`check_events` (a multiple of 4 columns, or ``4 * n_particles``; finite
-    values within :data:`MAX_ABS_GEV`; E >= |p|). Given ``y``, the labels are checked
+    values within :data:`MAX_ABS_GEV`; ``E >= |p|``). Given ``y``, the labels are checked
     (:func:`check_labels`) before the event contract, so a wrong target is reported as such,
     and must number one per event.
 

@@ -555,19 +555,22 @@ def test_ensemble_study_writes_one_file_per_fit(ensemble_runs):
 
 
 def test_ensemble_aucs_agree_with_separate_fits(ensemble_runs):
+    """The ensemble path and the separate path give the same records, with a non-default
+    reweighter (TINY_ENSEMBLE weights on the leading muon's pT in 20 bins): each member sees its
+    separate fit's events, weights, seed and batches, so only the stacked layers' rounding
+    differs."""
     _, together, separate, _ = ensemble_runs
+    assert TINY_ENSEMBLE.reweighting
     index = ["model", "fraction", "seed"]
     a = together.fits.set_index(index).sort_index()
     b = separate.fits.set_index(index).sort_index()
+    assert a.index.equals(b.index)
     assert_allclose(a.loc["hgb", "test_auc"], b.loc["hgb", "test_auc"])
-    nets = a.index.get_level_values("model") != "hgb"
-    assert (a.loc[nets, "n_train"] == b.loc[nets, "n_train"]).all()
-    # Same data, weights and initial weights; only the batch order differs, so on 1,200
-    # events and 3 epochs the means over seeds agree within the seed noise.
-    mean_a = a[nets].groupby(["model", "fraction"])["test_auc"].mean()
-    mean_b = b[nets].groupby(["model", "fraction"])["test_auc"].mean()
-    assert_allclose(mean_a, mean_b, atol=0.06)
-    assert mean_a.loc["invariant"].min() > 0.7
+    for column in ("n_train", "n_epochs", "epochs_planned", "best_epoch", "stop_reason"):
+        assert a[column].equals(b[column]), column
+    assert_allclose(a["test_auc"], b["test_auc"], atol=1e-3)
+    assert_allclose(a["train_auc"], b["train_auc"], atol=1e-3)
+    assert a.loc["invariant", "test_auc"].min() > 0.7
 
 
 def test_ensemble_study_resumes_by_member(ensemble_runs, tmp_path):
