@@ -203,6 +203,8 @@ def test_widening_seeds_reuses_fits():
         ({"lepton": "tau"}, "lepton must be one of"),
         ({"model_params": {"mlp": {}}}, "unknown model names"),
         ({"ensemble": "yes"}, "ensemble must be True or False"),
+        ({"reweighting": {"bins": 20}}, r"unknown setting\(s\) \['bins'\]; it takes"),
+        ({"reweighting": {"n_bins": 0}}, "The 'n_bins' parameter of PtReweighter must be"),
     ],
 )
 def test_config_rejects_bad_options(change, match):

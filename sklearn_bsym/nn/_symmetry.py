@@ -19,7 +19,7 @@ PT_LABELS = {
 
 
 def _pt_of(X, variable: str) -> np.ndarray:
-    particles = events.to_particles(events.check_events(X))
+    particles = events.to_particles(events.validate_events("symmetry_factor_table", X))
     if variable == "first":
         return kinematics.pt(particles[:, 0])
     if variable == "leading":

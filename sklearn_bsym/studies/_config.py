@@ -58,6 +58,21 @@ def min_n_events(fractions, test_fraction: float) -> int:
     return n
 
 
+
+def _check_reweighting(settings: dict) -> None:
+    """The study's ``PtReweighter`` settings, checked by the reweighter's own parameter
+    constraints (imported only when settings are given, so the default config stays light)."""
+    from ..preprocessing import PtReweighter
+
+    allowed = sorted(set(PtReweighter().get_params()) - {"random_state"})
+    unknown = sorted(set(settings) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"reweighting has unknown setting(s) {unknown}; it takes PtReweighter's {allowed}, "
+            "e.g. reweighting={'variable': 'leading', 'n_bins': 50}."
+        )
+    PtReweighter(**settings)._validate_params()
+
 @dataclass(frozen=True)
 class Range:
     """The rule of a number option, written once: its kind (``int`` or ``float``) and interval.
@@ -249,6 +264,8 @@ class StudyConfig:
             raise ValueError(f"lepton must be one of {list(LEPTONS)}, got {self.lepton!r}.")
         if self.ensemble not in (True, False):
             raise ValueError(f"ensemble must be True or False, got {self.ensemble!r}.")
+        if self.reweighting:
+            _check_reweighting(self.reweighting)
 
     @property
     def uses_generator(self) -> bool:
