@@ -483,14 +483,17 @@ def check_sample_weight(sample_weight, n_events: int) -> np.ndarray:
     if np.ndim(sample_weight) == 1 and len(sample_weight) != n_events:
         raise ValueError(f"sample_weight has {len(sample_weight)} entries but X has {n_events} "
                          "events; pass one weight per event.")
+    hint = ("sample_weight must be finite and non-negative with a positive sum; check the "
+            "reweighting (empty bins give weight 0, not NaN).")
     try:
-        return _check_sample_weight(sample_weight, np.empty((n_events, 0)), dtype=np.float64,
-                                    ensure_non_negative=True)
+        weight = _check_sample_weight(sample_weight, np.empty((n_events, 0)),
+                                      dtype=np.float64, ensure_non_negative=True)
     except ValueError as exc:
-        raise ValueError(
-            f"{exc} sample_weight must be finite and non-negative with a positive sum; check "
-            "the reweighting (empty bins give weight 0, not NaN)."
-        ) from exc
+        raise ValueError(f"{exc} {hint}") from exc
+    if not weight.any():
+        # Newer scikit-learn refuses all-zero weights itself (this wording); 1.7.0 does not.
+        raise ValueError(f"Sample weights must contain at least one non-zero number. {hint}")
+    return weight
 
 
 def validate_events(estimator, X, y="no_validation", *, reset: bool = True,
