@@ -34,6 +34,7 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
@@ -367,8 +368,8 @@ def _fit_stacked(template, X, y, weights, subsets, seeds, device, verbose):
     members = [clone(template).set_params(random_state=seed) for seed in seeds]
     trains, valids = [], []
     for est, idx, wk in zip(members, subsets, weights, strict=True):
-        Xk = X if idx is None else _take(X, idx)
-        yk = y if idx is None else _take(y, idx)
+        Xk = X if idx is None else _safe_indexing(X, idx)
+        yk = y if idx is None else _safe_indexing(y, idx)
         # The member's own checks, seeding, initialization and validation split, exactly as
         # its separate fit does them.
         train, valid = est.get_split_datasets(est.initialize_fit(Xk, yk, wk))
@@ -406,11 +407,6 @@ def _shared_callbacks(template) -> list:
     return shared
 
 
-def _take(a, idx):
-    idx = np.asarray(idx)
-    return a.iloc[idx] if hasattr(a, "iloc") else np.asarray(a)[idx]
-
-
 def _member_weights(sample_weight, subsets, n_events: int) -> list:
     """Each member's weights, checked as a single fit checks them
     (:func:`sklearn_bsym.events.check_sample_weight`): ``sample_weight`` indexed by its subset,
@@ -431,7 +427,7 @@ def _member_weights(sample_weight, subsets, n_events: int) -> list:
             out.append(None if w is None else events.check_sample_weight(w, n))
         return out
     sample_weight = events.check_sample_weight(sample_weight, n_events)
-    return [sample_weight if idx is None else _take(sample_weight, idx) for idx in subsets]
+    return [sample_weight if idx is None else _safe_indexing(sample_weight, idx) for idx in subsets]
 
 
 def _check_subsets(subsets, n_events: int, n_members: int):
