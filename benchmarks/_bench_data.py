@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from sklearn_bsym.datasets import make_dimuon_events
 from sklearn_bsym.preprocessing import MomentumSmearer, PtReweighter
 
@@ -21,3 +23,16 @@ def smeared_test_and_pool(n_test: int, n_pool: int, *, resolution: float = 0.10,
     X, y = make_dimuon_events(n_test + n_pool, random_state=seed)
     X = MomentumSmearer(resolution, random_state=seed + 1).fit_transform(X)
     return X[:n_test], y[:n_test], X[n_test:], y[n_test:]
+
+
+def extended_pool(pool_X, pool_y, n_pool: int, *, resolution: float = 0.10):
+    """``pool_X, pool_y`` extended to ``n_pool`` events by events generated with seed 2 and
+    smeared with seed 3: the events already in the pool (and a test set drawn before them) stay
+    as they are, so sizes above the pool can be added to a benchmark without changing its test
+    set, its ceiling or its smaller training sets."""
+    extra = n_pool - len(pool_X)
+    if extra <= 0:
+        return pool_X, pool_y
+    X, y = make_dimuon_events(extra, random_state=2)
+    X = MomentumSmearer(resolution, random_state=3).fit_transform(X)
+    return np.concatenate([pool_X, X]), np.concatenate([pool_y, y])

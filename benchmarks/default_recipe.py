@@ -42,11 +42,13 @@ from sklearn_bsym.preprocessing import (
     roc_auc_contributions,
     weighted_roc_auc,
 )
-from sklearn_bsym.studies import MODEL_STYLE, MODEL_TABLE, NETWORKS, with_role
+from sklearn_bsym.studies import MODEL_STYLE, MODEL_TABLE, NETWORKS
 
 try:
+    from _bench_data import extended_pool
     from hybrid_edge import N_POOL, RESOLUTION, binned_loss, diagnostic_test_set
 except ImportError:  # run as a module
+    from benchmarks._bench_data import extended_pool
     from benchmarks.hybrid_edge import (
         N_POOL,
         RESOLUTION,
@@ -56,7 +58,11 @@ except ImportError:  # run as a module
 
 #: Twice hybrid_edge's test set (same pool and smearing), for standard errors of the small gaps.
 N_TEST = 40_000
-SIZES = [500, 1_000, 2_000, 4_000, 8_000, 16_000, 40_000, 80_000]
+SIZES = [500, 1_000, 2_000, 4_000, 8_000, 16_000, 40_000, 80_000, 320_000]
+#: Sizes above the fixed pool of ``hybrid_edge`` draw from that pool extended to this many
+#: events (``_bench_data.extended_pool``); sizes within it draw from it alone, as before, so the
+#: test set, the ceiling and every smaller training set stay the same.
+N_POOL_MAX = 320_000
 
 #: Alternatives to the fast recipe, measured with ``--variant``: per training size, the
 #: keyword arguments that turn the defaults into the alternative.
@@ -68,9 +74,30 @@ VARIANTS = {
     "es20": lambda n: {"validation_fraction": 0.2},
 }
 
-#: The networks of the study's model table and its trained reference (the tree on
-#: DimuonFeatures), built as a user builds them.
-MODELS = (*NETWORKS, with_role("reference"))
+#: The networks of the study's model table and its trees (on DimuonFeatures and on the collider
+#: variables), built as a user builds them.
+MODELS = (*NETWORKS, *(name for name, spec in MODEL_TABLE.items()
+                       if spec.estimator and not spec.tags.torch and not spec.average))
+
+
+def grid_points(model: str, grid: dict) -> list[tuple[str, dict]]:
+    """(row name, keyword arguments) of every point of ``grid`` (name -> list of values), the
+    names ``model|name=value|...`` in the grid's order."""
+    import itertools
+
+    names = list(grid)
+    points = []
+    for values in itertools.product(*(grid[k] for k in names)):
+        given = dict(zip(names, values, strict=True))
+        label = "|".join(f"{k}={_short(v)}" for k, v in given.items())
+        points.append((f"{model}|{label}", given))
+    return points
+
+
+def _short(value) -> str:
+    if isinstance(value, list | tuple):
+        return "x".join(str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def make_estimator(model: str, seed: int, params: dict):
@@ -127,6 +154,13 @@ def main(argv=None) -> pd.DataFrame:
                         help="store MODEL's rows under NAME (a variant)")
     parser.add_argument("--variant", nargs="+", choices=VARIANTS, default=[],
                         help="alternative recipes of the networks (rows named MODEL_VARIANT)")
+    parser.add_argument("--grid", nargs=2, action="append", default=[],
+                        metavar=("MODEL", "JSON"),
+                        help="the oracle: fit MODEL at every point of a grid of keyword "
+                             "arguments, e.g. '{\"lr\": [3e-4, 1e-3], \"max_epochs\": [12, 24]}'"
+                             " (rows named MODEL|lr=0.0003|max_epochs=12); writes "
+                             "<stem>_oracle.md: each size's best point and the default's "
+                             "distance to it")
     parser.add_argument("--cost", action="store_true",
                         help="multiply-adds per event and achieved FLOP/s of each network")
     parser.add_argument("--before", nargs=2, metavar=("PREVIOUS_CSV", "SIZES_CSV"),
@@ -143,11 +177,16 @@ def main(argv=None) -> pd.DataFrame:
     # (model, variant, row name) of every fit per size and seed; variants beside the defaults.
     runs = [(m, None, tags.get(m, m)) for m in args.models]
     runs += [(m, v, f"{m}_{v}") for v in args.variant for m in args.models if m in NETWORKS]
+    grids = [(m, json.loads(text)) for m, text in args.grid]
+    for model, grid in grids:
+        if model not in MODELS:
+            parser.error(f"--grid: unknown model {model!r}; choose from {list(MODELS)}")
+        runs += [(model, given, name) for name, given in grid_points(model, grid)]
     if args.quick:
         args.sizes, args.seeds = [500, 1_000], 2
     n_test, n_pool = (2_000, 2_000) if args.quick else (N_TEST, N_POOL)
-    if max(args.sizes) > n_pool:
-        parser.error(f"--sizes: at most {n_pool} training events (the pool)")
+    if max(args.sizes) > (n_pool if args.quick else N_POOL_MAX):
+        parser.error(f"--sizes: at most {N_POOL_MAX} training events (the extended pool)")
     stem = Path(args.output)
     stem.parent.mkdir(parents=True, exist_ok=True)
     csv = stem.with_suffix(".csv")
@@ -155,11 +194,13 @@ def main(argv=None) -> pd.DataFrame:
     bench = diagnostic_test_set(n_test, n_pool)
     X_test, y_test, pool_X, pool_y = bench.X_test, bench.y_test, bench.pool_X, bench.pool_y
     ceiling, test_weight = bench.ceiling, bench.test_weight
+    pool_X, pool_y = extended_pool(pool_X, pool_y, max(n_pool, *args.sizes),
+                                   resolution=RESOLUTION)
     peak = matmul_peak() if args.cost else np.nan
     print(f"Bayes-optimal pT-weighted test AUC: {ceiling:.4f}", flush=True)
 
     # One-time costs (torch's first calls) stay out of the first fit's CPU seconds.
-    for model in set(args.models) & set(NETWORKS):
+    for model in {m for m, _, _ in runs} & set(NETWORKS):
         make_estimator(model, 0, {**params.get(model, {}), "max_epochs": 1}).fit(
             pool_X[:512], pool_y[:512])
     bins_csv = stem.parent / f"{stem.name}_bins.csv"
@@ -168,14 +209,17 @@ def main(argv=None) -> pd.DataFrame:
     have = {(r["model"], r["n_train"], r["seed"]) for r in rows}
     for n in args.sizes:
         for seed in range(args.seeds):
-            idx = np.random.default_rng(1000 + seed).choice(len(pool_X), n, replace=False)
+            drawn_from = n_pool if n <= n_pool else len(pool_X)
+            idx = np.random.default_rng(1000 + seed).choice(drawn_from, n, replace=False)
             Xt, yt = pool_X[idx], pool_y[idx]
             w = PtReweighter().fit(Xt, yt).compute_sample_weight(Xt, yt)
             for model, variant, name in runs:
                 if (name, n, seed) in have:
                     continue
                 given = dict(params.get(model, {}))
-                if variant:
+                if isinstance(variant, dict):  # a grid point
+                    given.update(variant)
+                elif variant:
                     given.update(VARIANTS[variant](n))
                 est = make_estimator(model, seed, given)
                 cpu, wall = time.process_time(), time.perf_counter()
@@ -208,11 +252,46 @@ def main(argv=None) -> pd.DataFrame:
                       f" epochs {row['epochs']:4.0f} ({cpu:.1f} CPU s)", flush=True)
     df = pd.DataFrame(rows)
     df = df[df["model"].isin([name for _, _, name in runs]) & df["n_train"].isin(args.sizes)]
-    write_report(df, ceiling, stem)
+    write_report(df[~df["model"].str.contains("|", regex=False)], ceiling, stem)
+    if grids:
+        write_oracle(df, [m for m, _ in grids], stem)
     if args.before:
         before = previous_defaults(*(pd.read_csv(p) for p in args.before), df, args.seeds)
         write_before_after(before[before["n_train"].isin(args.sizes)], df, ceiling, stem)
     return df
+
+
+def write_oracle(df: pd.DataFrame, models: list[str], stem: Path) -> pd.DataFrame:
+    """``<stem>_oracle.md``: per model and size, the grid's points (mean AUC ± standard error
+    over seeds), the best one, and the default's distance to it (when the default ran)."""
+    s = summarize(df)
+    lines = ["The oracle: each grid point's pT-weighted test AUC, mean ± standard error over "
+             "seeds; per size the best point and the default's AUC minus the best's.", ""]
+    best_rows = []
+    for model in models:
+        mine = s[s["model"].str.startswith(f"{model}|")]
+        default = s[s["model"] == model].set_index("n_train")
+        for n, part in mine.groupby("n_train"):
+            part = part.sort_values("test_auc", ascending=False)
+            best = part.iloc[0]
+            have = n in default.index
+            best_rows.append({
+                "model": model, "n_train": n, "best": best["model"].split("|", 1)[1],
+                "best_auc": f"{best.test_auc:.4f} ± {best.auc_se:.4f}",
+                "default_auc": (f"{default.loc[n, 'test_auc']:.4f} ± "
+                                f"{default.loc[n, 'auc_se']:.4f}" if have else "-"),
+                "default - best": (f"{default.loc[n, 'test_auc'] - best.test_auc:+.4f}"
+                                   if have else "-"),
+                "seeds": int(best["count"])})
+            cells = [f"{r.model.split('|', 1)[1]}: {r.test_auc:.4f} ± {r.auc_se:.4f} "
+                     f"({r.cpu_s:.1f} s)" for r in part.itertuples()]
+            lines += [f"### {model}, {n:,} events", "", *(f"- {c}" for c in cells), ""]
+    best = pd.DataFrame(best_rows)
+    text = ("\n".join(["## Best point per size", "", best.to_markdown(index=False), ""])
+            + "\n" + "\n".join(lines))
+    (stem.parent / f"{stem.name}_oracle.md").write_text(text)
+    print(text)
+    return best
 
 
 def summarize(df: pd.DataFrame) -> pd.DataFrame:

@@ -56,6 +56,7 @@ from ._training import (
     Trainer,
     WeightedValidAUC,
     batch_weights,
+    by_size,
     resolve_device,
     resolve_recipe,
     weighted_bce,
@@ -70,10 +71,15 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
     :class:`~sklearn_bsym.nn._training.Trainer`; this class fills its hooks for one network."""
 
     _module_params: tuple[str, ...] = ()
-    #: Learning rate of each preset when ``lr`` is None (read by ``resolve_recipe``).
-    preset_lr = {"fast": 3e-3, "paper": 1e-5}
-    #: Network hyperparameters whose default, ``"auto"``, is the preset's: the fast preset's
-    #: smaller networks, the paper preset's the authors'.
+    #: Per preset, this network's ``lr``, ``batch_size`` and ``max_epochs`` where they are None
+    #: (read by ``resolve_recipe``): values, or :class:`~sklearn_bsym.nn._training.BySize`
+    #: rules of the number of events a fit is given.
+    preset_recipe: dict[str, dict] = {
+        "fast": {"lr": 3e-3, "batch_size": 256, "max_epochs": 12},
+        "paper": {"lr": 1e-5, "batch_size": 128, "max_epochs": 100},
+    }
+    #: Network hyperparameters whose default, ``"auto"``, is the preset's (a value, or a
+    #: ``BySize`` rule): the fast preset's sizes, the paper preset's the authors'.
     preset_module: dict[str, dict] = {}
     #: The package's own parameters (skorch's are checked by skorch), validated at fit with
     #: scikit-learn's machinery; subclasses add their network's.
@@ -138,16 +144,23 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
                                        caller_name=type(self).__name__)
 
     def recipe(self, n_events=None):
-        """The training settings this classifier's ``fit`` uses (its ``preset`` completed by
-        the explicit values), checked: a frozen ``Recipe`` with ``lr``, ``batch_size``,
-        ``max_epochs``, ``weight_decay``, ``schedule``, ``device``, ``validation_fraction``...
+        """The training settings this classifier's ``fit`` uses on ``n_events`` events (its
+        ``preset`` and the network's rules by size, completed by the explicit values),
+        checked: a frozen ``Recipe`` with ``lr``, ``batch_size``, ``max_epochs``,
+        ``weight_decay``, ``schedule``, ``device``, ``validation_fraction``, the network's
+        ``"auto"`` sizes (``module``)...
 
         Given ``n_events``, it also says what a fit on that many events does (``n_train``,
         ``n_valid``, ``batches_per_epoch``, ``steps``); ``print(clf.recipe(2000))`` reads as
-        one sentence.
+        one sentence. Without it: the recipe of the fit in progress or last run (``n_events_``
+        events), and before any fit the rules by size.
         """
         self._check_params()
-        return resolve_recipe(self, n_events)
+        return resolve_recipe(self, self._fit_size(n_events))
+
+    def _fit_size(self, n_events=None):
+        """``n_events``, else the events of this classifier's fit (None before any)."""
+        return n_events if n_events is not None else getattr(self, "n_events_", None)
 
     def _check_callbacks(self):
         for cb in self._user_callbacks():
@@ -177,13 +190,17 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         if self.verbose:
             print(*args, **kwargs)
 
-    def _module_kwargs(self) -> dict:
-        """The network's hyperparameters, ``"auto"`` ones resolved by the preset."""
+    def _module_kwargs(self, n_events=None) -> dict:
+        """The network's hyperparameters, ``"auto"`` ones resolved by the preset for a fit on
+        ``n_events`` events (default: this classifier's fit, ``n_events_``)."""
         auto = self.preset_module.get(self.preset, {})
+        n_events = self._fit_size(n_events)
         kwargs = {}
         for name in self._module_params:
             value = getattr(self, name)
-            kwargs[name] = auto[name] if isinstance(value, str) and value == "auto" else value
+            if isinstance(value, str) and value == "auto":
+                value = by_size(auto[name], n_events)
+            kwargs[name] = value
         return kwargs
 
     def initialize_module(self):
@@ -207,7 +224,7 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         by ``random_state`` and ``epochs_run``, the epochs trained so far (default
         ``len(self.history)``; the stacked trainer of an ensemble passes its count of this
         member's epochs)."""
-        batch_size = resolve_recipe(self).batch_size
+        batch_size = resolve_recipe(self, self._fit_size()).batch_size
         if training:
             kwargs = self.get_params_for("iterator_train")
             iterator = self.iterator_train
@@ -288,6 +305,9 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         keep = self.warm_start and self.initialized_
         data = self.event_tensors(X, y, sample_weight, reset=not keep)
         self._check_enough_events(data)
+        if not keep:
+            # The size the recipe and the "auto" network follow (a warm start keeps its own).
+            self.n_events_ = len(data)
         self.seed_ = as_seed(self.random_state)
         if not keep:
             self.initialize()
@@ -319,6 +339,8 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         if not isinstance(X, EventTensors):
             X = self.event_tensors(X, y, sample_weight, reset=not self.initialized_)
             self._check_enough_events(X)
+            if not self.initialized_:
+                self.n_events_ = len(X)
         if not hasattr(self, "seed_"):
             self.seed_ = as_seed(self.random_state)
         return super().partial_fit(X, None, classes, **fit_params)
@@ -413,7 +435,10 @@ class PFNClassifier(_EventClassifier):
     }
     # Measured on 20k smeared events, 12 epochs: weighted test AUC 0.738 at 3e-4, 0.712 at
     # 1e-3, 0.674 at 3e-3, 0.616 at 1e-2; the invariant and hybrid networks do well at 3e-3.
-    preset_lr = {"fast": 3e-4, "paper": 1e-5}
+    preset_recipe = {
+        "fast": {"lr": 3e-4, "batch_size": 256, "max_epochs": 12},
+        "paper": {"lr": 1e-5, "batch_size": 128, "max_epochs": 100},
+    }
 
     def __init__(self, *, Phi_sizes=(128, 128, 16), F_sizes=(512, 256, 128), latent_dropout=0.0,
                  **kwargs):
@@ -446,7 +471,10 @@ class InvariantClassifier(_EventClassifier):
         "hidden_sizes": ["array-like", StrOptions({"auto"})],
         "log_scale": ["boolean"],
     }
-    preset_lr = {"fast": 3e-3, "paper": 1e-6}
+    preset_recipe = {
+        "fast": {"lr": 3e-3, "batch_size": 256, "max_epochs": 12},
+        "paper": {"lr": 1e-6, "batch_size": 128, "max_epochs": 100},
+    }
     preset_module = {"fast": {"hidden_sizes": (128, 128)},
                      "paper": {"hidden_sizes": (512, 256, 256, 128)}}
 

@@ -40,9 +40,12 @@ __all__ = [
 CONTEXTS = ("first", "leading", "pt_eta")
 #: Ways the hybrid combines its two latent vectors.
 POOLINGS = ("weighted", "concat", "concat_weight", "concat_context")
-#: Per-particle inputs of a particle flow map: the four-vector alone ("momenta", the paper's), or
-#: with its pT, log pT and pseudorapidity appended ("collider"; still no symmetry imposed).
-PARTICLE_INPUTS = {"momenta": 4, "collider": 7}
+#: Per-particle inputs of a particle flow map: the four-vector alone ("momenta", the paper's),
+#: with its pT, log pT and pseudorapidity appended ("collider"), and with the particle's place in
+#: its event appended too ("relative": its share of the event's scalar pT sum and its
+#: pseudorapidity relative to the pT-weighted axis, as particle flow networks of jets take their
+#: constituents); none of them imposes a symmetry.
+PARTICLE_INPUTS = {"momenta": 4, "collider": 7, "relative": 9, "folded": 7, "folded_relative": 9}
 
 #: GeV per unit of network input.
 DEFAULT_INPUT_SCALE = 100.0
@@ -138,6 +141,11 @@ class _ParticleMap(nn.Module):
 
     def features(self, p: torch.Tensor) -> torch.Tensor:
         # p: (N, P, 4) [px, py, pz, E] in GeV -> (N, P, F) inputs of Phi
+        if self.inputs.startswith("folded"):
+            # pp collisions are symmetric under z -> -z, and so is the smearing (it scales pT):
+            # each event is mirrored so that its total pz >= 0.
+            sign = torch.where(p[..., 2].sum(-1, keepdim=True) < 0, -1.0, 1.0)  # (N, 1)
+            p = torch.cat([p[..., :2], p[..., 2:3] * sign.unsqueeze(-1), p[..., 3:]], dim=-1)
         x = p / self.input_scale
         if self.inputs == "momenta":
             return x
@@ -146,8 +154,16 @@ class _ParticleMap(nn.Module):
         # pT and the generator's angular structure of eta: handing them over directly makes the
         # general subnet learn from far fewer events. Padding slots get 0 (masked anyway).
         pt = kinematics.pt(x)
-        extra = torch.stack([pt, torch.log(pt.clamp_min(1e-4)),
-                             kinematics.eta(p).clamp(-10.0, 10.0)], dim=-1)
+        eta = kinematics.eta(p).clamp(-10.0, 10.0)
+        columns = [pt, torch.log(pt.clamp_min(1e-4)), eta]
+        if self.inputs.endswith("relative"):
+            # Event-relative coordinates: for two muons of one true pT (leading order) the
+            # shares differ by the smearing alone, and the relative pseudorapidities are
+            # +-delta eta / 2, which with the pT sum fixes the true mass.
+            share = pt / pt.sum(-1, keepdim=True).clamp_min(1e-6)
+            axis = (share * eta).sum(-1, keepdim=True)
+            columns += [share, eta - axis]
+        extra = torch.stack(columns, dim=-1)
         return torch.cat([x, torch.where(pt.unsqueeze(-1) > 0, extra, 0.0)], dim=-1)
 
     def forward(self, p: torch.Tensor) -> torch.Tensor:

@@ -41,6 +41,8 @@ from skorch.history import History
 from skorch.utils import _check_f_arguments
 
 __all__ = [
+    "BySize",
+    "by_size",
     "PRESETS",
     "PREDICT_BATCH",
     "Recipe",
@@ -63,14 +65,65 @@ __all__ = [
     "Trainer",
 ]
 
-#: The training recipes; ``lr`` None means per network (the classifier's ``preset_lr``). Both run
-#: a fixed number of epochs on every training event, so the optimizer steps grow in proportion to
-#: the data (12 epochs of 2,000 events at batch 256 are 96 steps, of 80,000 events 3,750).
-#: ``benchmarks/default_recipe.py`` measures the fast preset against a floor of 600 steps (the
-#: previous default, which overfits below 4,000 events) and against early stopping on a held-out
-#: share (10 % or 20 %: the validation AUC of a few hundred events picks epochs by noise).
+@dataclasses.dataclass(frozen=True)
+class BySize:
+    """A setting that follows the number of events a fit is given, in the manner of
+    scikit-learn's ``MLPClassifier(batch_size="auto")``: ``steps`` are ``(from_events, value)``
+    pairs, the first from 0 events, in increasing order.
+
+    >>> rule = BySize(((0, 0.003), (4_000, 0.01)))
+    >>> rule.at(2_000), rule.at(4_000), str(rule)
+    (0.003, 0.01, '0.003 below 4,000 events, 0.01 from 4,000')
+    """
+
+    steps: tuple[tuple[int, object], ...]
+
+    def __post_init__(self):
+        starts = [start for start, _ in self.steps]
+        if not starts or starts[0] != 0 or starts != sorted(set(starts)):
+            raise ValueError(f"BySize steps must start at 0 events and increase, got {starts}.")
+
+    def at(self, n_events: int | None):
+        """The value for a fit on ``n_events`` events (None, no fit yet: the smallest
+        sizes')."""
+        if n_events is None:
+            return self.steps[0][1]
+        return [value for start, value in self.steps if start <= n_events][-1]
+
+    def __str__(self) -> str:
+        parts = []
+        for i, (start, value) in enumerate(self.steps):
+            shown = _show(value)
+            if len(self.steps) == 1:
+                parts.append(shown)
+            elif i == 0:
+                parts.append(f"{shown} below {self.steps[1][0]:,} events")
+            else:
+                parts.append(f"{shown} from {start:,}")
+        return ", ".join(parts)
+
+
+def _show(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple | list):
+        return f"({', '.join(str(v) for v in value)})"
+    return str(value)
+
+
+def by_size(value, n_events: int | None):
+    """``value`` for a fit on ``n_events`` events: a :class:`BySize` rule resolved, any other
+    value as it is."""
+    return value.at(n_events) if isinstance(value, BySize) else value
+
+
+#: The training recipes, shared by the networks; a network states its own values of ``lr``,
+#: ``batch_size`` and ``max_epochs`` per preset (the classifier's ``preset_recipe``, often a
+#: :class:`BySize` rule), and None here means that it must. Both presets run a fixed number of
+#: epochs on every training event, with no early stopping: on 10 % or 20 % of a few thousand
+#: events the validation AUC picks epochs by noise (``benchmarks/default_recipe.py --variant``).
 PRESETS = {
-    "fast": {"lr": None, "batch_size": 256, "max_epochs": 12, "weight_decay": 0.01,
+    "fast": {"lr": None, "batch_size": None, "max_epochs": None, "weight_decay": 0.01,
              "schedule": "onecycle"},
     "paper": {"lr": None, "batch_size": 128, "max_epochs": 100, "weight_decay": 0.01,
               "schedule": None},
@@ -109,7 +162,10 @@ class Recipe:
 
     With ``n_events`` (the events a fit is given) it also says what that fit does: the events it
     trains on and holds out, its batches per epoch and its optimizer steps; ``str(recipe)``
-    reads as one sentence.
+    reads as one sentence. The settings that follow the size of the fit (``rules``: name and
+    :class:`BySize` rule) are resolved for ``n_events``; without it they hold the smallest
+    sizes' values and the sentence states the rules. ``module`` holds the network's ``"auto"``
+    hyperparameters as that fit builds them.
     """
 
     preset: str
@@ -122,6 +178,8 @@ class Recipe:
     validation_fraction: float | None
     patience: int
     n_events: int | None = None
+    rules: tuple[tuple[str, BySize], ...] = ()
+    module: tuple[tuple[str, object], ...] = ()
 
     @property
     def early_stopping(self) -> bool:
@@ -156,13 +214,25 @@ class Recipe:
         return None if per_epoch is None else per_epoch * self.max_epochs
 
     def __str__(self) -> str:
+        rules = dict(self.rules)
+
+        def setting(name):
+            if self.n_events is None and name in rules:
+                return f"{rules[name]}"
+            return _show(getattr(self, name, None) if hasattr(self, name)
+                         else dict(self.module)[name])
+
         schedule = {"onecycle": "one-cycle schedule peaking at", None: "constant"}[self.schedule]
-        text = (f"preset {self.preset!r}: AdamW, {schedule} lr {self.lr:g}, weight decay "
-                f"{self.weight_decay:g}, batch {self.batch_size}, {self.max_epochs} epochs")
+        text = (f"preset {self.preset!r}: AdamW, {schedule} lr {setting('lr')}, weight decay "
+                f"{self.weight_decay:g}, batch {setting('batch_size')}, epochs "
+                f"{setting('max_epochs')}")
+        if self.module:
+            text += "; network " + ", ".join(f"{name} {setting(name)}"
+                                               for name, _ in self.module)
         stop = (f"early stopping on the weighted AUC of a {self.validation_fraction:g} share "
                 f"(patience {self.patience})" if self.early_stopping else "no early stopping")
         if self.n_events is None:
-            return f"{text}, {stop}, on {self.device}"
+            return f"{text}; {stop}, on {self.device}"
         held = (f", {self.n_valid:,} held out for validation" if self.early_stopping else "")
         return (f"{text}: {self.n_events:,} events, trains on {self.n_train:,}{held}; "
                 f"{self.batches_per_epoch} batches per epoch, {self.steps:,} steps "
@@ -190,32 +260,41 @@ def make_optimizer(net, recipe: Recipe) -> torch.optim.Optimizer:
 
 
 def resolve_recipe(net, n_events: int | None = None) -> Recipe:
-    """The recipe of a classifier (its ``preset`` completed by explicit values); ``n_events``
-    (optional) the events of the fit it describes. The values are checked by the classifier's
-    ``_parameter_constraints`` (at fit, and by its ``recipe()``); this only resolves them.
+    """The recipe of a classifier (its ``preset`` completed by explicit values) for a fit on
+    ``n_events`` events (None: no size, the rules stated). The values are checked by the
+    classifier's ``_parameter_constraints`` (at fit, and by its ``recipe()``); this only
+    resolves them.
 
     ``net`` is one of the package's classifiers: explicit ``lr``, ``max_epochs``,
-    ``batch_size`` (or ``iterator_train__batch_size``) and ``weight_decay`` override the
-    preset; a None learning rate takes the network's ``preset_lr[preset]``.
+    ``batch_size`` (or ``iterator_train__batch_size``) and ``weight_decay`` override
+    everything; a None value takes the network's ``preset_recipe[preset]`` (a value or a
+    :class:`BySize` rule), else the preset's. The network's ``"auto"`` hyperparameters come
+    from its ``preset_module[preset]`` likewise (``net._module_kwargs``).
     """
     preset = PRESETS[net.preset]
-
-    def setting(name):
-        value = getattr(net, name)
-        return preset[name] if value is None else value
-
-    lr = setting("lr")
-    if lr is None:
-        lr = net.preset_lr[net.preset]
-    batch_size = net.get_params_for("iterator_train").get("batch_size", setting("batch_size"))
-    weight_decay = setting("weight_decay")
-    vf = net.validation_fraction
+    own = net.preset_recipe.get(net.preset, {})
+    given = {"lr": net.lr, "batch_size": net.get_params_for("iterator_train").get(
+        "batch_size", net.batch_size), "max_epochs": net.max_epochs,
+        "weight_decay": net.weight_decay}
+    rules = {}
+    values = {}
+    for name, value in given.items():
+        if value is None:
+            value = own.get(name, preset[name])
+        if isinstance(value, BySize):
+            rules[name] = value
+        values[name] = by_size(value, n_events)
+    auto = net.preset_module.get(net.preset, {})
+    module = {name: value for name, value in net._module_kwargs(n_events).items()
+              if name in auto}
+    rules.update({name: auto[name] for name in module if isinstance(auto[name], BySize)})
     return Recipe(
-        preset=net.preset, lr=float(lr), batch_size=int(batch_size),
-        max_epochs=int(setting("max_epochs")), weight_decay=float(weight_decay),
+        preset=net.preset, lr=float(values["lr"]), batch_size=int(values["batch_size"]),
+        max_epochs=int(values["max_epochs"]), weight_decay=float(values["weight_decay"]),
         schedule=preset["schedule"], device=resolve_device(net.device),
-        validation_fraction=vf, patience=int(net.patience),
-        n_events=None if n_events is None else int(n_events))
+        validation_fraction=net.validation_fraction, patience=int(net.patience),
+        n_events=None if n_events is None else int(n_events), rules=tuple(rules.items()),
+        module=tuple(module.items()))
 
 
 class Trainer(abc.ABC):

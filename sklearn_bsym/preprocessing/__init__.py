@@ -24,7 +24,7 @@ True
 
 from __future__ import annotations
 
-from ._invariants import DimuonFeatures, MinkowskiInvariants
+from ._invariants import ColliderFeatures, DimuonFeatures, MinkowskiInvariants
 from ._reweighting import (
     PtReweightedClassifier,
     PtReweighter,
@@ -43,4 +43,5 @@ __all__ = [
     "roc_auc_contributions",
     "MinkowskiInvariants",
     "DimuonFeatures",
+    "ColliderFeatures",
 ]

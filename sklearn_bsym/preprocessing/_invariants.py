@@ -1,4 +1,4 @@
-"""Feature maps of events: the Lorentz invariants, and the physics features of the tree baseline."""
+"""Feature maps of events: the Lorentz invariants, and the physics features of the trees."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from .. import kinematics
 from ..events import to_particles, validate_events
 from ._common import map_row_blocks
 
-__all__ = ["MinkowskiInvariants", "DimuonFeatures"]
+__all__ = ["MinkowskiInvariants", "DimuonFeatures", "ColliderFeatures"]
 
 
 class _EventFeatures(TransformerMixin, BaseEstimator):
@@ -132,3 +132,83 @@ class DimuonFeatures(_EventFeatures):
 
     def _names(self, n_particles):
         return ["mass"] + [f"pt_{i}" for i in range(n_particles)]
+
+
+class ColliderFeatures(_EventFeatures):
+    """The standard collider variables of a dimuon analysis, the input of the strongest
+    conventional classifier (a gradient-boosted tree on them).
+
+    Per event: the invariant mass of the whole system, each particle's pT and pseudorapidity,
+    the azimuthal separation of the first two particles, the pT and rapidity of the whole system
+    (the pair), and each particle's pT divided by the mass, in that order; for two muons
+    ``mass, pt_0, pt_1, eta_0, eta_1, delta_phi_01, pt_pair, y_pair, pt_0_over_mass,
+    pt_1_over_mass``. ``mass`` is signed and never NaN (:func:`sklearn_bsym.kinematics.mass`),
+    ``delta_phi_01`` is in [0, pi], and a padding slot (or a system of mass <= 0) gives 0 for
+    the quantities it has no value for. Unlike :class:`MinkowskiInvariants` these are not
+    Lorentz invariant: a classifier on them can use the detector's pT-dependent resolution
+    (the broken symmetry), and the pT imbalance of the two muons, which at leading order
+    comes from the smearing alone.
+
+    Raises
+    ------
+    ValueError
+        In ``fit``, for events with fewer than two particles (no pair).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_bsym.preprocessing import ColliderFeatures
+    >>> X = np.array([[30.0, 40.0, 0.0, 50.0, -30.0, -40.0, 0.0, 50.0]])
+    >>> ColliderFeatures().fit_transform(X).round(4).tolist()
+    [[100.0, 50.0, 50.0, 0.0, 0.0, 3.1416, 0.0, 0.0, 0.5, 0.5]]
+    >>> ColliderFeatures().fit(X).get_feature_names_out().tolist()[5:8]
+    ['delta_phi_01', 'pt_pair', 'y_pair']
+    """
+
+    _parameter_constraints: dict = {}
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Validate ``X`` (canonical event layout, at least two particles).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_events, 4 * n_particles), n_particles >= 2
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        validate_events(self, X, reset=True)
+        if self.n_features_in_ < 8:
+            raise ValueError(
+                f"ColliderFeatures needs events of at least two particles (8 columns), got "
+                f"{self.n_features_in_} columns; for one particle use its pT and eta directly."
+            )
+        return self
+
+    def _features(self, particles):
+        n_particles = particles.shape[1]
+        pair = kinematics.system(particles)
+        mass = kinematics.mass(pair)
+        pt = kinematics.pt(particles)  # (N, P)
+        dphi = np.abs(kinematics.phi(particles[:, 0]) - kinematics.phi(particles[:, 1]))
+        dphi = np.where(dphi > np.pi, 2 * np.pi - dphi, dphi)
+        real = (pt[:, 0] > 0) & (pt[:, 1] > 0)  # phi of a padding slot is meaningless
+        over_mass = np.divide(pt, mass[:, None], out=np.zeros_like(pt),
+                              where=mass[:, None] > 0)
+        out = np.empty((len(particles), 4 + 3 * n_particles), dtype=np.float64)
+        out[:, 0] = mass
+        out[:, 1:1 + n_particles] = pt
+        out[:, 1 + n_particles:1 + 2 * n_particles] = kinematics.eta(particles)
+        out[:, 1 + 2 * n_particles] = np.where(real, dphi, 0.0)
+        out[:, 2 + 2 * n_particles] = kinematics.pt(pair)
+        out[:, 3 + 2 * n_particles] = kinematics.rapidity(pair)
+        out[:, 4 + 2 * n_particles:] = over_mass
+        return out
+
+    def _names(self, n_particles):
+        slots = range(n_particles)
+        return (["mass", *(f"pt_{i}" for i in slots), *(f"eta_{i}" for i in slots),
+                 "delta_phi_01", "pt_pair", "y_pair", *(f"pt_{i}_over_mass" for i in slots)])
