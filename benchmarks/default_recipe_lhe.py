@@ -16,6 +16,7 @@ is measured by running this file against the previous code (``PYTHONPATH=<old ch
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +39,14 @@ def main(argv=None) -> pd.DataFrame:
     parser.add_argument("--sizes", type=int, nargs="+", default=[2_000, 4_000])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--models", nargs="+", default=["invariant", "hybrid", "hgb"])
+    parser.add_argument("--params", nargs=2, action="append", default=[],
+                        metavar=("MODEL", "JSON"), help="keyword arguments of one model")
+    parser.add_argument("--tag", action="append", default=[], metavar="MODEL=NAME",
+                        help="store MODEL's rows under NAME (a variant)")
     parser.add_argument("--output", default="benchmarks/results/default_recipe_lhe.csv")
     args = parser.parse_args(argv)
+    params = {m: json.loads(text) for m, text in args.params}
+    tags = dict(t.split("=", 1) for t in args.tag)
     torch.set_num_threads(1)
     signal = load_event_file(args.signal, lepton="mu")
     X_gen, y_gen = make_dimuon_events(4 * len(signal), random_state=0)
@@ -53,10 +60,12 @@ def main(argv=None) -> pd.DataFrame:
         for seed, (train, test) in enumerate(splits.split(X, y)):
             w = PtReweighter().fit(X[train], y[train]).compute_sample_weight(X[train], y[train])
             for model in args.models:
-                est = fit_weighted(make_estimator(model, seed, {}), X[train], y[train], w)
+                est = fit_weighted(make_estimator(model, seed, params.get(model, {})),
+                                   X[train], y[train], w)
                 auc = weighted_roc_auc(y[test], est.predict_proba(X[test])[:, 1], X[test])
-                rows.append({"model": model, "n_train": n, "seed": seed, "test_auc": auc})
-                print(f"n={n} seed={seed} {model:10s} AUC {auc:.4f}", flush=True)
+                name = tags.get(model, model)
+                rows.append({"model": name, "n_train": n, "seed": seed, "test_auc": auc})
+                print(f"n={n} seed={seed} {name:10s} AUC {auc:.4f}", flush=True)
     df = pd.DataFrame(rows)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(args.output, index=False)

@@ -218,10 +218,11 @@ def test_friendly_names_and_module_routing_reach_the_module(data):
         (PFNClassifier, "paper", 1e-5, 100, 128),
         (InvariantClassifier, "paper", 1e-6, 100, 128),
         (HybridClassifier, "fast", 3e-3, 12, 256),
-        (PFNClassifier, "fast", 3e-4, 12, 256),
+        (PFNClassifier, "fast", 3e-3, 48, 256),
     ],
 )
 def test_presets_and_overrides(cls, preset, lr, epochs, batch):
+    """Before any fit (no size known) a recipe holds the smallest sizes' values."""
     clf = cls(preset=preset)
     recipe = clf.recipe()
     assert (recipe.lr, recipe.max_epochs, recipe.batch_size) == (lr, epochs, batch)
@@ -449,9 +450,68 @@ def test_symmetry_factor_table_and_plot(data):
         symmetry_factor_table(clf, X, variable="dimuon")
 
 
+#: The fast preset's rules by size, as the user guide's table states them: (lr, batch, epochs)
+#: and the hybrid's symmetry-factor start.
+RECIPE_BY_SIZE = {
+    HybridClassifier: {500: (3e-3, 256, 12, 0.99), 2_000: (3e-3, 256, 12, 0.99),
+                       8_000: (0.02, 256, 12, 0.95), 80_000: (0.02, 512, 16, 0.95),
+                       320_000: (0.02, 512, 16, 0.95)},
+    PFNClassifier: {500: (3e-3, 256, 48), 2_000: (3e-3, 256, 24), 8_000: (3e-3, 256, 24),
+                    80_000: (3e-3, 1024, 12)},
+    InvariantClassifier: {500: (3e-3, 256, 12), 8_000: (3e-3, 256, 12),
+                          80_000: (3e-3, 1024, 12)},
+}
+
+
+@pytest.mark.parametrize("cls", list(RECIPE_BY_SIZE))
+def test_recipe_follows_the_training_size(cls):
+    """The fast preset's lr, batch, epochs (and the hybrid's symmetry-factor start) follow the
+    number of events a fit is given, as documented; explicit values override them at every
+    size, and the paper preset has none."""
+    for n, expected in RECIPE_BY_SIZE[cls].items():
+        recipe = cls().recipe(n)
+        assert (recipe.lr, recipe.batch_size, recipe.max_epochs) == expected[:3], n
+        if cls is HybridClassifier:
+            module = dict(recipe.module)
+            assert module == {"F_sizes": (128, 128), "invariant_weight_init": expected[3]}
+            assert f"invariant_weight_init {expected[3]:g}" in str(recipe)
+        given = cls(lr=0.5, batch_size=64, max_epochs=3).recipe(n)
+        assert (given.lr, given.batch_size, given.max_epochs) == (0.5, 64, 3)
+        paper = cls(preset="paper").recipe(n)
+        assert (paper.batch_size, paper.max_epochs) == (128, 100) and not paper.rules
+    unsized = str(cls().recipe())  # no size: the rules are stated
+    assert "from 16,000" in unsized or "from 4,000" in unsized, unsized
+
+
+def test_explicit_network_settings_override_the_size_rules():
+    clf = HybridClassifier(invariant_weight_init=0.5, F_sizes=(32,))
+    assert dict(clf.recipe(80_000).module) == {"F_sizes": (32,), "invariant_weight_init": 0.5}
+    assert not dict(clf.recipe().rules).keys() & {"F_sizes", "invariant_weight_init"}
+    assert "invariant_weight_init 0.5" in str(clf.recipe())
+    assert clf._module_kwargs(80_000)["invariant_weight_init"] == 0.5
+    assert HybridClassifier()._module_kwargs(80_000)["invariant_weight_init"] == 0.95
+    assert HybridClassifier()._module_kwargs(500)["invariant_weight_init"] == 0.99
+
+
+def test_a_fit_builds_and_trains_for_its_size():
+    """The network and the loop follow the events given to fit (``n_events_``): the
+    symmetry factor starts where the rule for that size says, and ``recipe()`` after the fit
+    is that fit's."""
+    X, y = make_dimuon_events(4_000, random_state=0)
+    small = HybridClassifier(max_epochs=1, random_state=0).fit(X[:600], y[:600])
+    assert small.n_events_ == 600 and small.recipe().n_events == 600
+    assert small.recipe() == small.recipe(600)
+    start = HybridClassifier(max_epochs=1, lr=1e-9, random_state=0)
+    w_small = start.fit(X[:600], y[:600]).symmetry_factor(X[:600])[:, 1]
+    w_large = start.fit(X, y).symmetry_factor(X[:600])[:, 1]
+    assert abs(np.median(w_small) - 0.99) < 0.005 and abs(np.median(w_large) - 0.95) < 0.01
+    # The batches are the size's: 4,000 events are 16 batches of 250 at the fast preset's 256.
+    assert len(start.history[-1]["batches"]) == start.recipe().batches_per_epoch == 16
+
+
 def test_recipe_says_what_a_fit_does():
-    """``clf.recipe(n)``: the events a fit trains on and holds out, its steps, in one sentence;
-    the fast preset's epochs are the same at every size (no floor of optimizer steps)."""
+    """``clf.recipe(n)``: the events a fit trains on and holds out, its steps, in one sentence
+    (no floor of optimizer steps)."""
     recipe = HybridClassifier().recipe(2_000)
     assert (recipe.n_train, recipe.n_valid, recipe.batches_per_epoch, recipe.steps) == (
         2_000, 0, 8, 96)
@@ -463,7 +523,7 @@ def test_recipe_says_what_a_fit_does():
     assert "200 held out" in str(held) and "at most" in str(held)
     paper = PFNClassifier(preset="paper").recipe(1_000)
     assert (paper.batch_size, paper.max_epochs, paper.steps) == (128, 100, 800)
-    assert HybridClassifier().recipe().n_train is None  # no size given: settings only
+    assert HybridClassifier().recipe().n_train is None  # no size given: settings and rules
     # What the recipe says is what the fit does.
     X, y = make_dimuon_events(700, random_state=0)
     clf = InvariantClassifier(hidden_sizes=(8,), random_state=0)
@@ -487,14 +547,15 @@ def test_paper_preset_keeps_the_authors_networks():
     assert HybridClassifier().get_params()["F_sizes"] == "auto"  # resolved at fit, not stored
     w_fast = fast.symmetry_factor(X)[:, 1]
     w_paper = paper.symmetry_factor(X)[:, 1]
-    assert abs(np.median(w_fast) - 0.95) < 0.02 and abs(np.median(w_paper) - 0.88) < 0.04
+    assert abs(np.median(w_fast) - 0.99) < 0.01 and abs(np.median(w_paper) - 0.88) < 0.04
 
 
 @pytest.mark.slow
 def test_default_hybrid_is_not_below_its_invariant_branch_at_2000_events():
     """As a user fits them (defaults, pT weights, no validation split or epochs given), the
-    hybrid at 2,000 generated events is not worse than the invariant net by more than 0.01 AUC
-    (mean of two seeds; the 600-step floor of the previous recipe put it 0.06 below)."""
+    hybrid at 2,000 generated events is not below the invariant net (mean of two seeds; it
+    leads by about 0.008 in benchmarks/default_recipe.py; the 600-step floor of 0.1.0's
+    recipe put it 0.06 below, 0.2.0's defaults about 0.006 above)."""
     X, y = make_dimuon_events(12_000, random_state=3)
     X = MomentumSmearer(0.10, random_state=4).fit_transform(X)
     X_train, y_train, X_test, y_test = X[:2_000], y[:2_000], X[2_000:], y[2_000:]
@@ -505,7 +566,7 @@ def test_default_hybrid_is_not_below_its_invariant_branch_at_2000_events():
             weighted_roc_auc(y_test, cls(random_state=seed).fit(
                 X_train, y_train, sample_weight=w).predict_proba(X_test)[:, 1], X_test)
             for seed in (0, 1)])
-    assert auc[HybridClassifier] > auc[InvariantClassifier] - 0.01, auc
+    assert auc[HybridClassifier] > auc[InvariantClassifier], auc
 
 
 def test_fit_records_what_it_ran():

@@ -52,6 +52,7 @@ TINY = {
     "MomentumSmearer": {"random_state": 0},
     "MinkowskiInvariants": {},
     "DimuonFeatures": {},
+    "ColliderFeatures": {},
     "PtReweighter": {"n_bins": 10},
     "PtReweightedClassifier": {"estimator": LogisticRegression()},
     "BayesOptimalClassifier": {},
@@ -120,6 +121,7 @@ _CONTRACT_FAILS = {
     "MomentumSmearer": _DATA | _FIT | _TRANSFORMER,
     "MinkowskiInvariants": _DATA | _FIT | _TRANSFORMER,
     "DimuonFeatures": _DATA | _FIT | _TRANSFORMER,
+    "ColliderFeatures": _DATA | _FIT | _TRANSFORMER,
     "PtReweighter": _DATA | _FIT,
     "PtReweightedClassifier": _DATA | _FIT | _CLASSIFIER | {"check_decision_proba_consistency"},
     "BayesOptimalClassifier": (_DATA | _FIT | _CLASSIFIER | _WEIGHTED

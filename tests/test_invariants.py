@@ -1,4 +1,5 @@
-"""MinkowskiInvariants and DimuonFeatures, and the one invariant definition for numpy and torch."""
+"""MinkowskiInvariants, DimuonFeatures, ColliderFeatures, and the one invariant definition for numpy
+and torch."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn_bsym import kinematics
 from sklearn_bsym.datasets import make_dimuon_events
 from sklearn_bsym.events import to_particles
-from sklearn_bsym.preprocessing import DimuonFeatures, MinkowskiInvariants
+from sklearn_bsym.preprocessing import ColliderFeatures, DimuonFeatures, MinkowskiInvariants
 
 # two hand-made muons: p1 = (3, 4, 0; 5), p2 = (-3, 0, 4; 5)
 HAND = np.array([[3.0, 4.0, 0.0, 5.0, -3.0, 0.0, 4.0, 5.0]])
@@ -71,7 +72,8 @@ def test_padding_slots_give_zero():
     assert np.all(np.isfinite(feats))
 
 
-@pytest.mark.parametrize("transformer", [MinkowskiInvariants(), DimuonFeatures()])
+@pytest.mark.parametrize("transformer",
+                         [MinkowskiInvariants(), DimuonFeatures(), ColliderFeatures()])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_dtype_kept(events, transformer, dtype):
     out = transformer.fit_transform(events.astype(dtype))
@@ -96,13 +98,14 @@ def test_numpy_and_torch_invariants_agree(events):
         )
 
 
-@pytest.mark.parametrize("transformer", [MinkowskiInvariants(), DimuonFeatures()])
+@pytest.mark.parametrize("transformer",
+                         [MinkowskiInvariants(), DimuonFeatures(), ColliderFeatures()])
 @pytest.mark.parametrize(
     ("X", "match"),
     [
         (np.ones((2, 5)), "not a positive multiple of 4"),
-        (np.array([[3.0, 4.0, 0.0, 4.0]]), r"E < \|p\|"),
-        (np.array([[3.0, 4.0, 0.0, np.inf]]), "NaN or inf in 1 event"),
+        (np.array([[3.0, 4.0, 0.0, 4.0, 3.0, 4.0, 0.0, 5.0]]), r"E < \|p\|"),
+        (np.array([[3.0, 4.0, 0.0, np.inf, 3.0, 4.0, 0.0, 5.0]]), "NaN or inf in 1 event"),
     ],
 )
 def test_bad_events(transformer, X, match):
@@ -113,3 +116,49 @@ def test_bad_events(transformer, X, match):
 def test_bad_log_scale():
     with pytest.raises(ValueError, match="The 'log_scale' parameter of MinkowskiInvariants"):
         MinkowskiInvariants(log_scale="yes").fit(HAND)
+
+
+def test_hand_computed_collider_features():
+    # p1 = (3, 4, 0; 5): pT 5, eta 0, phi atan2(4, 3); p2 = (-3, 0, 4; 5): pT 3, eta asinh(4/3),
+    # phi pi; pair (0, 4, 4; 10): m sqrt(68), pT 4, y = 0.5 log(14 / 6)
+    out = ColliderFeatures().fit_transform(HAND)
+    dphi = np.pi - np.arctan2(4.0, 3.0)
+    m = np.sqrt(68.0)
+    expected = [m, 5.0, 3.0, 0.0, np.arcsinh(4.0 / 3.0), dphi, 4.0, 0.5 * np.log(14.0 / 6.0),
+                5.0 / m, 3.0 / m]
+    assert_allclose(out, [expected])
+    assert ColliderFeatures().fit(HAND).get_feature_names_out().tolist() == [
+        "mass", "pt_0", "pt_1", "eta_0", "eta_1", "delta_phi_01", "pt_pair", "y_pair",
+        "pt_0_over_mass", "pt_1_over_mass"]
+
+
+def test_collider_features_match_kinematics(events):
+    out = ColliderFeatures().fit_transform(events)
+    p = to_particles(events)
+    pair = p.sum(axis=1)
+    assert_allclose(out[:, :3], DimuonFeatures().fit_transform(events))
+    assert_allclose(out[:, 3:5], kinematics.eta(p))
+    assert np.all((out[:, 5] >= 0) & (out[:, 5] <= np.pi))
+    assert_allclose(out[:, 6], kinematics.pt(pair))
+    assert_allclose(out[:, 7], kinematics.rapidity(pair))
+    assert_allclose(out[:, 8:], kinematics.pt(p) / out[:, :1])
+    # The generator is leading order: back to back with one pT, so the pair has no pT.
+    assert_allclose(out[:, 5], np.pi)
+    assert_allclose(out[:, 6], 0.0, atol=1e-9)
+
+
+def test_collider_features_wrap_delta_phi_and_pad():
+    # phi 170 and -170 degrees: 20 degrees apart, not 340
+    a, b = np.deg2rad(170.0), np.deg2rad(-170.0)
+    X = np.array([[np.cos(a), np.sin(a), 0.0, 1.0, np.cos(b), np.sin(b), 0.0, 1.0]]) * 10
+    assert_allclose(ColliderFeatures().fit_transform(X)[0, 5], np.deg2rad(20.0))
+    padded = ColliderFeatures().fit_transform(np.hstack([HAND, np.zeros((1, 4))]))
+    names = ColliderFeatures().fit(np.hstack([HAND, np.zeros((1, 4))])).get_feature_names_out()
+    row = dict(zip(names, padded[0], strict=True))
+    assert row["pt_2"] == row["eta_2"] == row["pt_2_over_mass"] == 0.0
+    assert np.all(np.isfinite(padded))
+
+
+def test_collider_features_need_a_pair():
+    with pytest.raises(ValueError, match="at least two particles"):
+        ColliderFeatures().fit(HAND[:, :4])

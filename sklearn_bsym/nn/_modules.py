@@ -41,11 +41,11 @@ CONTEXTS = ("first", "leading", "pt_eta")
 #: Ways the hybrid combines its two latent vectors.
 POOLINGS = ("weighted", "concat", "concat_weight", "concat_context")
 #: Per-particle inputs of a particle flow map: the four-vector alone ("momenta", the paper's),
-#: with its pT, log pT and pseudorapidity appended ("collider"), and with the particle's place in
-#: its event appended too ("relative": its share of the event's scalar pT sum and its
-#: pseudorapidity relative to the pT-weighted axis, as particle flow networks of jets take their
-#: constituents); none of them imposes a symmetry.
-PARTICLE_INPUTS = {"momenta": 4, "collider": 7, "relative": 9, "folded": 7, "folded_relative": 9}
+#: with its pT, log pT and pseudorapidity appended ("collider"), and the same in the event's frame
+#: with the particle's place in its event appended ("event": its share of the event's scalar pT
+#: sum, its pseudorapidity relative to the pT-weighted axis and the event's pT balance, the way
+#: particle flow networks of jets see their constituents). None of them imposes a symmetry.
+PARTICLE_INPUTS = {"momenta": 4, "collider": 7, "event": 10}
 
 #: GeV per unit of network input.
 DEFAULT_INPUT_SCALE = 100.0
@@ -141,9 +141,10 @@ class _ParticleMap(nn.Module):
 
     def features(self, p: torch.Tensor) -> torch.Tensor:
         # p: (N, P, 4) [px, py, pz, E] in GeV -> (N, P, F) inputs of Phi
-        if self.inputs.startswith("folded"):
+        if self.inputs == "event":
             # pp collisions are symmetric under z -> -z, and so is the smearing (it scales pT):
-            # each event is mirrored so that its total pz >= 0.
+            # each event is mirrored so that its total pz >= 0, and the network need not learn
+            # every function twice.
             sign = torch.where(p[..., 2].sum(-1, keepdim=True) < 0, -1.0, 1.0)  # (N, 1)
             p = torch.cat([p[..., :2], p[..., 2:3] * sign.unsqueeze(-1), p[..., 3:]], dim=-1)
         x = p / self.input_scale
@@ -153,16 +154,21 @@ class _ParticleMap(nn.Module):
         # the components, yet the detector's resolution (the broken symmetry) is a function of
         # pT and the generator's angular structure of eta: handing them over directly makes the
         # general subnet learn from far fewer events. Padding slots get 0 (masked anyway).
-        pt = kinematics.pt(x)
+        pt = kinematics.pt(x)  # (N, P)
         eta = kinematics.eta(p).clamp(-10.0, 10.0)
         columns = [pt, torch.log(pt.clamp_min(1e-4)), eta]
-        if self.inputs.endswith("relative"):
-            # Event-relative coordinates: for two muons of one true pT (leading order) the
-            # shares differ by the smearing alone, and the relative pseudorapidities are
-            # +-delta eta / 2, which with the pT sum fixes the true mass.
-            share = pt / pt.sum(-1, keepdim=True).clamp_min(1e-6)
+        if self.inputs == "event":
+            # Where each particle sits in its event, which a sum over particles cannot see:
+            # at leading order both muons have one true pT, so their pT shares differ by the
+            # smearing alone; the pseudorapidities relative to the axis are +-delta eta / 2,
+            # which with the pT sum fixes the true mass; the balance |sum pT| / sum |pT| is the
+            # event's recoil (0 at leading order before smearing).
+            total = pt.sum(-1, keepdim=True).clamp_min(1e-6)  # (N, 1)
+            share = pt / total
             axis = (share * eta).sum(-1, keepdim=True)
-            columns += [share, eta - axis]
+            balance = torch.hypot(x[..., 0].sum(-1, keepdim=True),
+                                  x[..., 1].sum(-1, keepdim=True)) / total
+            columns += [share, eta - axis, balance.expand_as(pt)]
         extra = torch.stack(columns, dim=-1)
         return torch.cat([x, torch.where(pt.unsqueeze(-1) > 0, extra, 0.0)], dim=-1)
 

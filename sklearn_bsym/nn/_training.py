@@ -287,7 +287,8 @@ def resolve_recipe(net, n_events: int | None = None) -> Recipe:
     auto = net.preset_module.get(net.preset, {})
     module = {name: value for name, value in net._module_kwargs(n_events).items()
               if name in auto}
-    rules.update({name: auto[name] for name in module if isinstance(auto[name], BySize)})
+    rules.update({name: auto[name] for name in module
+                  if isinstance(auto[name], BySize) and isinstance(getattr(net, name), str)})
     return Recipe(
         preset=net.preset, lr=float(values["lr"]), batch_size=int(values["batch_size"]),
         max_epochs=int(values["max_epochs"]), weight_decay=float(values["weight_decay"]),
