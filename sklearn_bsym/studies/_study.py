@@ -234,16 +234,22 @@ def run_study(
             on_plan=on_plan,
             on_parallel=on_parallel,
         )
-    except TasksInterrupted as stop:
-        raise StudyInterrupted(
-            f"Interrupted: {stop.n_stored} fits are stored in {folder}, {stop.n_remaining} "
-            "remain; run the same command again to resume."
-        ) from None
     except TasksWriteError as stop:
         raise StoreWriteError(
             f"{stop}; {stop.n_stored} fits are stored in {folder}, {stop.n_remaining} remain: "
-            "free disk space or fix the folder's permissions, then run the same command again "
-            "to resume."
+            "run the same command again to resume."
+        ) from None
+    except KeyboardInterrupt as stop:
+        # TasksInterrupted counts the store; a second Ctrl-C while the run was stopping did
+        # not get that far, so the store is counted here.
+        keys = [key for point in study_points(config) for key in point.keys()]
+        if isinstance(stop, TasksInterrupted):
+            n_stored = stop.n_stored
+        else:
+            n_stored = store.count(keys)
+        raise StudyInterrupted(
+            f"Interrupted: {n_stored} fits are stored in {folder}, {len(keys) - n_stored} "
+            "remain; run the same command again to resume."
         ) from None
     # The set's files describe every fit stored in it, also those outside this run's selection
     # (a rerun with fewer --models must not drop the others from results.csv and the summary).
