@@ -244,8 +244,8 @@ class ResultStore:
             probe.unlink()
         except OSError as exc:
             raise StoreNotWritableError(
-                f"Cannot write results to {self.folder} ({exc.strerror or exc}); choose a "
-                "writable --output folder or fix its permissions."
+                f"Cannot write results to {self.folder} ({exc.strerror or exc}): "
+                f"{_fix(exc, self.fits_dir)}."
             ) from None
         self.clean()
 

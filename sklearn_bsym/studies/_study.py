@@ -200,8 +200,10 @@ def run_study(
     store = ResultStore(folder, validate=_record_validator(config), set_id=set_id)
     tasks = [(key, (*args, plan.threads)) for key, args in study_tasks(config)]
     execution = {"parallel": plan.parallel, "threads": plan.threads, "cores": plan.cores}
+    ran = []
 
     def on_plan(n_reused: int, n_todo: int) -> None:
+        ran.append(n_todo)
         if log is None:
             return
         if n_reused and n_todo:
@@ -256,6 +258,7 @@ def run_study(
     for key in store.keys():
         if key not in payloads and (payload := store.load(key)) is not None:
             payloads[key] = payload
-    return write_report(
-        config, payloads, store, plots=plots, write=store.is_writable(), execution=execution
-    )
+    # A finished set in a read-only folder is reported without writing; a set whose fits ran
+    # now is written, and a folder made unwritable meanwhile is the report's error.
+    write = any(ran) or store.is_writable()
+    return write_report(config, payloads, store, plots=plots, write=write, execution=execution)
