@@ -67,7 +67,7 @@ def test_accepts_float32_float64_and_dataframe(cls, data):
     X, y = data
     ref = tiny(cls).fit(X, y).predict_proba(X)
     assert_allclose(tiny(cls).fit(X.astype(np.float32), y).predict_proba(X), ref, rtol=1e-5)
-    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(8)])
+    frame = pd.DataFrame(X, columns=events.feature_names(2))
     clf = tiny(cls).fit(frame, pd.Series(y))
     assert_allclose(clf.predict_proba(frame), ref, rtol=1e-5)
     assert list(clf.feature_names_in_) == list(frame.columns)
