@@ -89,6 +89,7 @@ def test_a_full_disk_ends_the_run_with_one_line(tmp_path, extra):
     assert proc.returncode == 2, err
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in err and "Exception" not in err, err
+    assert not [line for line in err.splitlines() if line.startswith("warning:")], err
     assert len(list(tmp_path.glob("*/fits/*.json"))) == 15
     assert "(No space left on device): free disk space" in errors[0]
     assert "15 fits are stored in" in errors[0] and "15 remain" in errors[0]

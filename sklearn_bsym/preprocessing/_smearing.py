@@ -103,9 +103,11 @@ class MomentumSmearer(TransformerMixin, BaseEstimator):
     resolution : float, tuple (a, b) or callable, default=0.10
         The momentum resolution.
 
-        - float ``r >= 0``: ``sigma = r * pT`` (the paper's model).
+        - float ``r`` in [0, 1]: ``sigma = r * pT`` (the paper's model), a fraction of pT
+          (0.10 for 10 %; a value above 1 is refused as a percentage written as a number).
         - tuple ``(a, b)``: ``sigma / pT = sqrt(a**2 + (b * pT)**2)`` with ``b`` in 1/GeV, the
-          usual constant (multiple scattering) and linear (curvature) terms in quadrature.
+          usual constant (multiple scattering, ``a`` at most 1) and linear (curvature) terms in
+          quadrature.
         - callable ``sigma(pT)``: called once per particle slot with a 1-D float64 array of the
           (positive) pT values in GeV; must return sigma in GeV, same shape, finite, >= 0.
 

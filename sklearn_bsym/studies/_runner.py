@@ -25,6 +25,7 @@ import contextlib
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -375,9 +376,16 @@ def _run(func, claimed, n_jobs, dask, dask_processes, on_parallel) -> Iterator[t
             on_parallel(effective_n_jobs(n_jobs))
         stream = parallel(delayed(_keyed)(func, key, args, parent) for key, args in claimed)
         try:
-            yield from stream
+            # Not ``yield from``: that would close the stream (joblib's abort) before this
+            # ``finally`` could silence joblib's advice about the fits it cancels, which the
+            # run's own stop message covers.
+            for result in stream:
+                yield result
         finally:
-            stream.close()
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*still being processed by the "
+                                        "workers have been cancelled")
+                stream.close()
 
 
 def _run_on_dask(client, func, claimed, parent, on_parallel) -> Iterator[tuple[Any, dict]]:
