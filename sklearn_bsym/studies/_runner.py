@@ -379,7 +379,7 @@ def _run(func, claimed, n_jobs, dask, dask_processes, on_parallel) -> Iterator[t
             # Not ``yield from``: that would close the stream (joblib's abort) before this
             # ``finally`` could silence joblib's advice about the fits it cancels, which the
             # run's own stop message covers.
-            for result in stream:
+            for result in stream:  # noqa: UP028 (see above)
                 yield result
         finally:
             with warnings.catch_warnings():
