@@ -405,7 +405,8 @@ class ResultStore:
         """
         linked = self._linked()
         if linked is not None:
-            self._warn_link(linked, os.readlink(linked))
+            with contextlib.suppress(OSError):  # another run may have replaced it meanwhile
+                self._warn_link(linked, os.readlink(linked))
             return None
         path = self.path(key)
         if not os.path.lexists(path):

@@ -173,9 +173,11 @@ def run_study(
     Returns
     -------
     StudyResult
-        The per-fit table, the summary, the claims and the paths written; they cover every fit
-        stored in the result set, also those of models, fractions or seeds outside this run's
-        selection.
+        The per-fit table, the summary, the claims and the paths written. The per-fit table
+        (``results.csv``) covers every fit stored in the result set, also those of models,
+        fractions or seeds outside this run's selection; the averaged tables and the claims
+        use this run's seeds (``n_seeds``) only. ``write_error`` says why the files were not
+        all written (a full disk, a folder in the way), with a :class:`ReportNotSavedWarning`.
 
     Raises
     ------
