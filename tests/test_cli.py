@@ -446,3 +446,18 @@ def test_a_report_not_saved_is_an_error_after_the_tables(tmp_path, capsys, monke
     errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and said in errors[0] and "warning:" not in captured.err
     assert "run the same command again to write them" in errors[0]
+
+
+def test_ctrl_c_while_the_report_is_written_says_the_fits_are_stored(tmp_path, capsys,
+                                                                    monkeypatch):
+    """It said "Interrupted before any fit ran; nothing was stored"."""
+    from sklearn_bsym.studies import _report
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_report, "summarize", interrupted)
+    assert main([*TINY_ARGV, "--seeds", "2", "--output", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert "Interrupted while writing the report: all 2 fits of this run are stored" in err
+    assert "nothing was stored" not in err

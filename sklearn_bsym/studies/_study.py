@@ -201,6 +201,7 @@ def run_study(
     folder = output / set_id
     store = ResultStore(folder, validate=_record_validator(config), set_id=set_id)
     tasks = [(key, (*args, plan.threads)) for key, args in study_tasks(config)]
+    keys = [key for point in study_points(config) for key in point.keys()]
     execution = {"parallel": plan.parallel, "threads": plan.threads, "cores": plan.cores}
     ran = []
 
@@ -246,7 +247,6 @@ def run_study(
     except KeyboardInterrupt as stop:
         # TasksInterrupted counts the store; a second Ctrl-C while the run was stopping did
         # not get that far, so the store is counted here.
-        keys = [key for point in study_points(config) for key in point.keys()]
         if isinstance(stop, TasksInterrupted):
             n_stored = stop.n_stored
         else:
@@ -257,10 +257,17 @@ def run_study(
         ) from None
     # The set's files describe every fit stored in it, also those outside this run's selection
     # (a rerun with fewer --models must not drop the others from results.csv and the summary).
-    for key in store.keys():
-        if key not in payloads and (payload := store.load(key)) is not None:
-            payloads[key] = payload
-    # A finished set in a read-only folder is reported without writing; a set whose fits ran
-    # now is written, and a folder made unwritable meanwhile is the report's error.
-    write = any(ran) or store.is_writable()
-    return write_report(config, payloads, store, plots=plots, write=write, execution=execution)
+    try:
+        for key in store.keys():
+            if key not in payloads and (payload := store.load(key)) is not None:
+                payloads[key] = payload
+        # A finished set in a read-only folder is reported without writing; a set whose fits
+        # ran now is written, and a folder made unwritable meanwhile is the report's error.
+        write = any(ran) or store.is_writable()
+        return write_report(config, payloads, store, plots=plots, write=write,
+                            execution=execution)
+    except KeyboardInterrupt:
+        raise StudyInterrupted(
+            f"Interrupted while writing the report: all {len(keys)} fits of this run are "
+            f"stored in {folder}; run the same command again to write it."
+        ) from None
