@@ -1,4 +1,6 @@
-"""The one check of an input file path (event files of the readers and of a study's config).
+"""The checks of a file before it is read: an input event file's path (the readers' and a
+study's config's), and a small file read whole only when it is a regular file of bounded size
+(a study's stored fits).
 
 Standard library only: the command line's config imports it before anything heavy.
 """

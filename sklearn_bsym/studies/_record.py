@@ -113,6 +113,7 @@ class FitRecord:
             _number("valid_auc entry", value, _AUC, optional=True)
         if self.symmetry is not None:
             _check_symmetry(self.symmetry)
+
     @classmethod
     def from_payload(cls, payload: Any) -> FitRecord:
         """The record of a stored payload; ValueError naming what does not fit the schema."""
