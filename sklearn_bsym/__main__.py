@@ -321,11 +321,18 @@ def main(argv=None) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:
-            from .studies import ClassMixWarning, CorruptResultWarning, run_study
+            from .studies import (
+                ClassMixWarning,
+                CorruptResultWarning,
+                ReportNotSavedWarning,
+                run_study,
+            )
 
-            # The study's own warnings are for the user: always shown, one line each.
+            # The study's own warnings are for the user: always shown, one line each; a report
+            # not saved is the run's error line instead, after the tables.
             for category in (ClassMixWarning, CorruptResultWarning):
                 warnings.simplefilter("always", category)
+            warnings.simplefilter("ignore", ReportNotSavedWarning)
 
             result = run_study(
                 config,
@@ -359,6 +366,10 @@ def main(argv=None) -> int:
     if result.flags:
         _say(f"warning: {len(result.flags)} result(s) outside physical bounds; see the Flags "
              "section above.")
+    if result.write_error is not None:
+        # The tables are shown above, but a script must not take the study as done.
+        _say(f"error: {result.write_error}")
+        return 2
     print(f"Results in {result.folder} ({time.perf_counter() - start:.0f} s):")
     for path in result.files:
         print(f"  {path}")

@@ -67,7 +67,7 @@ def test_accepts_float32_float64_and_dataframe(cls, data):
     X, y = data
     ref = tiny(cls).fit(X, y).predict_proba(X)
     assert_allclose(tiny(cls).fit(X.astype(np.float32), y).predict_proba(X), ref, rtol=1e-5)
-    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(8)])
+    frame = pd.DataFrame(X, columns=events.feature_names(2))
     clf = tiny(cls).fit(frame, pd.Series(y))
     assert_allclose(clf.predict_proba(frame), ref, rtol=1e-5)
     assert list(clf.feature_names_in_) == list(frame.columns)
@@ -582,3 +582,73 @@ def test_an_unknown_argument_is_refused_at_construction(cls):
                        "bogus; check the spelling"):
         cls(bogus=1)
     assert clone(cls(module__dropout=0.1)).get_params()["module__dropout"] == 0.1
+
+
+# ---------------------------------------------------------------- thread policy (n_threads)
+
+
+def _fit_and_predict_threads(model, X, y, monkeypatch):
+    """torch's thread count during fit (at each training loss) and during each prediction
+    method (the fitted module's forward passes), and after each call."""
+    from sklearn_bsym.nn import EnsembleClassifier
+
+    seen = {"fit": []}
+    loss = torch.nn.functional.binary_cross_entropy_with_logits
+
+    def counted(*args, **kwargs):
+        seen["fit"].append(torch.get_num_threads())
+        return loss(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "binary_cross_entropy_with_logits", counted)
+    model.fit(X, y)
+    monkeypatch.undo()
+    after = {"fit": torch.get_num_threads()}
+    calls = ["predict_proba", "predict"]
+    calls += ["predict_proba_members"] if isinstance(model, EnsembleClassifier) else [
+        "decision_function"]
+    calls += ["symmetry_factor"] if isinstance(model, HybridClassifier) else []
+    for name in calls:
+        seen[name] = []
+        hook = model.module_.register_forward_pre_hook(
+            lambda m, i, out=seen[name]: out.append(torch.get_num_threads()))
+        getattr(model, name)(X)
+        hook.remove()
+        after[name] = torch.get_num_threads()
+    return {name: set(v) for name, v in seen.items()}, after
+
+
+@pytest.mark.parametrize("n_threads", ["default", None, 2])
+@pytest.mark.parametrize("cls", [*CLASSES, "EnsembleClassifier"])
+def test_calls_run_with_n_threads_and_leave_the_setting_alone(cls, n_threads, data,
+                                                              monkeypatch):
+    """Each call runs with ``n_threads`` torch threads (default 1; None: the process's own
+    setting) and restores the process's setting after it."""
+    from sklearn_bsym.nn import EnsembleClassifier
+
+    X, y = data
+    given = {} if n_threads == "default" else {"n_threads": n_threads}
+    if cls == "EnsembleClassifier":
+        model = EnsembleClassifier(tiny(InvariantClassifier), n_members=2, random_state=0,
+                                   **given)
+    else:
+        model = tiny(cls, **given)
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)  # the user's own setting
+    try:
+        seen, after = _fit_and_predict_threads(model, X, y, monkeypatch)
+    finally:
+        torch.set_num_threads(before)
+    expected = {"default": 1, None: 3, 2: 2}[n_threads]
+    assert seen == dict.fromkeys(seen, {expected})
+    assert after == dict.fromkeys(after, 3)
+
+
+def test_an_enclosing_limit_holds_over_the_estimators(data, monkeypatch):
+    """Inside a study's limit (here two threads), an estimator's own default does not change
+    the thread count (a fit's numbers depend on it)."""
+    from sklearn_bsym._threads import thread_limit
+
+    X, y = data
+    with thread_limit(2):
+        seen, _ = _fit_and_predict_threads(tiny(InvariantClassifier), X, y, monkeypatch)
+    assert set.union(*seen.values()) == {2}

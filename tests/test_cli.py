@@ -404,3 +404,60 @@ def test_cli_and_config_refuse_a_value_by_the_same_rule(capsys, option, field, b
     as_field = (value,) if field in ("fractions", "scan_resolutions") else value
     with pytest.raises(ValueError, match=rf" in {re.escape(str(rule))}, got {value!r}\."):
         StudyConfig(**{field: as_field})
+
+
+@pytest.mark.parametrize("cause", ["folder_in_the_way", "full_disk", "made_read_only"])
+def test_a_report_not_saved_is_an_error_after_the_tables(tmp_path, capsys, monkeypatch, cause):
+    """The fits are stored but results.csv is not: the tables are shown, then one error line
+    and exit status 2, so that a script or workflow manager does not take the study as done."""
+    import errno
+    import os
+
+    from sklearn_bsym.studies import ResultStore, _store
+
+    argv = [*TINY_ARGV, "--output", str(tmp_path)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    (results,) = tmp_path.glob("*/results.csv")
+    if cause == "folder_in_the_way":
+        results.unlink()
+        (results / "kept.txt").mkdir(parents=True)
+        said = f"Cannot write {results}: a folder with files stands there; move it away"
+    else:
+        code = errno.ENOSPC if cause == "full_disk" else errno.EACCES
+
+        def fail(path, data):
+            if path.suffix != ".json" or path.parent.name != "fits":
+                raise OSError(code, os.strerror(code))
+            real(path, data)
+
+        real = _store._replace_atomically
+        monkeypatch.setattr(_store, "_replace_atomically", fail)
+        said = f"Cannot write {results} (No space left on device): free disk space"
+        if cause == "made_read_only":
+            # The folder is made read-only while the fit runs (as root cannot do with chmod).
+            (fit,) = tmp_path.glob("*/fits/*.json")
+            fit.unlink()
+            monkeypatch.setattr(ResultStore, "is_writable", lambda self: False)
+            said = f"Cannot write {results} (Permission denied): fix the folder's permissions"
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert "| hgb |" in captured.out and "Results in" not in captured.out
+    errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and said in errors[0] and "warning:" not in captured.err
+    assert "run the same command again to write them" in errors[0]
+
+
+def test_ctrl_c_while_the_report_is_written_says_the_fits_are_stored(tmp_path, capsys,
+                                                                    monkeypatch):
+    """It said "Interrupted before any fit ran; nothing was stored"."""
+    from sklearn_bsym.studies import _report
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_report, "summarize", interrupted)
+    assert main([*TINY_ARGV, "--seeds", "2", "--output", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert "Interrupted while writing the report: all 2 fits of this run are stored" in err
+    assert "nothing was stored" not in err

@@ -382,7 +382,8 @@ def test_parquet_keeps_float32(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"y": np.full(50, 2)}, r"got classes \[2\]. save_events needs labels 1 = signal and 0"),
+        ({"y": np.full(50, 2)},
+         r"y holds the labels \[2\]; save_events needs labels 1 = signal and 0"),
         ({"y": np.ones(49)}, "X has 50 events but y has 49 labels; pass one label per event"),
         ({"truth": pd.DataFrame({"a": np.ones(3)})}, "truth has 3 rows but X has 50"),
     ],

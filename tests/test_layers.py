@@ -20,6 +20,7 @@ FLOORS = {
     "__init__": 0,
     "_random": 0,
     "_files": 0,
+    "_threads": 0,
     "kinematics": 0,
     "events": 0,
     "datasets": 1,

@@ -39,6 +39,7 @@ from skorch.utils import to_numpy
 
 from .. import events
 from .._random import as_seed, derive_seed, spawn_seeds
+from .._threads import DEFAULT_THREADS, THREADS_CONSTRAINT, scoped_threads
 from ._chunks import in_chunks
 from ._modules import (
     CONTEXTS,
@@ -88,13 +89,15 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         "patience": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "device": [str],
+        "n_threads": THREADS_CONSTRAINT,
         "verbose": ["verbose"],
         "progress_bar": ["boolean"],
     }
 
     def __init__(self, *, preset="fast", lr=None, max_epochs=None, batch_size=None,
                  weight_decay=None, validation_fraction=None, patience=5, random_state=None,
-                 device="cpu", verbose=0, progress_bar=False, **kwargs):
+                 device="cpu", n_threads=DEFAULT_THREADS, verbose=0, progress_bar=False,
+                 **kwargs):
         kwargs.setdefault("criterion", torch.nn.BCEWithLogitsLoss)
         kwargs.setdefault("optimizer", torch.optim.AdamW)
         kwargs.setdefault("train_split", None)
@@ -107,6 +110,7 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.random_state = random_state
+        self.n_threads = n_threads
         self.progress_bar = progress_bar
         self._refuse_unknown_arguments()
 
@@ -293,6 +297,7 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
             self.initialize()
         return data
 
+    @scoped_threads
     def fit(self, X, y, sample_weight=None):
         """Train the network from scratch (unless ``warm_start``).
 
@@ -314,6 +319,7 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
             super().partial_fit(data, None)
         return self
 
+    @scoped_threads
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
         """Continue training for ``max_epochs`` epochs (initializing first if needed)."""
         if not isinstance(X, EventTensors):
@@ -344,6 +350,7 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         with torch.inference_mode():
             return self.infer(batch[0])
 
+    @scoped_threads
     def predict_proba(self, X):
         """Probabilities ``(n_events, 2)``: columns background, signal (computed in chunks of
         ``PREDICT_CHUNK`` events, so memory stays near input + output)."""
@@ -357,6 +364,7 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
                                self.forward_iter(X, training=False, device="cpu")]
                               ).astype(np.float64)
 
+    @scoped_threads
     def decision_function(self, X):
         """The network's logit per event (n_events,), computed in chunks like
         :meth:`predict_proba`."""
@@ -396,6 +404,14 @@ class PFNClassifier(_EventClassifier):
     device : {"cpu", "cuda", "auto"}, default "cpu"
         "auto": CUDA where available, else the CPU; resolved when the network is initialized
         (at fit) into the fitted attribute ``device_``, where it trains and predicts.
+    n_threads : int or None, default 1
+        torch threads of each call (``fit``, ``partial_fit``, ``predict_proba``, ``predict``,
+        ``decision_function``, ``symmetry_factor``), set for the call and restored after it, so
+        the process's own setting is never changed. One thread is as fast as several for these
+        small networks on a quiet machine and many times faster beside another busy process
+        (``benchmarks/thread_policy.py``); None uses torch's current setting (its default of
+        one thread per core, or what ``torch.set_num_threads`` set). Inside a study (or any
+        call already under a limit) the outer limit holds.
     verbose : int, default 0
         Print skorch's per-epoch table when > 0.
     progress_bar : bool, default False
@@ -534,6 +550,7 @@ class HybridClassifier(_EventClassifier):
         self.particle_inputs = particle_inputs
         self.invariant_weight_init = invariant_weight_init
 
+    @scoped_threads
     def symmetry_factor(self, X) -> np.ndarray:
         """Per-event mixing weights ``(n_events, 2)``: (w_general, w_invariant), rows sum to 1.
 
