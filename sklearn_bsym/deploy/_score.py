@@ -123,7 +123,7 @@ def score_files(model, inputs, output, *, lepton="mu", tree=None, columns=None, 
     chunk_size : int, default=100_000
         Entries read and scored at once.
     progress : bool, default=False
-        Show a progress bar over the entries.
+        Show a progress bar over the entries (after two seconds, so not for short inputs).
 
     Returns
     -------
@@ -151,7 +151,8 @@ def score_files(model, inputs, output, *, lepton="mu", tree=None, columns=None, 
     tmp = output.with_name(f".{output.name}.tmp")
     n_entries = n_scored = 0
     try:
-        with _writer(suffix, tmp, name) as write, tqdm(total=total, unit=" entries",
+        # The bar appears only on inputs that take more than a second or two.
+        with _writer(suffix, tmp, name) as write, tqdm(total=total, unit=" entries", delay=2,
                                                         disable=not progress) as bar:
             for reader in readers:
                 for chunk in reader:
