@@ -417,3 +417,18 @@ def test_onnx_refuses_what_is_no_network(onnxruntime, models, tmp_path):
                        r"DimuonFeatures, histgradientboostingclassifier: "
                        r"HistGradientBoostingClassifier\).*skl2onnx"):
         to_onnx(models["hgb"], tmp_path / "m.onnx")
+
+
+def test_a_network_saved_on_cuda_loads_on_the_cpu_without_cuda(models, monkeypatch):
+    import torch
+
+    from sklearn_bsym.deploy import _persist
+
+    saved = _persist._saved_network(models["invariant"])
+    saved.params["device"] = "cuda"  # as written on a GPU machine (weights are saved on the CPU)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="saved with device='cuda', but CUDA is not available"):
+        net = _persist._network(saved)
+    assert net.device == "cpu" and net.device_ == "cpu"
+    X = make_dimuon_events(100, random_state=2)[0]
+    assert_array_equal(net.predict_proba(X), models["invariant"].predict_proba(X))
