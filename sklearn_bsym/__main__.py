@@ -417,28 +417,6 @@ def _columns_of(args):
     return None if args.columns is None else json.loads(args.columns)
 
 
-def _read_classes(args):
-    """(X, y) of the signal and background files, shuffled; the readers' warnings (skipped
-    events) go to the user one line each."""
-    import numpy as np
-
-    from ._random import check_random_state
-    from .datasets import load_event_file
-
-    options = dict(lepton=args.lepton or "mu", tree=args.tree, columns=_columns_of(args))
-    parts = {label: [load_event_file(path, **options) for path in paths]
-             for label, paths in ((1, args.signal), (0, args.background))}
-    widths = {X.shape[1] for blocks in parts.values() for X in blocks}
-    if len(widths) > 1:
-        raise ValueError(f"The event files hold different numbers of particles ({sorted(widths)} "
-                         "columns); give files of one kind.")
-    X = np.concatenate([X for blocks in parts.values() for X in blocks])
-    y = np.concatenate([np.full(sum(len(X) for X in blocks), label, dtype=np.int64)
-                        for label, blocks in parts.items()])
-    order = check_random_state(args.random_state).permutation(len(y))
-    return X[order], y[order]
-
-
 def _recipe(estimator, n_events: int) -> str:
     """What a fit of ``estimator`` on ``n_events`` events does, in one sentence."""
     from .deploy._persist import _describe
@@ -457,6 +435,7 @@ def _fit(args) -> int:
     from sklearn.pipeline import Pipeline
 
     from ._random import spawn_seeds
+    from .datasets import make_labelled_dataset
     from .deploy import save_model
     from .preprocessing import (
         MomentumSmearer,
@@ -470,7 +449,9 @@ def _fit(args) -> int:
     config = StudyConfig(preset=args.preset, max_epochs=args.epochs,
                          random_state=args.random_state)
     model_seed, smear_seed, split_seed = spawn_seeds(args.random_state, 3)
-    X, y = _read_classes(args)
+    X, y = make_labelled_dataset(args.signal, args.background, random_state=args.random_state,
+                                 lepton=args.lepton or "mu", tree=args.tree,
+                                 columns=_columns_of(args))
     n_signal = int(y.sum())
     _say(f"Read {n_signal:,} signal and {len(y) - n_signal:,} background events.")
     X_test = y_test = None

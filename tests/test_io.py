@@ -707,3 +707,19 @@ def test_chunk_reader_checks_its_options_before_reading(tmp_path, kwargs, match)
     save_events(path, make_dimuon_events(10, random_state=0)[0])
     with pytest.raises(ValueError, match=match):
         read_event_chunks(path, **kwargs)
+
+
+def test_labelled_dataset_of_several_files_per_class(tmp_path):
+    from sklearn_bsym.datasets import make_dimuon_events
+
+    X, y = make_dimuon_events(60, random_state=0)
+    save_events(tmp_path / "s1.parquet", X[y == 1][:10])
+    save_events(tmp_path / "s2.csv", X[y == 1][10:])
+    save_events(tmp_path / "b.csv", X[y == 0])
+    Xl, yl = make_labelled_dataset([tmp_path / "s1.parquet", str(tmp_path / "s2.csv")],
+                                   tmp_path / "b.csv", shuffle=False)
+    assert_array_equal(Xl, np.concatenate([X[y == 1], X[y == 0]]))
+    assert_array_equal(yl, np.r_[np.ones((y == 1).sum()), np.zeros((y == 0).sum())])
+    save_events(tmp_path / "wide.csv", np.hstack([X[:5], X[:5]]))
+    with pytest.raises(ValueError, match=r"signal files hold events of different widths"):
+        make_labelled_dataset([tmp_path / "s1.parquet", tmp_path / "wide.csv"], X[:5])

@@ -740,6 +740,17 @@ def _source_events(source, role: str, *, lepton, tree, columns, max_events) -> n
     if isinstance(source, str | os.PathLike):
         return load_event_file(source, lepton=lepton, tree=tree, columns=columns,
                                max_events=max_events)
+    if (isinstance(source, list | tuple) and source
+            and all(isinstance(s, str | os.PathLike) for s in source)):
+        files = [load_event_file(s, lepton=lepton, tree=tree, columns=columns,
+                                 max_events=max_events) for s in source]
+        widths = sorted({X.shape[1] for X in files})
+        if len(widths) > 1:
+            raise ValueError(
+                f"The {role} files hold events of different widths ({widths} columns); give "
+                "files with the same particle slots."
+            )
+        return np.concatenate(files)
     try:
         X = check_events(source)
     except ValueError as exc:
@@ -764,8 +775,9 @@ def make_labelled_dataset(
 
     Parameters
     ----------
-    signal, background : str, os.PathLike, array-like or DataFrame
-        A file in any format :func:`load_event_file` reads, or events in the canonical layout.
+    signal, background : str, os.PathLike, list of them, array-like or DataFrame
+        A file in any format :func:`load_event_file` reads (several: their events one after
+        the other), or events in the canonical layout.
     shuffle : bool, default=True
         Shuffle the events (otherwise signal comes first, then background).
     random_state : int, RandomState instance or None, default=None
@@ -775,7 +787,7 @@ def make_labelled_dataset(
     tree, columns : default=None
         ROOT tree and column mapping for file sources (see :func:`load_event_file`).
     max_events : int, default=None
-        Use at most this many events of each source (the first ones).
+        Use at most this many events of each source file or array (the first ones).
 
     Returns
     -------
