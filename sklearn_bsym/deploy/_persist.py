@@ -76,13 +76,13 @@ def _network_classes() -> dict[str, type]:
 
 def _trusted_types() -> list[str]:
     """The types a model file may hold besides skops' defaults: the estimators of
-    :mod:`sklearn_bsym.preprocessing` and :mod:`sklearn_bsym.nn` (found from their ``__all__``,
-    so a new one is trusted as soon as it is public), :class:`SavedNetwork` and
-    ``_SKLEARN_TRUSTED``."""
-    from .. import nn, preprocessing
+    :mod:`sklearn_bsym.preprocessing`, :mod:`sklearn_bsym.nn` and :mod:`sklearn_bsym.optimal`
+    (found from their ``__all__``, so a new one is trusted as soon as it is public),
+    :class:`SavedNetwork` and ``_SKLEARN_TRUSTED``."""
+    from .. import nn, optimal, preprocessing
 
     types = {f"{SavedNetwork.__module__}.{SavedNetwork.__qualname__}", *_SKLEARN_TRUSTED}
-    for module in (nn, preprocessing):
+    for module in (nn, optimal, preprocessing):
         for name in module.__all__:
             obj = getattr(module, name)
             if isinstance(obj, type) and issubclass(obj, BaseEstimator):
