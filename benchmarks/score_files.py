@@ -151,9 +151,8 @@ def _many_events(folder: Path, model: Path, n: int, threads: int) -> dict:
 
 def _measure_one(model: str, data: str, output: str, threads: int) -> dict:
     """In this fresh process: the peak memory and time of scoring ``data``."""
-    from inference_speed import _peak_bytes, _reset_peak, _rss_bytes
-
     import torch
+    from inference_speed import _peak_bytes, _reset_peak, _rss_bytes
 
     from sklearn_bsym.deploy import load_model, score_files
 
