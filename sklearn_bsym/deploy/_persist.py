@@ -95,6 +95,7 @@ _NETWORK_FITTED = ("n_features_in_", "feature_names_in_", "seed_", "stop_reason_
                    "epochs_planned_")
 # skorch's record of which names to check, not a parameter a user sets.
 _NETWORK_SKIP = ("_params_to_validate",)
+_MISSING = object()
 
 
 def _same(a, b) -> bool:
@@ -118,8 +119,6 @@ def _saved_network(net) -> SavedNetwork:
     fitted["history"] = json.dumps(list(net.history), default=_json_number)
     return SavedNetwork(f"{cls.__module__}.{cls.__qualname__}", params, state, fitted)
 
-
-_MISSING = object()
 
 
 def _json_number(value):
