@@ -487,6 +487,7 @@ def test_fit_on_measured_files_without_reweighting_saves_the_bare_model(tmp_path
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
+    from sklearn_bsym.datasets._io import _CSV_FLOATS
     from sklearn_bsym.deploy import load_model
 
     signal, background = class_files
@@ -503,7 +504,8 @@ def test_fit_on_measured_files_without_reweighting_saves_the_bare_model(tmp_path
                  mapping, "--output", str(tmp_path / "s.csv"), "--name", "bdt"]) == 0
     out = capsys.readouterr().out
     assert "No smearing" not in out and "Scored 40 of 40 entries; 0 dropped" in out
-    assert (pd.read_csv(tmp_path / "s.csv")["bdt"] == model.predict_proba(X)[:, 1]).all()
+    scores = pd.read_csv(tmp_path / "s.csv", **_CSV_FLOATS)["bdt"]  # exactly as written
+    assert (scores == model.predict_proba(X)[:, 1]).all()
 
 
 def test_score_refuses_a_pickle_in_one_line(tmp_path, capsys):

@@ -16,6 +16,7 @@ from numpy.testing import assert_array_equal
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from sklearn_bsym.datasets import make_dimuon_events, save_events
+from sklearn_bsym.datasets._io import _CSV_FLOATS  # exact float reading on every pandas
 from sklearn_bsym.deploy import (
     FORMAT_VERSION,
     ModelFileError,
@@ -310,7 +311,7 @@ def test_scores_follow_the_entries_with_nan_where_dropped(models, tmp_path, suff
         with uproot.open(out) as file:
             scores = file["scores"]["score"].array(library="np")
     else:
-        table = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out)
+        table = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out, **_CSV_FLOATS)
         scores = table["score"].to_numpy()
     expected = np.full(300, np.nan)
     for lo in range(0, 300, 64):  # the chunks: torch's float32 sums depend on the batch size

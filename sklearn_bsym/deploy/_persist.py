@@ -34,9 +34,16 @@ __all__ = ["save_model", "load_model", "read_model_info", "ModelFileError", "FOR
 FORMAT_VERSION = 1
 _FORMAT = "sklearn-bsym model"
 _MANIFEST = "sklearn_bsym.json"
-#: scikit-learn types that skops writes but does not trust by default, and that a model of
-#: this library holds: the trees of HistGradientBoostingClassifier (arrays of nodes).
-_SKLEARN_TRUSTED = ("sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",)
+#: scikit-learn types that a model of this library holds and that skops writes but may not
+#: trust by default: the parts of a fitted HistGradientBoostingClassifier (its trees, arrays of
+#: nodes; its binning; its loss and link, which skops 0.16 trusts and 0.13 does not).
+_SKLEARN_TRUSTED = (
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+    "sklearn._loss.loss.HalfBinomialLoss",
+    "sklearn._loss.link.LogitLink",
+    "sklearn._loss.link.Interval",
+)
 # The first byte of a pickle of protocol 2 or newer (protocols 0 and 1 are text).
 _PICKLE_PROTO = b"\x80"
 
