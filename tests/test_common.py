@@ -294,6 +294,21 @@ def test_pickle_roundtrip(estimator, events):
 
 
 @pytest.mark.parametrize("estimator", ON_EVENTS, ids=_ids(ON_EVENTS))
+def test_model_file_roundtrip(estimator, events, tmp_path):
+    """Every estimator saves to a model file (sklearn_bsym.deploy) and loads back exactly, its
+    column names included."""
+    from sklearn_bsym.deploy import load_model, save_model
+
+    X, y = events
+    df = pd.DataFrame(X, columns=feature_names(2))
+    est = _fit(clone(estimator), df, y)
+    again = load_model(save_model(est, tmp_path / "model.skops"))
+    assert_array_equal(_outputs(again, df, y), _outputs(est, df, y))
+    if hasattr(est, "feature_names_in_"):
+        assert_array_equal(again.feature_names_in_, est.feature_names_in_)
+
+
+@pytest.mark.parametrize("estimator", ON_EVENTS, ids=_ids(ON_EVENTS))
 def test_fit_idempotent_and_order_invariant(estimator, events):
     X, y = events
     est = _fit(clone(estimator), X, y)

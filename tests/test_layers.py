@@ -28,6 +28,7 @@ FLOORS = {
     "nn": 3,
     "optimal": 3,
     "studies": 4,
+    "deploy": 4,
     "__main__": 5,
 }
 
