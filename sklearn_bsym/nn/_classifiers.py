@@ -281,6 +281,14 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         return self
 
     def initialize(self):
+        """Set up the network, its loss, optimizer and callbacks for the current parameters
+        (checked first), untrained; ``fit`` does it itself. Before ``load_params``, it gives the
+        saved parameters a network to go into.
+
+        Returns
+        -------
+        self
+        """
         self._check_params()
         self._check_callbacks()
         return super().initialize()

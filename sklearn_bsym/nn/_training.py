@@ -375,8 +375,10 @@ class Trainer(abc.ABC):
 
     def load_params(self, f_params=None, f_optimizer=None, f_criterion=None, f_history=None,
                     checkpoint=None, use_safetensors=False, **kwargs):
-        """skorch's ``load_params``, with the tensors mapped to ``device_`` (skorch maps them to
-        ``device``, which it cannot read when "auto")."""
+        """Load what ``save_params`` or a ``Checkpoint`` saved (parameters, optimizer,
+        criterion, history) into an initialized net: skorch's ``load_params``, same arguments,
+        with the tensors mapped to ``device_`` (skorch maps them to ``device``, which it cannot
+        read when "auto")."""
         files = {}
         if checkpoint is not None:
             if not self.initialized_:
