@@ -73,6 +73,10 @@ sphinx_gallery_conf = {
     "abort_on_example_error": False,
     "only_warn_on_example_error": False,
     "show_memory": False,
+    # No "Computation times" pages (one per gallery and one for all, both found by the search
+    # under the same title, and loading their table scripts from CDNs): each example prints its
+    # own running time.
+    "write_computation_times": False,
     # "Examples using X" under each API page
     "backreferences_dir": "generated/backreferences",
     "doc_module": ("sklearn_bsym",),
@@ -92,6 +96,11 @@ html_theme_options = {
     "footer_end": [],
 }
 html_sidebars = {"index": [], "changelog": []}
+# The search shows an excerpt of each page found, from the page's text under _sources/ (which
+# these two keep): the browser fetches it, so it works where the site is served over HTTP
+# (``python -m http.server -d docs/_build/html``), not when opened as a file.
+html_copy_source = True
+html_show_sourcelink = True
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
 
