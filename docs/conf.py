@@ -34,7 +34,9 @@ extensions = [
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "results/**", "**/README.md"]
+# sg_execution_times.rst: "Computation times" pages that older builds left (this one writes none).
+exclude_patterns = ["_build", "results/**", "**/README.md", "sg_execution_times.rst",
+                    "**/sg_execution_times.rst"]
 templates_path = ["_templates"]
 
 # One page per public class and function, generated from the docstrings.
@@ -96,13 +98,12 @@ html_theme_options = {
     "footer_end": [],
 }
 html_sidebars = {"index": [], "changelog": []}
-# The search shows an excerpt of each page found, from the page's text under _sources/ (which
-# these two keep): the browser fetches it, so it works where the site is served over HTTP
-# (``python -m http.server -d docs/_build/html``), not when opened as a file.
-html_copy_source = True
-html_show_sourcelink = True
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
+# The search shows an excerpt of each page found, which the browser fetches: on a served site
+# (``python -m http.server -d docs/_build/html``), not on one opened as files. Deferred, the
+# script runs after the search page's own scripts.
+html_js_files = [("search_excerpts.js", {"defer": "defer"})]
 
 # Examples run headless and, like the tests, with one torch thread (set in setup(), for the
 # build only): on a 2-core machine shared with other jobs, threads contend and every small

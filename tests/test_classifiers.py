@@ -640,6 +640,15 @@ def test_html_repr_marks_the_changed_parameters(cls):
     assert {name for _, name in rows} == set(cls().get_params(deep=False))
 
 
+@pytest.mark.skipif(not hasattr(sklearn.base.BaseEstimator, "_get_fitted_attr_html"),
+                    reason="the diagram lists fitted attributes from scikit-learn 1.8 on")
+def test_html_repr_lists_what_a_fit_set(data):
+    html = tiny(HybridClassifier).fit(*data)._repr_html_()
+    assert "module_" in html and "n_features_in_" in html and "history_" in html
+    assert "prefixes_" not in html and "cuda_dependent_attributes_" not in html
+    assert "history_" not in tiny(HybridClassifier)._repr_html_()
+
+
 @pytest.mark.parametrize("cls", CLASSES)
 def test_get_params_has_parameters_only(cls, data):
     """No private key (skorch's ``_params_to_validate``), so clone, set_params and a grid search

@@ -68,6 +68,11 @@ from ._training import (
 __all__ = ["PFNClassifier", "InvariantClassifier", "HybridClassifier", "PRESETS"]
 
 
+#: The attributes skorch keeps for itself, ending in "_" as fitted attributes do.
+_SKORCH_BOOKKEEPING = frozenset({"prefixes_", "cuda_dependent_attributes_", "init_context_",
+                                 "virtual_params_", "initialized_"})
+
+
 def _full_init_signature(cls) -> inspect.Signature:
     """The arguments ``cls(...)`` takes and their defaults: those its ``__init__`` names, then
     those of each ``__init__`` up the classes that its ``**kwargs`` reach (the nearest default
@@ -194,6 +199,18 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         # deep ones (each default callback's settings), which nobody set and would all be
         # marked as set.
         return super()._get_params_html(False, *args, **kwargs)
+
+    def _get_fitted_attr_html(self, *args, **kwargs):
+        # Its table of fitted attributes (scikit-learn >= 1.8): what a fit set on this net and
+        # its properties (classes_), not skorch's bookkeeping nor the class defaults standing
+        # in before a fit.
+        attrs = super()._get_fitted_attr_html(*args, **kwargs)
+        for name in list(attrs):
+            set_by_fit = name in vars(self) or isinstance(
+                inspect.getattr_static(type(self), name, None), property)
+            if name in _SKORCH_BOOKKEEPING or not set_by_fit:
+                del attrs[name]
+        return attrs
 
     def _refuse_unknown_arguments(self):
         # skorch checks its **kwargs only when the net is initialized (at fit): a misspelt
