@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import os
-import pkgutil
 import re
 from pathlib import Path
 
 import torch
-from sklearn.base import BaseEstimator
 from skorch import NeuralNet
 
 import sklearn_bsym
+from sklearn_bsym._discovery import public_estimators
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -111,7 +109,6 @@ html_js_files = [("search_excerpts.js", {"defer": "defer"})]
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
-
 # -- The pages of the estimators: their methods --------------------------------------------------
 #
 # An estimator's page documents, as scikit-learn's API pages do, every method a scikit-learn user
@@ -164,21 +161,7 @@ def api_attributes(cls: type) -> list[str]:
                    and not _metadata_setter(name) and not callable(getattr(cls, name))})
 
 
-def _public_estimators() -> dict[str, type]:
-    """Every estimator class in the ``__all__`` of a public module, by its documented name."""
-    found = {}
-    for info in pkgutil.walk_packages(sklearn_bsym.__path__, "sklearn_bsym."):
-        if any(part.startswith("_") for part in info.name.split(".")[1:]):
-            continue
-        module = importlib.import_module(info.name)
-        for name in getattr(module, "__all__", []):
-            obj = getattr(module, name)
-            if inspect.isclass(obj) and issubclass(obj, BaseEstimator):
-                found[f"{info.name}.{name}"] = obj
-    return found
-
-
-_ESTIMATORS = _public_estimators()
+_ESTIMATORS = public_estimators()
 autosummary_context = {
     "api_methods": {name: api_methods(cls) for name, cls in _ESTIMATORS.items()},
     "api_attributes": {name: api_attributes(cls) for name, cls in _ESTIMATORS.items()},

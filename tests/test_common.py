@@ -1,9 +1,10 @@
 """scikit-learn's estimator checks over every public estimator of the package, found by walking
 it, and the same properties re-checked on real events.
 
-Estimators are found the way scikit-learn's own ``all_estimators`` finds its: every public
-module's ``__all__`` is searched for estimator classes, so a new estimator is checked without
-being listed here (the test fails until it has tiny settings in ``TINY``).
+Estimators are found the way scikit-learn's own ``all_estimators`` finds its
+(``sklearn_bsym._discovery.public_estimators``: every public module's ``__all__`` is searched
+for estimator classes), so a new estimator is checked without being listed here (the test
+fails until it has tiny settings in ``TINY``).
 
 scikit-learn's checks feed made-up data: 1, 2, 3, 5 or 10 Gaussian columns (not 4 per
 particle), negative energies, multiclass or string labels. The estimators here reject such
@@ -22,10 +23,8 @@ Fortran input, NaN/inf) on generated two-muon events instead.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import pickle
-import pkgutil
 import re
 import traceback
 
@@ -33,14 +32,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import check_estimator, check_param_validation
 from skorch import NeuralNet, NeuralNetBinaryClassifier
 
-import sklearn_bsym
+from sklearn_bsym._discovery import public_estimators
 from sklearn_bsym.datasets import make_dimuon_events
 from sklearn_bsym.events import feature_names
 from sklearn_bsym.nn import EnsembleClassifier, HybridClassifier, InvariantClassifier, PFNClassifier
@@ -69,17 +68,7 @@ TINY = {
 
 def public_estimator_classes() -> list[type]:
     """Every estimator class in the ``__all__`` of a public module of the package."""
-    found: dict[type, None] = {}
-    for info in pkgutil.walk_packages(sklearn_bsym.__path__, "sklearn_bsym."):
-        if any(part.startswith("_") for part in info.name.split(".")[1:]):
-            continue
-        module = importlib.import_module(info.name)
-        for name in getattr(module, "__all__", []):
-            obj = getattr(module, name)
-            if (inspect.isclass(obj) and issubclass(obj, BaseEstimator)
-                    and not inspect.isabstract(obj)):
-                found[obj] = None
-    return sorted(found, key=lambda c: c.__name__)
+    return sorted(set(public_estimators().values()), key=lambda c: c.__name__)
 
 
 def _tiny(cls):
