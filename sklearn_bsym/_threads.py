@@ -4,11 +4,11 @@ The networks of this package are small (widths of 16-512, batches of 256 events)
 thread buys little, and on a machine where anything else runs, threads contend so that every
 small op waits. A default ``HybridClassifier`` fit on 20,000 events, 4 epochs, on 2 cores:
 torch's default of one thread per core took 2.7 s quiet and 11.8 s beside one busy process, one
-thread 2.4 s and 2.3 s (as reported in issue 26); ``benchmarks/thread_policy.py`` measured
-0.99 s against 0.96 s quiet and 4.54 s against 0.98 s loaded, and a 100,000-event prediction
-0.098 s against 0.148 s quiet (two threads win there) and 0.374 s against 0.156 s loaded. So the
-estimators run each call (fit, predict) with ``n_threads=1`` by default, and a study runs each
-fit with one thread and gives the cores to parallel fits.
+thread 2.4 s and 2.3 s (as reported when the policy was chosen); ``benchmarks/thread_policy.py``
+measured 0.99 s against 0.96 s quiet and 4.54 s against 0.98 s loaded, and a 100,000-event
+prediction 0.098 s against 0.148 s quiet (two threads win there) and 0.374 s against 0.156 s
+loaded. So the estimators run each call (fit, predict) with ``n_threads=1`` by default, and a
+study runs each fit with one thread and gives the cores to parallel fits.
 
 A limit holds for the call only and is restored after it, so it never leaks into the caller's
 process. Limits are process-wide (torch's and the BLAS libraries' settings are): the first scope

@@ -54,7 +54,8 @@ class PtReweighter(BaseEstimator):
 
     ``fit`` histograms a pT variable per class; :meth:`compute_sample_weight` gives every signal
     event weight 1 and every background event the ratio signal density / background density
-    in its bin, scaled so that both classes carry equal total weight (physics notes, section 4).
+    in its bin, scaled so that both classes carry equal total weight (user guide:
+    :ref:`physics-reweighting`).
     Fit it on *measured* (smeared) events, and on the training fold only:
     :class:`PtReweightedClassifier` and :func:`pt_weighted_roc_auc` do both.
 

@@ -96,7 +96,7 @@ class MomentumSmearer(TransformerMixin, BaseEstimator):
 
     Each particle's measured transverse momentum is ``pT' = f pT`` with
     ``f = 1 + (sigma(pT) / pT) * z`` and ``z ~ N(0, 1)`` drawn independently for every particle
-    of every event (physics notes, section 3; the paper's ``resolution=0.10``).
+    of every event (the paper's ``resolution=0.10``; user guide: :ref:`physics-smearing`).
 
     Parameters
     ----------
