@@ -40,7 +40,8 @@ def minimums(session: nox.Session) -> None:
     session.install("-e", ".[test]", *floors())
     session.run("python", "-m", "pip", "list", "--format=freeze", silent=False)
     # The tests skip what does not import; at the floors, everything must.
-    optional = "import dask.distributed, imblearn.pipeline, matplotlib.pyplot, vector"
+    optional = ("import dask.distributed, imblearn.pipeline, matplotlib.pyplot, vector, onnx, "
+                "onnxruntime, onnxscript")
     session.run("python", "-c", optional)
     session.run("python", "-m", "pytest", *session.posargs)
 

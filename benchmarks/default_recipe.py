@@ -423,7 +423,7 @@ def write_before_after(before: pd.DataFrame, after: pd.DataFrame, ceiling: float
             f"{r.test_auc_a:.4f}{pm}{r.auc_se_a:.4f} | {r.gap_b:.4f} | {r.gap_a:.4f} | "
             f"{r.epochs_b:.0f} / {r.epochs_a:.0f} | {r.cpu_s_b:.1f} / {r.cpu_s_a:.1f} |"
             for r in merged.sort_values(["model", "n_train"]).itertuples()]
-    text = (f"Each network with its defaults, before and after the default recipe of issue 19 "
+    text = (f"Each network with its defaults, before and after the default recipe of 0.2.0 "
             f"(AUC ± standard error over seeds, {N_TEST:,} test events, Bayes-optimal "
             f"{ceiling:.4f}; epochs and CPU seconds of one fit, one thread).\n\n"
             "| network | training events | AUC before | AUC after | gap before | gap after | "

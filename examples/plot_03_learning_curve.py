@@ -58,6 +58,10 @@ for (name, auc), colour in zip(curves.items(), ("tab:blue", "tab:green", "tab:re
     ax.plot(n_train, auc, "o-", color=colour, label=name)
 ax.axhline(limit, color="k", ls="--", label="Bayes-optimal")
 ax.set_xscale("log")
+# Ticks at the training sizes, written out: the log axis' own minor labels (3x10^2, 4x10^2, ...)
+# crowd into each other over a range this short.
+ax.set_xticks(n_train, [f"{n:,}" for n in n_train])
+ax.minorticks_off()
 ax.set_xlabel("training events")
 ax.set_ylabel("pT-weighted test AUC")
 ax.legend()

@@ -1,8 +1,11 @@
-"""Command line: ``python -m sklearn_bsym`` (or ``sklearn-bsym``) runs the study.
+"""Command line: ``python -m sklearn_bsym`` (or ``sklearn-bsym``) runs the study; its commands
+``fit`` and ``score`` train a model on event files and score other files with it.
 
-See ``python -m sklearn_bsym --help``; the Python API is :mod:`sklearn_bsym.studies`. The parser
-and ``--help`` import only the study's config and model table (no torch, no pandas), so they
-answer at once.
+See ``python -m sklearn_bsym --help`` (the study; its Python API is :mod:`sklearn_bsym.studies`),
+``python -m sklearn_bsym fit --help`` and ``score --help`` (their Python API is
+:mod:`sklearn_bsym.deploy`). With no command, the arguments are the study's, exactly as before
+the commands existed. The parsers and ``--help`` import only the study's config and model table
+(no torch, no pandas), so they answer at once.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["build_parser", "config_from_args", "main"]
+__all__ = ["build_parser", "build_fit_parser", "build_score_parser", "config_from_args", "main"]
 
 _DESCRIPTION = """\
 Reproduce the study of "Learning Broken Symmetries with Approximate Invariance": generate (or
@@ -27,6 +30,13 @@ is dropped, never stored half-trained), and running the same command again resum
 that change results give a new result-set folder; --models, --fractions, --seeds and the scan
 resolutions only choose which fits of a set run, so widening them reuses stored fits. Several
 runs of one study on one folder share the fits instead of repeating them.
+"""
+
+_COMMANDS_EPILOG = """commands (instead of the study):
+  python -m sklearn_bsym fit ...    train a model of the table on your signal and background
+                                    event files and save it (fit --help)
+  python -m sklearn_bsym score ...  score every entry of event files with a saved model, in
+                                    step with the files (score --help)
 """
 
 #: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
@@ -88,11 +98,35 @@ def _n_jobs(text: str) -> int:
     return value
 
 
+def _add_reader_options(parser: argparse.ArgumentParser) -> None:
+    """--lepton, --tree and --columns: how event files are read, alike in the study, fit and
+    score."""
+    from .studies import LEPTONS
+
+    parser.add_argument(
+        "--lepton",
+        choices=LEPTONS,
+        default=None,
+        help="lepton pair to read from the event files: mu (default) or e",
+    )
+    parser.add_argument(
+        "--tree", metavar="NAME", help="tree inside ROOT event files (default: the reader's)"
+    )
+    parser.add_argument(
+        "--columns",
+        type=_column_mapping,
+        metavar="JSON",
+        help="column mapping of event files with their own column names: a JSON file or JSON "
+        'text, one object per particle, e.g. \'[{"px": "px_0", "py": "py_0", "pz": "pz_0", '
+        '"E": "energy_0", "pdg_id": "id_0"}, {...}]\' (keys px/py/pz/E or pt/eta/phi/mass, '
+        "optional charge or pdg_id)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the command line."""
+    """The argument parser of the study (the command line without a command)."""
     from .studies import (
         DEFAULT_MODELS,
-        LEPTONS,
         MIN_TRAIN_EVENTS,
         MODELS,
         NETWORK_PRESETS,
@@ -104,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sklearn_bsym",
         description=_DESCRIPTION,
+        epilog=_COMMANDS_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     size = parser.add_mutually_exclusive_group()
@@ -204,24 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="background events (.lhe, .lhe.gz, .parquet, .csv, .root)",
     )
-    parser.add_argument(
-        "--lepton",
-        choices=LEPTONS,
-        default=None,
-        help="lepton pair to read from the event files: mu (default) or e",
-    )
-    parser.add_argument(
-        "--tree", metavar="NAME", help="tree inside ROOT event files (default: the reader's)"
-    )
-    parser.add_argument(
-        "--columns",
-        type=_column_mapping,
-        metavar="JSON",
-        help="column mapping of event files with their own column names: a JSON file or JSON "
-        'text, one object per particle, e.g. \'[{"px": "px_0", "py": "py_0", "pz": "pz_0", '
-        '"E": "energy_0", "pdg_id": "id_0"}, {...}]\' (keys px/py/pz/E or pt/eta/phi/mass, '
-        "optional charge or pdg_id)",
-    )
+    _add_reader_options(parser)
     parser.add_argument(
         "--models",
         nargs="+",
@@ -298,6 +316,239 @@ def config_from_args(args: argparse.Namespace):
     return dataclasses.replace(base, **changes)
 
 
+_FIT_DESCRIPTION = """\
+Train one model of the study's table on your signal and background event files and save it to a
+model file (loading it runs no code from the file; see sklearn_bsym.deploy). The events are
+taken as measured (a detector's output) unless --resolution smears them first, as the study
+smears its truth-level events; the background is pT-reweighted to the signal's spectrum on the
+training events, as the study does. Score files with the saved model with
+'python -m sklearn_bsym score MODEL_FILE INPUT... --output OUT'.
+"""
+
+_SCORE_DESCRIPTION = """\
+Score every entry of event files with a model saved by 'fit' (or sklearn_bsym.deploy.save_model):
+one score (the signal probability) per input entry, in the inputs' order, NaN where the reader's
+selection drops the event (no opposite-charge lepton pair of the requested kind). The inputs are
+read in chunks, so they may be larger than memory. They are taken as measured: a model that
+smears (fitted with --resolution) is scored by its steps after the smearing, never smearing
+the inputs a second time. A .root output holds a tree 'scores' with as many entries as the
+input tree, to attach as its friend: tree.AddFriend("scores", "OUT.root").
+"""
+
+
+def _trainable_models() -> list[str]:
+    from .studies import MODEL_TABLE
+
+    return [name for name, spec in MODEL_TABLE.items() if spec.estimator is not None]
+
+
+def build_fit_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m sklearn_bsym fit``."""
+    from .studies import NETWORK_PRESETS, RULES
+
+    parser = argparse.ArgumentParser(
+        prog="python -m sklearn_bsym fit",
+        description=_FIT_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--signal", nargs="+", required=True, metavar="PATH",
+                        help="signal event files (.root, .lhe, .lhe.gz, .parquet, .csv)")
+    parser.add_argument("--background", nargs="+", required=True, metavar="PATH",
+                        help="background event files (.root, .lhe, .lhe.gz, .parquet, .csv)")
+    _add_reader_options(parser)
+    models = _trainable_models()
+    parser.add_argument("--model", choices=models, default="hybrid", metavar="MODEL",
+                        help=f"the model, one of {', '.join(models)} (default: %(default)s)")
+    parser.add_argument("--preset", choices=NETWORK_PRESETS, default="fast",
+                        help="network preset (default: %(default)s)")
+    parser.add_argument("--epochs", type=_number(RULES["max_epochs"]), metavar="N",
+                        help="maximum epochs of a network (default: the preset's)")
+    parser.add_argument(
+        "--resolution", type=_number(RULES["resolution"], fraction=True), default=0.0,
+        metavar="R",
+        help="relative muon pT resolution to smear the events with before training, in [0, 1] "
+        "(default: 0, the files are taken as measured; e.g. 0.1 for truth-level files such as "
+        "LHE); the model keeps the smearer, and 'score' leaves it out",
+    )
+    parser.add_argument(
+        "--reweight", action=argparse.BooleanOptionalAction, default=True,
+        help="weight the background so that its pT spectrum is the signal's, fitted on the "
+        "training events as the study does (default: on)",
+    )
+    parser.add_argument(
+        "--test-fraction", type=_number(RULES["test_fraction"], fraction=True), metavar="F",
+        help="hold out this stratified share of the events and print the model's AUC on it "
+        "(pT-weighted, as the study scores; default: train on every event)",
+    )
+    parser.add_argument("--random-state", type=_number(RULES["random_state"]), default=0,
+                        metavar="N", help="seed of the model, smearing and split (default: 0)")
+    parser.add_argument("--output", required=True, metavar="MODEL_FILE",
+                        help="the model file to write (e.g. model.skops)")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    return parser
+
+
+def build_score_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m sklearn_bsym score``."""
+    from .studies import Range
+
+    parser = argparse.ArgumentParser(
+        prog="python -m sklearn_bsym score",
+        description=_SCORE_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("model", metavar="MODEL_FILE", help="a model saved by 'fit'")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="event files (.root, .lhe, .lhe.gz, .parquet, .csv); several are "
+                        "scored one after the other into one output")
+    parser.add_argument("--output", required=True, metavar="OUT",
+                        help="the scores: .root (tree 'scores'), .parquet or .csv")
+    _add_reader_options(parser)
+    parser.add_argument("--name", default="score",
+                        help="branch or column of the scores (default: %(default)s)")
+    parser.add_argument("--chunk-size", type=_number(Range(int, 1)), default=100_000,
+                        metavar="N", help="entries read and scored at once (default: %(default)s)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    return parser
+
+
+def _columns_of(args):
+    return None if args.columns is None else json.loads(args.columns)
+
+
+def _recipe(estimator, n_events: int) -> str:
+    """What a fit of ``estimator`` on ``n_events`` events does, in one sentence."""
+    from .deploy._persist import _describe
+
+    inner = estimator[-1] if hasattr(estimator, "steps") else estimator
+    if hasattr(inner, "recipe"):
+        return str(inner.recipe(n_events))
+    members = getattr(inner, "n_members", None)
+    if members and hasattr(inner.estimator, "recipe"):
+        return f"{members} networks trained together, each: {inner.estimator.recipe(n_events)}"
+    return f"{_describe(estimator)}, scikit-learn's recipe"
+
+
+def _fit(args) -> int:
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import Pipeline
+
+    from ._random import spawn_seeds
+    from .datasets import make_labelled_dataset
+    from .deploy import save_model
+    from .preprocessing import (
+        MomentumSmearer,
+        PtReweightedClassifier,
+        PtReweighter,
+        pt_weighted_roc_auc,
+    )
+    from .studies import MODEL_TABLE, StudyConfig
+
+    start = time.perf_counter()
+    config = StudyConfig(preset=args.preset, max_epochs=args.epochs,
+                         random_state=args.random_state)
+    model_seed, smear_seed, split_seed = spawn_seeds(args.random_state, 3)
+    X, y = make_labelled_dataset(args.signal, args.background, random_state=args.random_state,
+                                 lepton=args.lepton or "mu", tree=args.tree,
+                                 columns=_columns_of(args))
+    n_signal = int(y.sum())
+    _say(f"Read {n_signal:,} signal and {len(y) - n_signal:,} background events.")
+    X_test = y_test = None
+    if args.test_fraction is not None:
+        X, X_test, y, y_test = train_test_split(X, y, test_size=args.test_fraction, stratify=y,
+                                                random_state=split_seed)
+    spec = MODEL_TABLE[args.model]
+    estimator = spec.build(config, model_seed)
+    classifier = (PtReweightedClassifier(estimator, reweighter=PtReweighter(**config.reweighting))
+                  if args.reweight else estimator)
+    model = classifier
+    if args.resolution:
+        model = Pipeline([("smear", MomentumSmearer(args.resolution, random_state=smear_seed)),
+                          ("clf", classifier)])
+    recipe = _recipe(estimator, len(y))
+    measured = (f"smeared by a {args.resolution:g} pT resolution" if args.resolution
+                else "taken as measured")
+    weights = "pT-reweighted background" if args.reweight else "no reweighting"
+    label = "" if spec.label == args.model else f" ({spec.label})"
+    _say(f"Training {args.model}{label} on {int(y.sum()):,} signal and "
+         f"{len(y) - int(y.sum()):,} background events, {measured}, {weights}.")
+    _say(f"Recipe: {recipe}.")
+    model.fit(X, y)
+    metadata = {
+        "command": "fit", "model": args.model, "signal": list(args.signal),
+        "background": list(args.background), "lepton": args.lepton or "mu", "tree": args.tree,
+        "columns": _columns_of(args), "resolution": args.resolution, "reweight": args.reweight,
+        "random_state": args.random_state, "n_signal": int(y.sum()),
+        "n_background": len(y) - int(y.sum()), "recipe": recipe,
+    }
+    if X_test is not None:
+        from sklearn.metrics import roc_auc_score
+
+        from .preprocessing._reweighting import _signal_score
+
+        auc = pt_weighted_roc_auc(model, X_test, y_test)
+        plain = roc_auc_score(y_test, _signal_score(model, X_test))
+        metadata["test_auc"] = {"pt_weighted": auc, "unweighted": plain,
+                                "n_events": len(y_test)}
+        print(f"AUC on the {len(y_test):,} held-out events ({args.test_fraction:g} share): "
+              f"{auc:.4f} pT-weighted, {plain:.4f} unweighted.")
+    path = save_model(model, args.output, metadata=metadata)
+    print(f"Saved the model to {path} ({path.stat().st_size / 1e3:,.0f} kB) in "
+          f"{time.perf_counter() - start:.0f} s. Score event files with it: python -m "
+          f"sklearn_bsym score {path} INPUT... --output scores.root")
+    return 0
+
+
+def _score(args) -> int:
+    from .deploy import SCORE_TREE, load_model, read_model_info, score_files
+
+    start = time.perf_counter()
+    info = read_model_info(args.model)
+    model = load_model(args.model)
+    meta = info.get("metadata", {})
+    trained = (f"; trained on {meta['n_signal']:,} signal and {meta['n_background']:,} "
+               "background events" if "n_signal" in meta else "")
+    _say(f"Model: {info['estimator']} (sklearn_bsym {info['versions']['sklearn_bsym']}"
+         f"{trained}).")
+    summary = score_files(model, args.inputs, args.output, lepton=args.lepton or "mu",
+                          tree=args.tree, columns=_columns_of(args), name=args.name,
+                          chunk_size=args.chunk_size, progress=not args.no_progress)
+    if summary.skipped_steps:
+        steps = ", ".join(repr(s) for s in summary.skipped_steps)
+        print(f"No smearing: the inputs are taken as measured, so the model's measuring "
+              f"step(s) {steps} are left out (sklearn_bsym.deploy.measured_model).")
+    print(f"Scored {summary.n_scored:,} of {summary.n_entries:,} entries; "
+          f"{summary.n_dropped:,} dropped by the selection are NaN.")
+    where = (f"tree '{SCORE_TREE}', branch '{args.name}'; attach it with tree.AddFriend("
+             f"\"{SCORE_TREE}\", \"{summary.output}\")" if summary.output.suffix == ".root"
+             else f"column '{args.name}'")
+    print(f"Wrote {summary.n_entries:,} scores to {summary.output} ({where}) in "
+          f"{time.perf_counter() - start:.0f} s.")
+    return 0
+
+
+#: The commands beside the study: name -> (parser, runner).
+COMMANDS = {"fit": (build_fit_parser, _fit), "score": (build_score_parser, _score)}
+
+
+def _run_command(name: str, argv) -> int:
+    build, run = COMMANDS[name]
+    parser = build()
+    args = parser.parse_args(argv)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return run(args)
+        except Exception as exc:
+            if args.debug:
+                raise
+            _say(f"error: {exc}")
+            return 2 if isinstance(exc, ValueError | OSError) else 1
+
+
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -308,7 +559,11 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv=None) -> int:
-    """Run the study from the command line; returns the exit status."""
+    """Run the study, or the command ``fit`` or ``score`` named first, from the command line;
+    returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in COMMANDS:
+        return _run_command(argv[0], argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -321,11 +576,18 @@ def main(argv=None) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:
-            from .studies import ClassMixWarning, CorruptResultWarning, run_study
+            from .studies import (
+                ClassMixWarning,
+                CorruptResultWarning,
+                ReportNotSavedWarning,
+                run_study,
+            )
 
-            # The study's own warnings are for the user: always shown, one line each.
+            # The study's own warnings are for the user: always shown, one line each; a report
+            # not saved is the run's error line instead, after the tables.
             for category in (ClassMixWarning, CorruptResultWarning):
                 warnings.simplefilter("always", category)
+            warnings.simplefilter("ignore", ReportNotSavedWarning)
 
             result = run_study(
                 config,
@@ -359,6 +621,10 @@ def main(argv=None) -> int:
     if result.flags:
         _say(f"warning: {len(result.flags)} result(s) outside physical bounds; see the Flags "
              "section above.")
+    if result.write_error is not None:
+        # The tables are shown above, but a script must not take the study as done.
+        _say(f"error: {result.write_error}")
+        return 2
     print(f"Results in {result.folder} ({time.perf_counter() - start:.0f} s):")
     for path in result.files:
         print(f"  {path}")

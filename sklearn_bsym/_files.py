@@ -1,4 +1,6 @@
-"""The one check of an input file path (event files of the readers and of a study's config).
+"""The checks of a file before it is read: an input event file's path (the readers' and a
+study's config's), and a small file read whole only when it is a regular file of bounded size
+(a study's stored fits).
 
 Standard library only: the command line's config imports it before anything heavy.
 """
@@ -10,7 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["event_file"]
+__all__ = ["event_file", "read_bounded"]
 
 _KINDS = ".lhe, .lhe.gz, .parquet, .csv, .root"
 
@@ -46,3 +48,47 @@ def event_file(path) -> Path:
     if not stat.S_ISREG(mode):
         raise ValueError(f"Event file {path} is not a regular file; pass an event file ({_KINDS}).")
     return path
+
+
+def _kind(mode: int) -> str:
+    """What a file of ``mode`` is, in words, for the messages."""
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_bounded(path, limit: int) -> bytes:
+    """The bytes of the regular file ``path``, read only after checking what is there: a
+    symbolic link is not followed, and a folder, FIFO, device or socket, or a file of more than
+    ``limit`` bytes, is a ValueError saying what it is (so that neither a FIFO nor
+    ``/dev/zero`` can hang a reader or fill its memory). Other failures are the OSError of the
+    read."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    if os.path.islink(path):  # also where O_NOFOLLOW is missing (Windows)
+        raise ValueError(f"it is a symbolic link (to {os.readlink(path)}), not a file of its own")
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # made a link since the check
+            raise ValueError("it is a symbolic link, not a file of its own") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"it is {_kind(info.st_mode)}, not a regular file")
+        # Up to one byte past the limit: a file still growing is caught as well.
+        data = b""
+        while info.st_size <= limit and len(data) <= limit:
+            more = os.read(fd, limit + 1 - len(data))
+            if not more:
+                break
+            data += more
+        if info.st_size > limit or len(data) > limit:
+            raise ValueError(f"it holds more than {limit:,} bytes, more than a file of its kind "
+                             "ever does")
+    finally:
+        os.close(fd)
+    return data

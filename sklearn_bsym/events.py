@@ -3,10 +3,12 @@
 Layout
 ------
 ``X`` is a 2-D float array of shape ``(n_events, 4 * n_particles)``: for each particle, in order,
-its four-momentum ``(px, py, pz, E)`` in GeV. A pandas DataFrame with the same columns in the
-same order is accepted anywhere an array is (column names such as ``mu0_px ... mu1_E``, see
-:func:`feature_names`). An all-zero four-vector marks a *padding slot* of an event that has fewer
-particles than the array has slots. ``y`` is 0/1 with 1 = signal.
+its four-momentum ``(px, py, pz, E)`` in GeV. A pandas DataFrame is accepted anywhere an array
+is when its columns carry the layout's names (``mu0_px ... mu1_E``, any prefix and order, see
+:func:`feature_names`) or are plain positions (``pd.DataFrame(X)``); other names are refused
+rather than taken by position. An all-zero four-vector marks a *padding slot* of an event that
+has fewer particles than the array has slots; an event needs at least one particle. ``y`` is 0/1
+with 1 = signal.
 
 For the built-in generator and the LHE reader the particles are the two muons (or leptons),
 positive charge first, so ``X[:, 0:4]`` is the mu+ and ``X[:, 4:8]`` the mu-.
@@ -141,16 +143,25 @@ def _check_precision(dtype, what: str) -> None:
 
 
 def _reorder_frame(X: pd.DataFrame) -> pd.DataFrame:
-    """The frame with its layout-named columns (``mu0_px ...``) in layout order; frames with no
-    layout names are positional. A partial or inconsistent set is an error, never a guess."""
+    """The frame with its layout-named columns (``mu0_px ...``) in layout order; a frame whose
+    columns are plain positions (0, 1, ..., as ``pd.DataFrame(X)`` makes) is positional. Any
+    other set of names is an error, never a guess: the names say which column is which, and
+    taking them by position would silently mix components or particles."""
     names = [str(c) for c in X.columns]
-    matches = [_LAYOUT_NAME.match(n) for n in names]
-    if not any(matches):
+    if list(X.columns) == list(range(X.shape[1])):
         return X
+    matches = [_LAYOUT_NAME.match(n) for n in names]
     fix = (
-        f"Name all columns <prefix><i>_<px|py|pz|E> ({', '.join(feature_names(1))}, ...), or "
-        "pass X.to_numpy() to use the column positions."
+        f"Name all columns <prefix><i>_<px|py|pz|E> ({', '.join(feature_names(1))}, ...; any "
+        "order), read a file with its own column names through a column mapping "
+        "(sklearn_bsym.datasets.load_event_file(path, columns=[...]); --columns on the command "
+        "line), or pass X.to_numpy() to use the column positions."
     )
+    if not any(matches):
+        raise ValueError(
+            f"DataFrame columns {names[:8]} are not the event layout's names, and taking them "
+            f"by position would be a guess. {fix}"
+        )
     others = [n for n, m in zip(names, matches, strict=True) if m is None]
     if others:
         raise ValueError(
@@ -179,8 +190,10 @@ def canonical_input(X):
     """Bring user input to the canonical layout *by name*, before any numeric validation.
 
     - A DataFrame whose columns carry the layout's names (``mu0_px ... mu1_E``, any prefix) is
-      reordered to the layout order; a partial or inconsistent set of such names is an error (a
-      frame without any layout name is taken by position).
+      reordered to the layout order; a frame whose columns are plain positions (0, 1, ...) is
+      taken by position; any other names (a partial or inconsistent set of layout names
+      included) are an error naming the column-mapping reader.
+    - A 3-D array (the particle view) is refused with an error naming :func:`to_flat`.
     - awkward arrays with records or jagged particles, ``vector`` objects and numpy structured
       arrays are refused with an error naming :func:`from_awkward`; a regular numeric awkward
       array of shape (n_events, 4 * n_particles) is converted to numpy.
@@ -213,6 +226,18 @@ def canonical_input(X):
                 _check_precision(dtype, f"DataFrame column {column!r}")
         return _reorder_frame(X)
     dtype = getattr(X, "dtype", None)
+    shape = getattr(X, "shape", ())
+    if isinstance(X, list | tuple):
+        try:
+            shape = np.shape(X)
+        except ValueError:  # ragged: scikit-learn's own check names it
+            shape = ()
+    if len(shape) == 3:
+        raise ValueError(
+            f"Got a 3-D array of shape {tuple(shape)}; the events are a 2-D array (n_events, "
+            "4 * n_particles). Flatten a particle view (n_events, n_particles, 4) with "
+            "sklearn_bsym.events.to_flat(X)."
+        )
     if isinstance(dtype, np.dtype):
         if dtype.names is not None:
             raise ValueError(
@@ -462,8 +487,9 @@ def check_labels(y, *, n_events: int | None = None, estimator=None,
     classes = np.unique(arr)
     if not np.isin(classes, [0, 1]).all():
         raise ValueError(
-            f"y must be binary with 0 = background and 1 = signal; got classes "
-            f"{classes[:10].tolist()}. {name} needs labels 1 = signal and 0 = background."
+            f"y holds the labels {classes[:10].tolist()}; {name} needs labels 1 = signal and 0 "
+            f"= background: map them first, e.g. y = (labels == {_signal_label(classes)!r})"
+            ".astype(int)."
         )
     if both_classes and classes.size < 2:
         raise ValueError(
@@ -471,6 +497,16 @@ def check_labels(y, *, n_events: int | None = None, estimator=None,
             "and background (0) events."
         )
     return arr.astype(np.int64)
+
+
+def _signal_label(classes) -> object:
+    """The label that most likely means signal, for the example of a fix: one that reads as
+    signal ("signal", "sig", "s", ...), else the largest."""
+    for label in classes:
+        if str(label).strip().lower() in ("s", "sig", "signal", "true", "yes"):
+            return label.item() if isinstance(label, np.generic) else label
+    last = classes[-1]
+    return last.item() if isinstance(last, np.generic) else last
 
 
 def check_sample_weight(sample_weight, n_events: int) -> np.ndarray:
@@ -494,6 +530,20 @@ def check_sample_weight(sample_weight, n_events: int) -> np.ndarray:
         # Newer scikit-learn refuses all-zero weights itself (this wording); 1.7.0 does not.
         raise ValueError(f"Sample weights must contain at least one non-zero number. {hint}")
     return weight
+
+
+def _refuse_empty_events(X: np.ndarray) -> None:
+    """An event whose every four-vector is zero has no particle at all: nothing to classify,
+    transform or weight (a network scores it 0.0). Readers and converters may pad to it; the
+    estimators refuse it by its row."""
+    empty = ~np.any(X != 0, axis=1)
+    if empty.any():
+        rows = np.flatnonzero(empty)
+        raise ValueError(
+            f"{rows.size} event(s) have no particle at all, every four-vector zero (first "
+            f"rows: {rows[:5].tolist()}); an event needs at least one particle. Drop them "
+            "first, e.g. X = X[np.any(X != 0, axis=1)] (and y likewise)."
+        )
 
 
 def validate_events(estimator, X, y="no_validation", *, reset: bool = True,
@@ -544,6 +594,7 @@ def validate_events(estimator, X, y="no_validation", *, reset: bool = True,
         # Before the event contract: a y that is not 0/1 labels is the clearer error.
         labels = check_labels(y, estimator=estimator)
     X = check_events(X, n_particles=n_particles, dtype=dtype)
+    _refuse_empty_events(X)
     if labels is None:
         return X
     if labels.shape[0] != X.shape[0]:

@@ -52,6 +52,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import kinematics
 from .datasets import _generator as gen
 from .events import to_particles, validate_events
+from .preprocessing._smearing import check_relative
 
 __all__ = ["optimal_discriminant", "BayesOptimalClassifier", "class_acceptance"]
 
@@ -223,6 +224,7 @@ def optimal_discriminant(X, *, resolution=0.10, reweighter=None, n_nodes=64):
             f"resolution must be a finite float >= 0 (the 'transverse' sigma = r * pT), got "
             f"{resolution!r}. Only a constant relative resolution has an exact ceiling here."
         )
+    check_relative(resolution)
     if isinstance(n_nodes, bool) or not isinstance(n_nodes, int) or n_nodes < 8:
         raise ValueError(f"n_nodes must be an int >= 8, got {n_nodes!r}; the default is 64.")
     X = validate_events("optimal_discriminant", X, dtype=np.float64, n_particles=2)
@@ -287,6 +289,7 @@ class BayesOptimalClassifier(ClassifierMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Validate ``X`` (n_events, 8) and ``y`` (0/1); nothing is learned."""
+        check_relative(self.resolution)
         validate_events(self, X, y, reset=True, n_particles=2)
         self.classes_ = np.array([0, 1])
         return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import numpy as np
 import pandas as pd
@@ -13,8 +14,9 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.metrics import make_scorer, roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
+from skorch.callbacks import EarlyStopping
 
 from sklearn_bsym import events
 from sklearn_bsym.datasets import make_dimuon_events
@@ -67,7 +69,7 @@ def test_accepts_float32_float64_and_dataframe(cls, data):
     X, y = data
     ref = tiny(cls).fit(X, y).predict_proba(X)
     assert_allclose(tiny(cls).fit(X.astype(np.float32), y).predict_proba(X), ref, rtol=1e-5)
-    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(8)])
+    frame = pd.DataFrame(X, columns=events.feature_names(2))
     clf = tiny(cls).fit(frame, pd.Series(y))
     assert_allclose(clf.predict_proba(frame), ref, rtol=1e-5)
     assert list(clf.feature_names_in_) == list(frame.columns)
@@ -345,6 +347,11 @@ def test_bad_input_is_a_clear_error(cls, data):
         tiny(cls, batch_size=64).fit(X[:40], y[:40])
     with pytest.raises(ValueError, match="multiple of 4"):
         tiny(cls).fit(X[:, :6], y)
+    # scikit-learn's wording (check_requires_y_none), before the events are looked at
+    for fit in (tiny(cls).fit, tiny(cls).partial_fit):
+        with pytest.raises(ValueError, match=f"{cls.__name__} requires y to be passed, but the "
+                           "target y is None"):
+            fit(X[:, :6], None)
 
 
 @pytest.mark.parametrize(
@@ -385,6 +392,7 @@ def test_bad_settings_are_clear_errors(kwargs, fit_kw, match, data):
         (HybridClassifier, {"F_sizes": "big"}, "'F_sizes' parameter"),
         (InvariantClassifier, {"log_scale": "yes"}, "'log_scale' parameter"),
         (PFNClassifier, {"latent_dropout": 1.5}, "'latent_dropout' parameter"),
+        (PFNClassifier, {"callbacks": 3}, "'callbacks' parameter of PFNClassifier must be"),
     ],
 )
 def test_parameters_are_validated_at_fit_by_scikit_learn(cls, params, match, data):
@@ -643,3 +651,175 @@ def test_an_unknown_argument_is_refused_at_construction(cls):
                        "bogus; check the spelling"):
         cls(bogus=1)
     assert clone(cls(module__dropout=0.1)).get_params()["module__dropout"] == 0.1
+    # skorch's check of the parts' settings, at fit, still sees them after a clone
+    clf = clone(tiny(cls).set_params(module__bogus=1))
+    with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
+        clf.initialize()
+    with pytest.raises(ValueError, match="did you mean iterator_train__shuffle"):
+        clone(tiny(cls)).set_params(iterator_train_shuffle=True).initialize()
+
+
+# ---------------------------------------------------------------- what a scikit-learn user sees
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_repr_prints_the_changed_parameters_only(cls, data):
+    name = cls.__name__
+    assert repr(cls()) == f"{name}()"
+    assert repr(cls(lr=1e-3, module__latent_dropout=0.1)) == (
+        f"{name}(lr=0.001, module__latent_dropout=0.1)")
+    # fitted: the parameters, as scikit-learn prints a fitted estimator (layers: clf.module_)
+    fitted = tiny(cls).fit(*data)
+    assert repr(fitted) == repr(tiny(cls)) and repr(fitted).startswith(f"{name}(")
+    with sklearn.config_context(print_changed_only=False):
+        everything = repr(cls())
+    assert "criterion=" in everything and "optimizer=" in everything
+
+
+def test_a_pipeline_prints_compactly():
+    """The README's pipeline: one line per step, its changed settings only (skorch's repr was
+    one ~700-character line of every skorch parameter, ``_params_to_validate=set()`` too)."""
+    model = Pipeline([
+        ("smear", MomentumSmearer(0.10, random_state=0)),
+        ("clf", PtReweightedClassifier(HybridClassifier(max_epochs=3, random_state=0))),
+    ])
+    assert repr(model) == (
+        "Pipeline(steps=[('smear', MomentumSmearer(random_state=0)),\n"
+        "                ('clf',\n"
+        "                 PtReweightedClassifier(estimator=HybridClassifier(max_epochs=3,\n"
+        "                                                                   random_state=0)))])")
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_html_repr_marks_the_changed_parameters(cls):
+    html = cls(lr=1e-3)._repr_html_()
+    assert cls.__name__ in html
+    # the diagram's parameter table: the classifier's own parameters, the set one marked
+    rows = re.findall(r'<tr class="(user-set|default)">.*?copyToClipboard\(\'(\w+)\'', html,
+                      re.S)
+    assert [name for kind, name in rows if kind == "user-set"] == ["lr"]
+    assert {name for _, name in rows} == set(cls().get_params(deep=False))
+
+
+@pytest.mark.skipif(not hasattr(sklearn.base.BaseEstimator, "_get_fitted_attr_html"),
+                    reason="the diagram lists fitted attributes from scikit-learn 1.8 on")
+def test_html_repr_lists_what_a_fit_set(data):
+    html = tiny(HybridClassifier).fit(*data)._repr_html_()
+    assert "module_" in html and "n_features_in_" in html and "history_" in html
+    assert "prefixes_" not in html and "cuda_dependent_attributes_" not in html
+    assert "history_" not in tiny(HybridClassifier)._repr_html_()
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_get_params_has_parameters_only(cls, data):
+    """No private key (skorch's ``_params_to_validate``), so clone, set_params and a grid search
+    over a nested network never see one; __init__ sets the parameters and nothing else."""
+    clf = cls(lr=1e-3, module__latent_dropout=0.1)
+    params = clf.get_params(deep=False)
+    assert not [key for key in params if key.startswith("_")]
+    assert set(vars(clf)) - {"_params_to_validate"} == set(params)
+    again = clone(clf)
+    assert again.get_params(deep=False).keys() == params.keys()
+    assert again._params_to_validate == {"module__latent_dropout"}
+    assert clf.set_params(**params).get_params(deep=False) == params
+    fresh = cls()
+    assert fresh.history is None and not fresh.initialized_
+    fitted = tiny(cls).fit(*data)
+    assert fitted.initialized_ and len(fitted.history) == 2 and fresh.history is None
+    assert not fitted.get_params(deep=False).keys() - params.keys()
+    deep = Pipeline([("clf", PtReweightedClassifier(fitted))]).get_params(deep=True)
+    assert not [key for key in deep if key.rsplit("__", 1)[-1].startswith("_")]
+
+
+def test_grid_search_over_a_reweighted_network_in_a_pipeline(data):
+    X, y = data
+    model = Pipeline([("smear", MomentumSmearer(0.10, random_state=0)),
+                      ("clf", PtReweightedClassifier(tiny(HybridClassifier)))])
+    search = GridSearchCV(model, {"clf__estimator__lr": [1e-3, 3e-3]}, cv=2,
+                          scoring="roc_auc").fit(X, y)
+    assert [p["clf__estimator__lr"] for p in search.cv_results_["params"]] == [1e-3, 3e-3]
+    best = search.best_estimator_["clf"].estimator_
+    assert best.lr == search.best_params_["clf__estimator__lr"] and best.initialized_
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_callbacks_are_set_up_and_checked_at_fit(cls, data):
+    """A callbacks list set on a net not yet fitted is kept as given; a wrong one is no error
+    until fit (and no error in every set_params after it, as in skorch)."""
+    clf = tiny(cls).set_params(callbacks=-np.inf)
+    assert clf.callbacks == -np.inf
+    with pytest.raises(InvalidParameterError, match="'callbacks' parameter"):
+        clf.fit(*data)
+    clf.set_params(callbacks=[("stop", EarlyStopping(monitor="train_loss", patience=1))])
+    clf.set_params(callbacks__stop__patience=3).fit(*data)
+    assert dict(clf.callbacks_)["stop"].patience == 3
+
+
+# ---------------------------------------------------------------- thread policy (n_threads)
+
+
+def _fit_and_predict_threads(model, X, y, monkeypatch):
+    """torch's thread count during fit (at each training loss) and during each prediction
+    method (the fitted module's forward passes), and after each call."""
+    from sklearn_bsym.nn import EnsembleClassifier
+
+    seen = {"fit": []}
+    loss = torch.nn.functional.binary_cross_entropy_with_logits
+
+    def counted(*args, **kwargs):
+        seen["fit"].append(torch.get_num_threads())
+        return loss(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "binary_cross_entropy_with_logits", counted)
+    model.fit(X, y)
+    monkeypatch.undo()
+    after = {"fit": torch.get_num_threads()}
+    calls = ["predict_proba", "predict"]
+    calls += ["predict_proba_members"] if isinstance(model, EnsembleClassifier) else [
+        "decision_function"]
+    calls += ["symmetry_factor"] if isinstance(model, HybridClassifier) else []
+    for name in calls:
+        seen[name] = []
+        hook = model.module_.register_forward_pre_hook(
+            lambda m, i, out=seen[name]: out.append(torch.get_num_threads()))
+        getattr(model, name)(X)
+        hook.remove()
+        after[name] = torch.get_num_threads()
+    return {name: set(v) for name, v in seen.items()}, after
+
+
+@pytest.mark.parametrize("n_threads", ["default", None, 2])
+@pytest.mark.parametrize("cls", [*CLASSES, "EnsembleClassifier"])
+def test_calls_run_with_n_threads_and_leave_the_setting_alone(cls, n_threads, data,
+                                                              monkeypatch):
+    """Each call runs with ``n_threads`` torch threads (default 1; None: the process's own
+    setting) and restores the process's setting after it."""
+    from sklearn_bsym.nn import EnsembleClassifier
+
+    X, y = data
+    given = {} if n_threads == "default" else {"n_threads": n_threads}
+    if cls == "EnsembleClassifier":
+        model = EnsembleClassifier(tiny(InvariantClassifier), n_members=2, random_state=0,
+                                   **given)
+    else:
+        model = tiny(cls, **given)
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)  # the user's own setting
+    try:
+        seen, after = _fit_and_predict_threads(model, X, y, monkeypatch)
+    finally:
+        torch.set_num_threads(before)
+    expected = {"default": 1, None: 3, 2: 2}[n_threads]
+    assert seen == dict.fromkeys(seen, {expected})
+    assert after == dict.fromkeys(after, 3)
+
+
+def test_an_enclosing_limit_holds_over_the_estimators(data, monkeypatch):
+    """Inside a study's limit (here two threads), an estimator's own default does not change
+    the thread count (a fit's numbers depend on it)."""
+    from sklearn_bsym._threads import thread_limit
+
+    X, y = data
+    with thread_limit(2):
+        seen, _ = _fit_and_predict_threads(tiny(InvariantClassifier), X, y, monkeypatch)
+    assert set.union(*seen.values()) == {2}

@@ -404,3 +404,225 @@ def test_cli_and_config_refuse_a_value_by_the_same_rule(capsys, option, field, b
     as_field = (value,) if field in ("fractions", "scan_resolutions") else value
     with pytest.raises(ValueError, match=rf" in {re.escape(str(rule))}, got {value!r}\."):
         StudyConfig(**{field: as_field})
+
+
+@pytest.mark.parametrize("cause", ["folder_in_the_way", "full_disk", "made_read_only"])
+def test_a_report_not_saved_is_an_error_after_the_tables(tmp_path, capsys, monkeypatch, cause):
+    """The fits are stored but results.csv is not: the tables are shown, then one error line
+    and exit status 2, so that a script or workflow manager does not take the study as done."""
+    import errno
+    import os
+
+    from sklearn_bsym.studies import ResultStore, _store
+
+    argv = [*TINY_ARGV, "--output", str(tmp_path)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    (results,) = tmp_path.glob("*/results.csv")
+    if cause == "folder_in_the_way":
+        results.unlink()
+        (results / "kept.txt").mkdir(parents=True)
+        said = f"Cannot write {results}: a folder with files stands there; move it away"
+    else:
+        code = errno.ENOSPC if cause == "full_disk" else errno.EACCES
+
+        def fail(path, data):
+            if path.suffix != ".json" or path.parent.name != "fits":
+                raise OSError(code, os.strerror(code))
+            real(path, data)
+
+        real = _store._replace_atomically
+        monkeypatch.setattr(_store, "_replace_atomically", fail)
+        said = f"Cannot write {results} (No space left on device): free disk space"
+        if cause == "made_read_only":
+            # The folder is made read-only while the fit runs (as root cannot do with chmod).
+            (fit,) = tmp_path.glob("*/fits/*.json")
+            fit.unlink()
+            monkeypatch.setattr(ResultStore, "is_writable", lambda self: False)
+            said = f"Cannot write {results} (Permission denied): fix the folder's permissions"
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert "| hgb |" in captured.out and "Results in" not in captured.out
+    errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and said in errors[0] and "warning:" not in captured.err
+    assert "run the same command again to write them" in errors[0]
+
+
+def test_ctrl_c_while_the_report_is_written_says_the_fits_are_stored(tmp_path, capsys,
+                                                                    monkeypatch):
+    """It said "Interrupted before any fit ran; nothing was stored"."""
+    from sklearn_bsym.studies import _report
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_report, "summarize", interrupted)
+    assert main([*TINY_ARGV, "--seeds", "2", "--output", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert "Interrupted while writing the report: all 2 fits of this run are stored" in err
+    assert "nothing was stored" not in err
+
+
+# ---------------------------------------------------------------- fit and score
+@pytest.fixture
+def class_files(tmp_path):
+    """Signal and background events in two formats, as measured (parquet) and truth (CSV)."""
+    from sklearn_bsym.datasets import make_dimuon_events, save_events
+
+    X, y = make_dimuon_events(1_600, random_state=0)
+    save_events(tmp_path / "signal.parquet", X[y == 1])
+    save_events(tmp_path / "background.csv", X[y == 0])
+    return tmp_path / "signal.parquet", tmp_path / "background.csv"
+
+
+def _charged_csv(path, n, same_sign):
+    """``n`` events with their own column names and charges; ``same_sign`` rows have two
+    positive muons (the reader drops them)."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from sklearn_bsym.datasets import make_dimuon_events
+
+    X, _ = make_dimuon_events(n, random_state=9)
+    p = X.reshape(-1, 2, 4)
+    table = pd.DataFrame({f"{c}{i}": p[:, i, k] for i in range(2)
+                          for k, c in enumerate(["px", "py", "pz", "E"])})
+    charges = np.tile([1, -1], (n, 1))
+    charges[same_sign] = [1, 1]
+    table["q0"], table["q1"] = charges[:, 0], charges[:, 1]
+    table.to_csv(path, index=False, float_format="%.17g")
+    mapping = [{"px": f"px{i}", "py": f"py{i}", "pz": f"pz{i}", "E": f"E{i}", "charge": f"q{i}"}
+               for i in range(2)]
+    return X, json.dumps(mapping)
+
+
+def test_fit_then_score_through_the_command_line(tmp_path, capsys, class_files):
+    import numpy as np
+    import uproot
+
+    from sklearn_bsym.deploy import load_model, read_model_info
+
+    signal, background = class_files
+    model_file = tmp_path / "model.skops"
+    argv = ["fit", "--signal", str(signal), "--background", str(background), "--model",
+            "invariant", "--epochs", "2", "--resolution", "0.1", "--test-fraction", "0.25",
+            "--output", str(model_file)]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "Read 800 signal and 800 background events." in captured.err
+    assert "Training invariant on 600 signal and 600 background events, smeared by a 0.1 pT " \
+           "resolution, pT-reweighted background." in captured.err
+    assert re.search(r"Recipe: preset 'fast': AdamW, .* 2 epochs: 1,200 events", captured.err)
+    assert re.search(r"AUC on the 400 held-out events \(0.25 share\): 0\.\d{4} pT-weighted",
+                     captured.out)
+    info = read_model_info(model_file)
+    assert info["metadata"]["n_signal"] == 600 and info["metadata"]["resolution"] == 0.1
+    assert info["estimator"] == ("Pipeline(smear: MomentumSmearer, clf: "
+                                 "PtReweightedClassifier(InvariantClassifier))")
+
+    X, mapping = _charged_csv(tmp_path / "data.csv", 300, same_sign=[3, 4, 250])
+    out = tmp_path / "scores.root"
+    assert main(["score", str(model_file), str(tmp_path / "data.csv"), "--columns", mapping,
+                 "--output", str(out), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert ("No smearing: the inputs are taken as measured, so the model's measuring step(s) "
+            "'smear' are left out") in captured.out
+    assert "Scored 297 of 300 entries; 3 dropped by the selection are NaN." in captured.out
+    assert 'tree.AddFriend("scores", ' in captured.out
+    with uproot.open(out) as file:
+        scores = file["scores"]["score"].array(library="np")
+    kept = np.setdiff1d(np.arange(300), [3, 4, 250])
+    assert np.flatnonzero(np.isnan(scores)).tolist() == [3, 4, 250]
+    clf = load_model(model_file)["clf"]
+    assert np.allclose(scores[kept], clf.predict_proba(X[kept])[:, 1], rtol=1e-6, atol=0)
+
+
+def test_fit_on_measured_files_without_reweighting_saves_the_bare_model(tmp_path, capsys,
+                                                                       class_files):
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
+
+    from sklearn_bsym.datasets._io import _CSV_FLOATS
+    from sklearn_bsym.deploy import load_model
+
+    signal, background = class_files
+    argv = ["fit", "--signal", str(signal), "--background", str(background), "--model", "hgb",
+            "--no-reweight", "--output", str(tmp_path / "hgb.skops")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "taken as measured, no reweighting" in err and "scikit-learn's recipe" in err
+    model = load_model(tmp_path / "hgb.skops")
+    assert isinstance(model, Pipeline) and type(model[-1]).__name__ == (
+        "HistGradientBoostingClassifier")
+    X, mapping = _charged_csv(tmp_path / "d.csv", 40, same_sign=[])
+    assert main(["score", str(tmp_path / "hgb.skops"), str(tmp_path / "d.csv"), "--columns",
+                 mapping, "--output", str(tmp_path / "s.csv"), "--name", "bdt"]) == 0
+    out = capsys.readouterr().out
+    assert "No smearing" not in out and "Scored 40 of 40 entries; 0 dropped" in out
+    scores = pd.read_csv(tmp_path / "s.csv", **_CSV_FLOATS)["bdt"]  # exactly as written
+    assert (scores == model.predict_proba(X)[:, 1]).all()
+
+
+def test_score_refuses_a_pickle_in_one_line(tmp_path, capsys):
+    import pickle
+
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps({"a": 1}))
+    (tmp_path / "in.csv").write_text("x\n1\n")
+    line = _one_line_error(capsys, ["score", str(tmp_path / "model.pkl"),
+                                    str(tmp_path / "in.csv"), "--output",
+                                    str(tmp_path / "s.csv")])
+    assert str(tmp_path / "model.pkl") in line and "it is a pickle" in line
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["fit", "--signal", "s.csv", "--output", "m.skops"], "--background"),
+        (["fit", "--signal", "s.csv", "--background", "b.csv", "--output", "m.skops",
+          "--model", "optimal"], "invalid choice: 'optimal'"),
+        (["fit", "--signal", "s.csv", "--background", "b.csv", "--output", "m.skops",
+          "--test-fraction", "1"], "--test-fraction: 1 is out of range; allowed: (0, 1)"),
+        (["score", "m.skops", "in.root"], "the following arguments are required: --output"),
+        (["score", "m.skops", "in.root", "--output", "s.root", "--chunk-size", "0"],
+         "--chunk-size: 0 is out of range"),
+    ],
+)
+def test_bad_command_options_exit_with_a_message(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_commands_keep_the_study_as_the_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert "python -m sklearn_bsym fit ..." in text and "python -m sklearn_bsym score ..." in text
+    for command in ("fit", "score"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert f"usage: python -m sklearn_bsym {command}" in capsys.readouterr().out
+
+
+def test_command_help_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sklearn_bsym.__main__ import main\n"
+        "for command in ('fit', 'score'):\n"
+        "    try:\n"
+        "        main([command, '--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print('HEAVY', sorted({'torch', 'pandas', 'sklearn', 'skorch'} & set(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "HEAVY []" in out

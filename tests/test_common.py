@@ -1,47 +1,48 @@
 """scikit-learn's estimator checks over every public estimator of the package, found by walking
 it, and the same properties re-checked on real events.
 
-Estimators are found the way scikit-learn's own ``all_estimators`` finds its: every public
-module's ``__all__`` is searched for estimator classes, so a new estimator is checked without
-being listed here (the test fails until it has tiny settings in ``TINY``).
+Estimators are found the way scikit-learn's own ``all_estimators`` finds its
+(``sklearn_bsym._discovery.public_estimators``: every public module's ``__all__`` is searched
+for estimator classes), so a new estimator is checked without being listed here (the test
+fails until it has tiny settings in ``TINY``).
 
 scikit-learn's checks feed made-up data: 1, 2, 3, 5 or 10 Gaussian columns (not 4 per
 particle), negative energies, multiclass or string labels. The estimators here reject such
 input by design with the event contract's ValueError (:mod:`sklearn_bsym.events`; for the
 reweighter, its 0/1 label contract), so every check that needs its made-up X (or y) to be
 accepted fails (the checks of a bad target alone pass: labels are checked before the event
-contract). Those checks are listed per estimator below, and each is asserted to fail FOR THAT
-REASON (the contract's ValueError in the exception chain): a listed check that passes, or
-fails for another reason, fails the suite. The second half of this file runs the properties
-those checks guard (fit returns self, parameters untouched, pickling, feature counts and names,
-order and subset invariance, idempotence, read-only and Fortran input, NaN/inf) on generated
-two-muon events instead.
+contract). Those checks are listed per estimator below and passed, each with its reason, to
+scikit-learn's ``check_estimator`` as ``expected_failed_checks`` (:func:`expected_failed_checks`:
+``check_estimator(est, expected_failed_checks=expected_failed_checks(est))`` is clean), and each
+is asserted to fail FOR THAT REASON (the contract's ValueError in the exception chain): a
+listed check that passes, or fails for another reason, fails the suite. The second half of
+this file runs the properties those checks guard (fit returns self, parameters untouched,
+pickling, feature counts and names, order and subset invariance, idempotence, read-only and
+Fortran input, NaN/inf) on generated two-muon events instead.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import pickle
-import pkgutil
+import re
 import traceback
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import check_param_validation, estimator_checks_generator
+from sklearn.utils.estimator_checks import check_estimator, check_param_validation
 from skorch import NeuralNet, NeuralNetBinaryClassifier
 
-import sklearn_bsym
+from sklearn_bsym._discovery import public_estimators
 from sklearn_bsym.datasets import make_dimuon_events
 from sklearn_bsym.events import feature_names
-from sklearn_bsym.nn import EnsembleClassifier, PFNClassifier
+from sklearn_bsym.nn import EnsembleClassifier, HybridClassifier, InvariantClassifier, PFNClassifier
 from sklearn_bsym.preprocessing import PtReweighter
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -68,17 +69,7 @@ TINY = {
 
 def public_estimator_classes() -> list[type]:
     """Every estimator class in the ``__all__`` of a public module of the package."""
-    found: dict[type, None] = {}
-    for info in pkgutil.walk_packages(sklearn_bsym.__path__, "sklearn_bsym."):
-        if any(part.startswith("_") for part in info.name.split(".")[1:]):
-            continue
-        module = importlib.import_module(info.name)
-        for name in getattr(module, "__all__", []):
-            obj = getattr(module, name)
-            if (inspect.isclass(obj) and issubclass(obj, BaseEstimator)
-                    and not inspect.isabstract(obj)):
-                found[obj] = None
-    return sorted(found, key=lambda c: c.__name__)
+    return sorted(set(public_estimators().values()), key=lambda c: c.__name__)
 
 
 def _tiny(cls):
@@ -132,26 +123,34 @@ _CONTRACT_FAILS = {
     **dict.fromkeys(
         ["PFNClassifier", "InvariantClassifier", "HybridClassifier"],
         _DATA | _FIT | _CLASSIFIER | _WEIGHTED
-        # y=None is prediction's data set: the made-up X fails first.
-        | {"check_decision_proba_consistency", "check_estimators_partial_fit_n_features",
-           "check_requires_y_none"}),
+        | {"check_decision_proba_consistency", "check_estimators_partial_fit_n_features"}),
 }
-#: Checks that fail by design for another stated reason, with the message that shows it.
+#: Checks that fail by design for another reason: (reason, exception type, message pattern).
 _DESIGN_FAILS = {
     name: {
-        # skorch's NeuralNet.__init__ sets history_, initialized_ and virtual_params_.
-        "check_no_attributes_set_in_init": (AssertionError, "history_"),
-        # skorch checks callbacks and predict_nonlinearity in set_params at once; the check
-        # passes but warns that validation should wait for fit.
-        "check_set_params": (UserWarning, "occurred during set_params of param"),
-        # An unknown constructor argument is refused at once, not at fit (a misspelt one would
-        # otherwise cost a training set-up first); the check passes "kwargs", the name of
-        # **kwargs itself, as an argument.
+        # The check passes "kwargs", the name of **kwargs itself (skorch's module__* & co.),
+        # as an argument.
         "check_do_not_raise_errors_in_init_or_set_params": (
+            "an unknown constructor argument is refused at once, as Python refuses one to an "
+            "estimator without **kwargs, not at fit; the check passes 'kwargs', the name of "
+            "the **kwargs that takes skorch's module__*, optimizer__* and callbacks__* "
+            "settings, as an argument",
             TypeError, r"got unexpected argument\(s\) kwargs;"),
     }
     for name in ["PFNClassifier", "InvariantClassifier", "HybridClassifier"]
 }
+_CONTRACT_REASON = ("event contract: the estimator takes canonical events, 4 columns (px, py, "
+                    "pz, E) per particle with E >= |p| (sklearn_bsym.events), and 0/1 labels; "
+                    "the check's made-up data is refused with a ValueError that says so")
+
+
+def expected_failed_checks(estimator) -> dict[str, str]:
+    """The scikit-learn checks ``estimator`` fails by design, each with its reason (what
+    ``check_estimator``'s ``expected_failed_checks`` takes)."""
+    name = type(estimator).__name__
+    expected = dict.fromkeys(_CONTRACT_FAILS[name], _CONTRACT_REASON)
+    expected.update({check: reason for check, (reason, *_) in _DESIGN_FAILS.get(name, {}).items()})
+    return expected
 
 
 def _from_contract(exc: BaseException) -> bool:
@@ -174,38 +173,43 @@ def _from_contract(exc: BaseException) -> bool:
     return False
 
 
-def _check_cases():
-    for estimator in ESTIMATORS:
-        for est, check in estimator_checks_generator(estimator, legacy=True):
-            name = getattr(check, "func", check).__name__
-            yield pytest.param(est, check, id=f"{type(est).__name__}-{name}")
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=[type(e).__name__ for e in ESTIMATORS])
+def test_check_estimator(estimator):
+    """scikit-learn's ``check_estimator`` reports no failure but the declared ones, and each
+    declared one fails for its stated reason (one that passes fails the suite, as pytest's
+    strict xfail)."""
+    name = type(estimator).__name__
+    expected = expected_failed_checks(estimator)
+    results = check_estimator(estimator, expected_failed_checks=expected, on_fail=None,
+                              on_skip=None)
+    failed = {r["check_name"]: r["exception"] for r in results if r["status"] == "failed"}
+    assert not failed, f"{name} fails scikit-learn's checks: {failed}"
+    for result in results:
+        check, exc = result["check_name"], result["exception"]
+        if check not in expected:
+            continue
+        assert result["status"] == "xfail", f"{check} passes: remove it from the expected"
+        if check in _CONTRACT_FAILS[name]:
+            assert _from_contract(exc), (
+                f"{check} was expected to fail on the event contract, but failed with {exc!r}")
+        else:
+            _, kind, pattern = _DESIGN_FAILS[name][check]
+            assert isinstance(exc, kind) and re.search(pattern, str(exc)), repr(exc)
 
 
-@pytest.mark.parametrize(("estimator", "check"), list(_check_cases()))
-def test_sklearn_compatible(estimator, check):
-    name = getattr(check, "func", check).__name__
-    cls = type(estimator).__name__
-    design = _DESIGN_FAILS.get(cls, {}).get(name)
-    if design is not None and issubclass(design[0], Warning):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            check(estimator)
-        assert any(issubclass(w.category, design[0]) and design[1] in str(w.message)
-                   for w in caught)
-    elif design is not None:
-        with pytest.raises(design[0], match=design[1]), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            check(estimator)
-    elif name in _CONTRACT_FAILS[cls]:
-        with pytest.raises(Exception) as info:  # noqa: PT011 (the reason is checked below)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                check(estimator)
-        assert _from_contract(info.value), (
-            f"{name} was expected to fail on the event contract, but failed with "
-            f"{info.value!r}")
-    else:
-        check(estimator)
+@pytest.mark.parametrize("cls", [PFNClassifier, InvariantClassifier, HybridClassifier])
+def test_networks_take_any_value_until_fit(cls):
+    """What ``check_do_not_raise_errors_in_init_or_set_params`` asks, but for the name
+    ``kwargs`` (see above), and what ``check_set_params`` asks: every named argument takes any
+    value in ``__init__`` and ``set_params``, and ``get_params`` returns it (values are checked
+    at fit)."""
+    names = [p.name for p in inspect.signature(cls).parameters.values()
+             if p.kind is not p.VAR_KEYWORD]
+    for value in [-1, 3.0, "helloworld", np.array([1.0, 4.0]), [1], {}, [], -np.inf, None]:
+        given = dict.fromkeys(names, value)
+        for est in (cls(**given), cls().set_params(**given)):
+            params = est.get_params(deep=True)
+            assert all(params[name] is value for name in names)
 
 
 # --- the same properties, on events -------------------------------------------------------
@@ -293,6 +297,21 @@ def test_pickle_roundtrip(estimator, events):
     est = _fit(clone(estimator), X, y)
     again = pickle.loads(pickle.dumps(est))
     assert_array_equal(_outputs(again, X, y), _outputs(est, X, y))
+
+
+@pytest.mark.parametrize("estimator", ON_EVENTS, ids=_ids(ON_EVENTS))
+def test_model_file_roundtrip(estimator, events, tmp_path):
+    """Every estimator saves to a model file (sklearn_bsym.deploy) and loads back exactly, its
+    column names included."""
+    from sklearn_bsym.deploy import load_model, save_model
+
+    X, y = events
+    df = pd.DataFrame(X, columns=feature_names(2))
+    est = _fit(clone(estimator), df, y)
+    again = load_model(save_model(est, tmp_path / "model.skops"))
+    assert_array_equal(_outputs(again, df, y), _outputs(est, df, y))
+    if hasattr(est, "feature_names_in_"):
+        assert_array_equal(again.feature_names_in_, est.feature_names_in_)
 
 
 @pytest.mark.parametrize("estimator", ON_EVENTS, ids=_ids(ON_EVENTS))

@@ -121,8 +121,14 @@ def _bad_events(X):
     inf[5, 0] = np.inf
     spacelike[7, 3] = -1.0
     huge[9, 1] = 1e7
+    empty = X.copy()
+    empty[4] = 0.0  # no particle at all: it fitted and predicted 0.0
+    # Names that are not the layout's (here the mu- first) were taken by position, silently.
+    foreign = pd.DataFrame(X, columns=[f"{charge}_{c}" for charge in ("minus", "plus")
+                                       for c in events.COMPONENTS])
     return {"nan": nan, "inf": inf, "spacelike": spacelike, "huge": huge, "6 columns": X[:, :6],
-            "float16": X.astype(np.float16)}
+            "float16": X.astype(np.float16), "no particle": empty,
+            "particle view": X.reshape(len(X), -1, 4), "foreign names": foreign}
 
 
 @pytest.mark.parametrize("kind", list(_bad_events(np.ones((10, 8)))))
@@ -142,7 +148,11 @@ def test_same_bad_events_same_error_everywhere(data, kind):
         (lambda y: np.arange(len(y)) % 3, "The type of the target is multiclass"),
         (lambda y: y + 0.5, "The type of the target is continuous"),
         (lambda y: np.where(y == 1, np.nan, 0.0), "Input y contains NaN"),
-        (lambda y: 2 * y - 1, r"y must be binary with 0 = background .*got classes \[-1, 1\]"),
+        (lambda y: 2 * y - 1, r"y holds the labels \[-1, 1\]; <caller> needs labels 1 = signal "
+         r"and 0 = background: map them first, e.g. y = \(labels == 1\)\.astype\(int\)\.$"),
+        (lambda y: np.where(y == 1, "signal", "background"),
+         r"y holds the labels \['background', 'signal'\]; <caller> needs labels 1 = signal and "
+         r"0 = background: map them first, e.g. y = \(labels == 'signal'\)\.astype\(int\)\.$"),
         (lambda y: y[:-1], "X has 200 events but y has 199 labels; pass one label per event"),
     ],
 )
@@ -239,10 +249,41 @@ def test_dataframe_name_mismatch_is_an_error(data, columns, match):
         events.check_events(frame)
 
 
-def test_dataframe_without_layout_names_is_positional(data):
+@pytest.mark.parametrize(
+    "columns",
+    [[f"c{i}" for i in range(8)],
+     [f"{charge}_{c}" for charge in ("minus", "plus") for c in events.COMPONENTS],
+     [4, 5, 6, 7, 0, 1, 2, 3]],
+    ids=["other_names", "mu_minus_first", "positions_reordered"],
+)
+def test_dataframe_without_layout_names_is_refused(data, columns):
+    """Columns that are not the layout's names (nor plain positions 0, 1, ...) were taken by
+    position without a word; the error names the column-mapping reader."""
+    X, y = data
+    frame = pd.DataFrame(X, columns=columns)
+    with pytest.raises(ValueError, match=r"are not the event layout's names.*column mapping "
+                       r"\(sklearn_bsym\.datasets\.load_event_file\(path, columns=\[\.\.\.\]\)"):
+        InvariantClassifier(max_epochs=1).fit(frame, y)
+    assert_array_equal(events.check_events(frame.to_numpy()), X)
+
+
+def test_dataframe_of_positions_is_positional(data):
     X, _ = data
-    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(8)])
-    assert_array_equal(events.check_events(frame), X)
+    assert_array_equal(events.check_events(pd.DataFrame(X)), X)
+
+
+def test_no_particle_event_is_refused_at_fit_and_predict(data):
+    """An all-zero event fitted and predicted 0.0; it is refused by its row, also when a
+    fitted estimator predicts it."""
+    X, y = data
+    clf = InvariantClassifier(max_epochs=1, batch_size=64, random_state=0).fit(X, y)
+    empty = X[:5].copy()
+    empty[2] = 0.0
+    for call in (clf.predict_proba, clf.decision_function,
+                 MomentumSmearer(0.1, random_state=0).fit(X).transform):
+        with pytest.raises(ValueError, match=r"1 event\(s\) have no particle at all.*first "
+                           r"rows: \[2\]"):
+            call(empty)
 
 
 # ---------------------------------------------------------------- awkward and vector

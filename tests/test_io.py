@@ -382,7 +382,8 @@ def test_parquet_keeps_float32(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"y": np.full(50, 2)}, r"got classes \[2\]. save_events needs labels 1 = signal and 0"),
+        ({"y": np.full(50, 2)},
+         r"y holds the labels \[2\]; save_events needs labels 1 = signal and 0"),
         ({"y": np.ones(49)}, "X has 50 events but y has 49 labels; pass one label per event"),
         ({"truth": pd.DataFrame({"a": np.ones(3)})}, "truth has 3 rows but X has 50"),
     ],
@@ -621,3 +622,105 @@ def test_a_damaged_file_is_one_line_naming_it(tmp_path, name, mixed_lhe):
     with pytest.raises(ValueError) as info:
         load_event_file(path)
     assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+# ---------------------------------------------------------------- reading in chunks
+def _chunked(chunks):
+    parts = list(chunks)
+    return (np.concatenate([c.X for c in parts]), np.concatenate([c.selected for c in parts]),
+            [c.selected.size for c in parts])
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3, 100])
+def test_lhe_in_chunks_flags_each_event(mixed_lhe, chunk_size):
+    from sklearn_bsym.datasets import read_event_chunks
+
+    chunks = read_event_chunks(mixed_lhe, chunk_size=chunk_size)
+    assert chunks.n_entries is None  # an LHE file says its size only once read
+    X, selected, sizes = _chunked(chunks)
+    assert_array_equal(selected, [True, False, True, False])  # mumu, ee, mumu+jet, e mu
+    assert max(sizes) <= chunk_size and sum(sizes) == 4
+    with pytest.warns(UserWarning, match="skipped 2 of 4"):
+        assert_array_equal(X, load_lhe(mixed_lhe))
+
+
+def test_lhe_in_chunks_without_the_pair_says_which_pairs_it_has(mixed_lhe):
+    from sklearn_bsym.datasets import read_event_chunks
+
+    with pytest.raises(ValueError, match=r"no tau\+ tau- pairs in its 4 events.*mu\+ mu- pairs "
+                       r"in 2 events"):
+        list(read_event_chunks(mixed_lhe, lepton="tau", chunk_size=3))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_mapped_table_in_chunks_flags_the_dropped_rows(tmp_path, suffix):
+    from sklearn_bsym.datasets import make_dimuon_events, read_event_chunks
+
+    X, _ = make_dimuon_events(23, random_state=0)
+    p = X.reshape(-1, 2, 4)
+    charge = np.tile([1, -1], (23, 1))
+    charge[[2, 7, 19]] = [1, 1]  # same-sign pairs: dropped
+    charge[[4, 11]] = [-1, 1]  # the negative muon first: swapped back
+    table = pd.DataFrame({f"{c}{i}": p[:, i, k] for i in range(2)
+                          for k, c in enumerate(["px", "py", "pz", "E"])})
+    table["q0"], table["q1"] = charge[:, 0], charge[:, 1]
+    path = tmp_path / f"events{suffix}"
+    (table.to_csv(path, index=False, float_format="%.17g") if suffix == ".csv"
+     else table.to_parquet(path, index=False))
+    mapping = [{"px": f"px{i}", "py": f"py{i}", "pz": f"pz{i}", "E": f"E{i}", "charge": f"q{i}"}
+               for i in range(2)]
+    chunks = read_event_chunks(path, columns=mapping, chunk_size=5)
+    assert chunks.n_entries == (23 if suffix == ".parquet" else None)
+    got, selected, sizes = _chunked(chunks)
+    assert sizes == [5, 5, 5, 5, 3]
+    assert_array_equal(np.flatnonzero(~selected), [2, 7, 19])
+    with pytest.warns(UserWarning, match="Skipped 3 of 23"):
+        assert_array_equal(got, load_event_file(path, columns=mapping))
+    assert_allclose(got[[4 - 1, 11 - 2]], X[[4, 11]][:, [4, 5, 6, 7, 0, 1, 2, 3]])
+
+
+def test_canonical_table_in_chunks_names_the_row_of_a_bad_value(tmp_path):
+    from sklearn_bsym.datasets import make_dimuon_events, read_event_chunks
+
+    X, _ = make_dimuon_events(12, random_state=0)
+    path = tmp_path / "events.parquet"
+    save_events(path, X)
+    got, selected, sizes = _chunked(read_event_chunks(path, chunk_size=5))
+    assert_array_equal(got, X) and selected.all() and sizes == [5, 5, 2]
+    table = pd.read_parquet(path)
+    table.loc[8, "mu1_px"] = np.nan
+    table.to_parquet(path, index=False)
+    with pytest.raises(ValueError, match=r"'mu1_px' \(px\) holds NaN or inf in 1 row\(s\), "
+                       r"first at row 8"):
+        list(read_event_chunks(path, chunk_size=5))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"tree": "Events"}, "only applies to ROOT files"),
+     ({"chunk_size": 0}, "chunk_size must be an int >= 1"),
+     ({"columns": [{"px": "a"}]}, "needs exactly px, py, pz, E")],
+)
+def test_chunk_reader_checks_its_options_before_reading(tmp_path, kwargs, match):
+    from sklearn_bsym.datasets import make_dimuon_events, read_event_chunks
+
+    path = tmp_path / "events.csv"
+    save_events(path, make_dimuon_events(10, random_state=0)[0])
+    with pytest.raises(ValueError, match=match):
+        read_event_chunks(path, **kwargs)
+
+
+def test_labelled_dataset_of_several_files_per_class(tmp_path):
+    from sklearn_bsym.datasets import make_dimuon_events
+
+    X, y = make_dimuon_events(60, random_state=0)
+    save_events(tmp_path / "s1.parquet", X[y == 1][:10])
+    save_events(tmp_path / "s2.csv", X[y == 1][10:])
+    save_events(tmp_path / "b.csv", X[y == 0])
+    Xl, yl = make_labelled_dataset([tmp_path / "s1.parquet", str(tmp_path / "s2.csv")],
+                                   tmp_path / "b.csv", shuffle=False)
+    assert_array_equal(Xl, np.concatenate([X[y == 1], X[y == 0]]))
+    assert_array_equal(yl, np.r_[np.ones((y == 1).sum()), np.zeros((y == 0).sum())])
+    save_events(tmp_path / "wide.csv", np.hstack([X[:5], X[:5]]))
+    with pytest.raises(ValueError, match=r"signal files hold events of different widths"):
+        make_labelled_dataset([tmp_path / "s1.parquet", tmp_path / "wide.csv"], X[:5])

@@ -20,6 +20,7 @@ FLOORS = {
     "__init__": 0,
     "_random": 0,
     "_files": 0,
+    "_threads": 0,
     "kinematics": 0,
     "events": 0,
     "datasets": 1,
@@ -27,7 +28,10 @@ FLOORS = {
     "nn": 3,
     "optimal": 3,
     "studies": 4,
+    "deploy": 4,
     "__main__": 5,
+    # imports every public module (importlib), to list the estimators
+    "_discovery": 5,
 }
 
 _DOTTED = re.compile(r"sklearn_bsym(\.\w+)+")

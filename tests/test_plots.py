@@ -75,7 +75,28 @@ def test_symmetry_factor_is_drawn_as_steps_over_each_bin_with_counts():
     assert np.allclose(mean[0].get_data().edges, EDGES)  # each bin flat over its own range
     assert np.allclose(mean[0].get_data().values, TABLE["w_general_mean"])
     assert ax.get_xscale() == "log"
-    assert [t.get_text() for t in ax.texts] == ["400"] * 6
+    # equal-population bins: the count once, in the legend, not six times over the bins
+    assert not ax.texts
+    assert "400 events in each bin" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_bin_counts_stand_clear_of_each_other_and_of_the_hatching():
+    """Narrow bins of unequal counts (the 35-55 GeV bins of a study): each count is written,
+    none over another, above the seed range's hatching and on a light ground."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    edges = [8.0, 24.0, 30.0, 35.0, 38.0, 41.0, 44.0, 47.0, 50.0, 55.0, 600.0]
+    counts = [410, 395, 402, 388, 400, 1210, 399, 401, 405, 390]
+    w = np.array([0.05, 0.06, 0.07, 0.09, 0.12, 0.15, 0.17, 0.2, 0.22, 0.63])
+    tables = [_table(edges, w + shift, counts).to_dict("list") for shift in (-0.05, 0.0, 0.05)]
+    ax = plot_symmetry(tables)
+    renderer = FigureCanvasAgg(ax.figure).get_renderer()
+    ax.figure.draw(renderer)
+    assert [t.get_text() for t in ax.texts] == [f"{n:,}" for n in counts]
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+    hatching = max(p.get_zorder() for p in ax.patches)
+    assert all(t.get_zorder() > hatching and t.get_bbox_patch() is not None for t in ax.texts)
     reference = _line(ax, "0.5")
     assert reference.get_ydata()[0] == 0.5 and "equally" in reference.get_label()
     assert "mu+" in ax.get_xlabel()

@@ -175,7 +175,7 @@ def test_all_weights_zero_raises():
         ([1, 1, 1, 1], "one class only"),
         ([0, 1, 2, 1], "Only binary classification is supported"),
         ([0.5, 1.5, 0.2, 0.1], "Only binary classification is supported.*continuous"),
-        ([-1, 1, -1, 1], "y must be binary with 0 = background"),
+        ([-1, 1, -1, 1], r"y holds the labels \[-1, 1\]; .* map them first"),
         ([0, 1, 0], "X has 4 events but y has 3 labels; pass one label per event"),
     ],
 )

@@ -297,3 +297,40 @@ def test_unphysical_flat_branches_are_refused(tmp_path):
                      "phi_b": np.full(2, np.pi), "m_b": np.zeros(2), "id_b": np.full(2, 13.0)}
     with pytest.raises(ValueError, match=r"'id_a' \(pdg_id\) holds a pdg_id that is not whole"):
         load_event_file(path, columns=mapping)
+
+
+# ---------------------------------------------------------------- reading in chunks
+
+
+@pytest.mark.parametrize("kind", ["ttree", "rntuple"])
+def test_root_in_chunks_flags_each_entry(tmp_path, kind):
+    from sklearn_bsym.datasets import read_event_chunks
+
+    path = _write_nano(tmp_path / "nano.root", kind=kind, muons=[
+        [(40.0, 0.5, 0.1, 1), (35.0, -0.3, 2.9, -1)],
+        [],
+        [(30.0, 0.0, 0.0, 1)],
+        [(30.0, 0.0, 0.0, -1), (25.0, 1.0, 1.0, 1)],
+        [(30.0, 0.0, 0.0, 1), (25.0, 1.0, 1.0, 1)],
+    ])  # fmt: skip
+    chunks = read_event_chunks(path, chunk_size=2)
+    assert chunks.n_entries == 5
+    parts = list(chunks)
+    assert [c.selected.tolist() for c in parts] == [[True, False], [False, True], [False]]
+    with pytest.warns(UserWarning, match="Skipped 3 of 5"):
+        assert_allclose(np.concatenate([c.X for c in parts]), load_root(path))
+
+
+def test_real_root_files_in_chunks_match_the_reader(root_dir):
+    from sklearn_bsym.datasets import read_event_chunks
+
+    for name, kwargs in (("uproot-HZZ.root", {}), ("uproot-Zmumu.root",
+                                                   {"columns": ZMUMU_COLUMNS})):
+        chunks = read_event_chunks(root_dir / name, chunk_size=500, **kwargs)
+        parts = list(chunks)
+        selected = np.concatenate([c.selected for c in parts])
+        with pytest.warns(UserWarning, match="Skipped"):
+            X, info = load_event_file(root_dir / name, return_info=True, **kwargs)
+        assert selected.size == chunks.n_entries == info["n_events_read"]
+        assert selected.sum() == info["n_selected"]
+        assert np.array_equal(np.concatenate([c.X for c in parts]), X)

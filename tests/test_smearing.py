@@ -108,7 +108,8 @@ def test_negative_pt_draws_are_clipped():
     X = np.tile([[30.0, 40.0, 0.0, 50.0]], (20000, 1))
     X[:, 0] += np.linspace(0, 1, 20000)  # distinct events, distinct draws
     X[:, 3] = np.sqrt(X[:, 0] ** 2 + 40.0**2)
-    Xs = MomentumSmearer(2.0, random_state=0).fit_transform(X)
+    # sigma = 2 pT (only a callable can say so: a number above 1 is refused as a percentage)
+    Xs = MomentumSmearer(lambda pt: 2.0 * pt, random_state=0).fit_transform(X)
     f = _factors(X, Xs)
     # at r = 2 a third of the draws would flip pT: they are clipped to the minimum factor
     assert np.all(f > 0)
@@ -244,3 +245,20 @@ def test_bad_resolution_callable(events, sigma):
 def test_bad_events(X, match):
     with pytest.raises(ValueError, match=match):
         MomentumSmearer().fit(X)
+
+
+def test_a_resolution_given_as_a_percentage_is_refused_with_the_fraction():
+    """MomentumSmearer(10) (a user meaning 10 %) smeared pT by ten times itself; it is refused
+    with the fraction it means, alike by the smearer and the Bayes-optimal line."""
+    from sklearn_bsym.optimal import BayesOptimalClassifier, optimal_discriminant
+
+    X = np.array([[30.0, 40.0, 0.0, 50.0, -30.0, -40.0, 120.0, 130.0]] * 4)
+    y = np.array([0, 1, 0, 1])
+    said = r"resolution=10 is a relative resolution sigma/pT above 1 .* write resolution=0\.1\.$"
+    for call in (MomentumSmearer(10).fit, BayesOptimalClassifier(10).fit,
+                 lambda X, y: optimal_discriminant(X, resolution=10)):
+        with pytest.raises(ValueError, match=said):
+            call(X, y)
+    with pytest.raises(ValueError, match=r"for 10 % write resolution=\(0\.1, 0\.0005\)\.$"):
+        MomentumSmearer((10, 0.0005)).fit(X)
+    assert MomentumSmearer(1.0, random_state=0).fit(X).transform(X).shape == X.shape

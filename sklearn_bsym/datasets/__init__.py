@@ -21,7 +21,16 @@ from ._generator import (
     rapidity_pdf,
     signal_mass_pdf,
 )
-from ._io import load_event_file, load_events, load_lhe, make_labelled_dataset, save_events
+from ._io import (
+    EventChunk,
+    EventChunks,
+    load_event_file,
+    load_events,
+    load_lhe,
+    make_labelled_dataset,
+    read_event_chunks,
+    save_events,
+)
 from ._root import load_root
 
 __all__ = [
@@ -47,4 +56,7 @@ __all__ = [
     "load_events",
     "save_events",
     "make_labelled_dataset",
+    "read_event_chunks",
+    "EventChunks",
+    "EventChunk",
 ]

@@ -138,13 +138,14 @@ def mapping_sources(specs: list[dict[str, str]]) -> list[str]:
 def events_from_columns(
     get: Callable[[str], np.ndarray], specs: list[dict[str, str]], pair: tuple[int, int],
     where: str, *, label: str = "column", first_row: int = 0,
-) -> tuple[np.ndarray, dict[str, int]]:
-    """``(X, counts)`` from columns fetched with ``get(name) -> 1-D array``, each checked by
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, selected)`` from columns fetched with ``get(name) -> 1-D array``, each checked by
     :func:`checked_values` (``where``, ``label`` and ``first_row`` name the offending rows).
 
     With a ``charge`` key, events whose two particles have opposite charges are kept (positive
     first); with ``pdg_id``, events whose ids are the ``pair`` (``(positive_id, negative_id)``)
-    in either order. ``counts`` has ``n_events_read``, ``n_selected`` and ``n_wrong_pair``.
+    in either order. ``selected`` says which rows were kept (a boolean per row; ``X`` holds
+    the kept rows, in order).
     """
     def column(spec, key):
         return checked_values(get(spec[key]), key, spec[key], where, label=label, rows=first_row)
@@ -157,10 +158,9 @@ def events_from_columns(
             particles.append(
                 kinematics.from_pt_eta_phi_mass(*(column(spec, c) for c in COLLIDER)))
     p = np.stack(particles, axis=1).astype(np.float64, copy=False)
-    n = p.shape[0]
     order = next(iter(set(specs[0]) & set(ORDER_KEYS)), None)
     if order is None:
-        return to_flat(p), {"n_events_read": n, "n_selected": n, "n_wrong_pair": 0}
+        return to_flat(p), np.ones(p.shape[0], dtype=bool)
     q = np.stack([column(spec, order) for spec in specs], axis=1)
     if order == "pdg_id":
         ids = q.astype(np.int64)
@@ -171,5 +171,4 @@ def events_from_columns(
         first_neg = (q[:, 0] < 0) & (q[:, 1] > 0)
     keep = first_pos | first_neg
     p = np.where(first_neg[:, None, None], p[:, ::-1], p)[keep]
-    n_kept = int(keep.sum())
-    return to_flat(p), {"n_events_read": n, "n_selected": n_kept, "n_wrong_pair": n - n_kept}
+    return to_flat(p), keep

@@ -19,6 +19,7 @@ __all__ = [
     "check_max_events",
     "existing_file",
     "finish_selection",
+    "refuse_no_selection",
     "one_line",
 ]
 
@@ -83,21 +84,26 @@ def one_line(exc: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + " ..."
 
 
-def finish_selection(
-    where: str, blocks: list, n_read: int, n_selected: int, detail: str, hint: str,
-    *, stacklevel: int = 3,
-):
-    """The selected events of all chunks, checked; a UserWarning counting the skipped events,
-    a ValueError when none (or no event at all) was read.
-
-    ``detail`` says why events were skipped (counts per reason), ``hint`` how to select others.
-    """
+def refuse_no_selection(where: str, n_read: int, n_selected: int, detail: str, hint: str):
+    """A ValueError when a file had no event, or no event that passed the selection."""
     if n_read == 0:
         raise ValueError(f"{where} contains no events (0 entries read).")
     if n_selected == 0:
         raise ValueError(
             f"{where} has no usable pair in its {n_read} events read: {detail}. {hint}"
         )
+
+
+def finish_selection(
+    where: str, blocks: list, n_read: int, n_selected: int, detail: str, hint: str,
+    *, stacklevel: int = 3,
+):
+    """The selected events of all chunks, checked; a UserWarning counting the skipped events,
+    a ValueError when none (or no event at all) was read (:func:`refuse_no_selection`).
+
+    ``detail`` says why events were skipped (counts per reason), ``hint`` how to select others.
+    """
+    refuse_no_selection(where, n_read, n_selected, detail, hint)
     n_skipped = n_read - n_selected
     if n_skipped:
         warnings.warn(

@@ -18,8 +18,8 @@ rejection, are ``m > MASS_MIN``, muon ``pT > PT_MIN`` and ``|eta| < ETA_MAX``. A
 and are back to back in phi, and the fraction of decay angles that pass the cuts at a given
 ``(m, y)`` is the closed form :func:`lo_acceptance`.
 
-The shape parameters are calibrated to the quantiles of the authors' MadGraph samples (physics.md
-section 2); ``benchmarks/generator_calibration.py`` prints the comparison.
+The shape parameters are calibrated to the quantiles of the authors' MadGraph samples (user
+guide: :ref:`physics-generator`); ``benchmarks/generator_calibration.py`` prints the comparison.
 
 Charge is carried by the order of the particles: ``X[:, 0:4]`` is the mu+, ``X[:, 4:8]`` the mu-.
 """
@@ -57,8 +57,9 @@ __all__ = [
 #: Z boson mass and width in GeV (PDG values, as in MadGraph's default model).
 Z_MASS = 91.1876
 Z_WIDTH = 2.4952
-#: The calibration target: percentiles of the authors' MadGraph samples (physics.md section 2),
-#: per (label, quantity) with label 1 = signal, 0 = background; muon pT of the first muon.
+#: The calibration target: percentiles of the authors' MadGraph samples
+#: (:ref:`physics-generator`), per (label, quantity) with label 1 = signal, 0 = background;
+#: muon pT of the first muon.
 REFERENCE_PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
 REFERENCE_QUANTILES = {
     (1, "mass"): (76.2, 85.1, 90.0, 91.2, 92.4, 98.2, 116.3),

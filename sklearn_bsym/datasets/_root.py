@@ -23,7 +23,7 @@ from ._common import (
     pair_name,
 )
 
-__all__ = ["load_root"]
+__all__ = ["load_root", "RootReading"]
 
 # NanoAOD collection names per lepton flavour (PDG id).
 _COLLECTIONS = {11: "Electron", 13: "Muon", 15: "Tau"}
@@ -133,8 +133,8 @@ def _collection_branches(keys, rntuple, flavour, where):
 
 
 def _chunk_pairs(chunk, branches, rntuple, mode, where, first_entry):
-    """Selected ``(n, 8)`` events of one chunk (its first entry number ``first_entry``) and its
-    counts per reason."""
+    """Selected ``(n, 8)`` events of one chunk (its first entry number ``first_entry``), which
+    entries were selected (a boolean each), and the counts of the others per reason."""
     import awkward as ak  # with uproot, only when a ROOT file is read
 
     momentum = [_field(chunk, k, rntuple) for k in branches["momentum"]]
@@ -182,7 +182,7 @@ def _chunk_pairs(chunk, branches, rntuple, mode, where, first_entry):
         "only same-charge leptons": int(((n_leptons >= 2) & ((n_pos == 0) | (n_neg == 0))).sum()),
         "more than one of a charge": int((~keep & (n_pos >= 1) & (n_neg >= 1)).sum()),
     }
-    return np.concatenate(picked, axis=1), reasons
+    return np.concatenate(picked, axis=1), keep, reasons
 
 
 def _check_columns_exist(keys, rntuple, sources, where):
@@ -253,65 +253,96 @@ def load_root(
     UserWarning
         When events are skipped (no pair of the requested kind), with the count per reason.
     """
-    flavours = lepton_pair(lepton)
-    if flavours[0] != -flavours[1] or abs(flavours[1]) not in _COLLECTIONS:
-        raise ValueError(
-            f"lepton={lepton!r}: ROOT files are read one collection (flavour) at a time; pass "
-            "lepton='mu', 'e' or 'tau'."
-        )
-    if pair not in _PAIR_MODES:
-        raise ValueError(f"pair must be one of {_PAIR_MODES}, got {pair!r}.")
     max_events = check_max_events(max_events)
-    specs = None if columns is None else check_column_mapping(columns)
-    path = existing_file(path)
-    if path.stat().st_size == 0:
-        raise ValueError(f"ROOT file {path} is empty (0 bytes); it contains no events.")
-    with _open(path) as file:
-        name, rntuple = _pick_tree(file, tree, path)
-        where = f"{path}:{name}"
-        obj = _read(where, file.__getitem__, name)
-        keys = list(_read(where, obj.keys))
-        if specs is None:
-            branches = _collection_branches(keys, rntuple, abs(flavours[1]), where)
-            wanted = branches["momentum"] + [branches["charge"]]
-        else:
-            lookup = _check_columns_exist(keys, rntuple, mapping_sources(specs), where)
-            wanted = list(lookup.values())
-        blocks, n_read, n_selected = [], 0, 0
-        skipped: dict[str, int] = {}
-        for chunk in _chunks(obj, where, expressions=wanted, step_size=step_size,
-                             entry_stop=max_events):
-            if specs is None:
-                X, reasons = _chunk_pairs(chunk, branches, rntuple, pair, where, n_read)
-            else:
-                X, counts = events_from_columns(
-                    _BranchGetter(chunk, lookup, rntuple, where), specs, flavours, where,
-                    label="branch", first_row=n_read)
-                reasons = {"particles not of opposite charge": counts["n_wrong_pair"]}
-            n_read += len(chunk)
-            n_selected += X.shape[0]
-            blocks.append(X)
-            for reason, n in reasons.items():
-                skipped[reason] = skipped.get(reason, 0) + n
-    detail = ", ".join(f"{n} with {r}" for r, n in skipped.items() if n) or "none skipped"
-    hint = (
-        f"Looked for a {pair_name(flavours)} pair ({pair} mode)"
-        + ("; pair='leading' takes the highest-pT lepton of each charge"
-           if skipped.get("more than one of a charge") and pair == "exclusive" else "")
-        + "; return_info=True gives the counts."
-    )
-    X = finish_selection(where, blocks or [np.empty((0, 8))], n_read, n_selected, detail, hint)
+    reading = RootReading(path, tree=tree, lepton=lepton, columns=columns, pair=pair)
+    blocks, n_read, n_selected = [], 0, 0
+    skipped: dict[str, int] = {}
+    for X, keep, reasons in reading.chunks(step_size=step_size, max_events=max_events):
+        n_read += keep.size
+        n_selected += X.shape[0]
+        blocks.append(X)
+        for reason, n in reasons.items():
+            skipped[reason] = skipped.get(reason, 0) + n
+    X = finish_selection(reading.where, blocks or [np.empty((0, 8))], n_read, n_selected,
+                         *reading.explain(skipped))
     if not return_info:
         return X
     info = {
-        "tree": name,
-        "branches": wanted,
+        "tree": reading.name,
+        "branches": reading.wanted,
         "n_events_read": n_read,
         "n_selected": n_selected,
         "n_skipped": n_read - n_selected,
         "skipped": skipped,
     }
     return X, info
+
+
+class RootReading:
+    """The reading of one tree of a ROOT file: which tree and branches (found, and checked,
+    when made) and its entries chunk by chunk (:meth:`chunks`), each with the selection of
+    :func:`load_root` (its arguments, checked alike)."""
+
+    def __init__(self, path, *, tree=None, lepton="mu", columns=None, pair="exclusive"):
+        self.flavours = lepton_pair(lepton)
+        if self.flavours[0] != -self.flavours[1] or abs(self.flavours[1]) not in _COLLECTIONS:
+            raise ValueError(
+                f"lepton={lepton!r}: ROOT files are read one collection (flavour) at a time; "
+                "pass lepton='mu', 'e' or 'tau'."
+            )
+        if pair not in _PAIR_MODES:
+            raise ValueError(f"pair must be one of {_PAIR_MODES}, got {pair!r}.")
+        self.pair = pair
+        self.specs = None if columns is None else check_column_mapping(columns)
+        self.path = existing_file(path)
+        if self.path.stat().st_size == 0:
+            raise ValueError(f"ROOT file {self.path} is empty (0 bytes); it contains no events.")
+        with _open(self.path) as file:
+            self.name, self.rntuple = _pick_tree(file, tree, self.path)
+            self.where = f"{self.path}:{self.name}"
+            obj = _read(self.where, file.__getitem__, self.name)
+            keys = list(_read(self.where, obj.keys))
+            #: Entries of the tree.
+            self.n_entries = int(obj.num_entries)
+        if self.specs is None:
+            self.branches = _collection_branches(keys, self.rntuple, abs(self.flavours[1]),
+                                                 self.where)
+            self.wanted = self.branches["momentum"] + [self.branches["charge"]]
+        else:
+            self.lookup = _check_columns_exist(keys, self.rntuple, mapping_sources(self.specs),
+                                               self.where)
+            self.wanted = list(self.lookup.values())
+
+    def chunks(self, *, step_size="50 MB", max_events=None):
+        """``(X, selected, reasons)`` per chunk of entries (``uproot.iterate``'s
+        ``step_size``; the first ``max_events`` entries, or all): the selected events, which
+        entries were selected, and the count of the others per reason."""
+        with _open(self.path) as file:
+            obj = _read(self.where, file.__getitem__, self.name)
+            n_read = 0
+            for chunk in _chunks(obj, self.where, expressions=self.wanted, step_size=step_size,
+                                 entry_stop=max_events):
+                if self.specs is None:
+                    X, keep, reasons = _chunk_pairs(chunk, self.branches, self.rntuple,
+                                                    self.pair, self.where, n_read)
+                else:
+                    X, keep = events_from_columns(
+                        _BranchGetter(chunk, self.lookup, self.rntuple, self.where), self.specs,
+                        self.flavours, self.where, label="branch", first_row=n_read)
+                    reasons = {"particles not of opposite charge": int((~keep).sum())}
+                n_read += len(chunk)
+                yield X, keep, reasons
+
+    def explain(self, skipped: dict[str, int]) -> tuple[str, str]:
+        """(why events were skipped, how to select others) for the counts ``skipped``."""
+        detail = ", ".join(f"{n} with {r}" for r, n in skipped.items() if n) or "none skipped"
+        hint = (
+            f"Looked for a {pair_name(self.flavours)} pair ({self.pair} mode)"
+            + ("; pair='leading' takes the highest-pT lepton of each charge"
+               if skipped.get("more than one of a charge") and self.pair == "exclusive" else "")
+            + "; return_info=True gives the counts."
+        )
+        return detail, hint
 
 
 class _BranchGetter:

@@ -26,11 +26,14 @@ one-cycle schedule; ``EarlyStopping`` on a validation score needs ``validation_f
 
 from __future__ import annotations
 
+import inspect
+import types
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn import get_config
+from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from skorch import NeuralNetBinaryClassifier
@@ -39,6 +42,7 @@ from skorch.utils import to_numpy
 
 from .. import events
 from .._random import as_seed, derive_seed, spawn_seeds
+from .._threads import DEFAULT_THREADS, THREADS_CONSTRAINT, scoped_threads
 from ._chunks import in_chunks
 from ._modules import (
     CONTEXTS,
@@ -66,10 +70,44 @@ from ._training import (
 __all__ = ["PFNClassifier", "InvariantClassifier", "HybridClassifier", "PRESETS"]
 
 
+#: The attributes skorch keeps for itself, ending in "_" as fitted attributes do.
+_SKORCH_BOOKKEEPING = frozenset({"prefixes_", "cuda_dependent_attributes_", "init_context_",
+                                 "virtual_params_", "initialized_"})
+
+
+def _full_init_signature(cls) -> inspect.Signature:
+    """The arguments ``cls(...)`` takes and their defaults: those its ``__init__`` names, then
+    those of each ``__init__`` up the classes that its ``**kwargs`` reach (the nearest default
+    wins, as the nearest ``__init__`` sets it), then ``**kwargs`` (skorch's ``module__*`` &
+    co.), all keyword-only."""
+    own = list(inspect.signature(cls.__init__).parameters.values())
+    params: dict[str, inspect.Parameter] = {}
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is None:
+            continue
+        kinds = set()
+        for param in list(inspect.signature(init).parameters.values())[1:]:
+            kinds.add(param.kind)
+            if param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                params.setdefault(param.name, param.replace(kind=param.KEYWORD_ONLY))
+        if inspect.Parameter.VAR_KEYWORD not in kinds:
+            break
+    return inspect.Signature([own[0], *params.values(),
+                              *[p for p in own if p.kind is p.VAR_KEYWORD]])
+
+
 class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
     """Common machinery of the three classifiers; subclasses set the module and its
     friendly hyperparameters (``_module_params``). The training glue is the package's one
-    :class:`~sklearn_bsym.nn._training.Trainer`; this class fills its hooks for one network."""
+    :class:`~sklearn_bsym.nn._training.Trainer`; this class fills its hooks for one network.
+
+    To scikit-learn, each classifier is an estimator like its own: the signature of
+    ``__init__`` lists every argument with its default (skorch's too, which it takes through
+    ``**kwargs``), so ``repr`` prints only the changed ones (``print_changed_only``) and the
+    HTML diagram marks them; ``get_params`` holds the parameters only (not skorch's private
+    bookkeeping); ``__init__`` sets nothing but them.
+    """
 
     _module_params: tuple[str, ...] = ()
     #: Per preset, this network's ``lr``, ``batch_size`` and ``max_epochs`` where they are None
@@ -95,27 +133,91 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         "patience": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "device": [str],
+        "n_threads": THREADS_CONSTRAINT,
         "verbose": ["verbose"],
         "progress_bar": ["boolean"],
+        "callbacks": [list, tuple, None, StrOptions({"disable"})],
     }
 
-    def __init__(self, *, preset="fast", lr=None, max_epochs=None, batch_size=None,
+    def __init__(self, *, module, preset="fast", lr=None, max_epochs=None, batch_size=None,
                  weight_decay=None, validation_fraction=None, patience=5, random_state=None,
-                 device="cpu", verbose=0, progress_bar=False, **kwargs):
-        kwargs.setdefault("criterion", torch.nn.BCEWithLogitsLoss)
-        kwargs.setdefault("optimizer", torch.optim.AdamW)
-        kwargs.setdefault("train_split", None)
-        kwargs.setdefault("iterator_train", BatchIterator)
-        kwargs.setdefault("iterator_valid", BatchIterator)
-        super().__init__(lr=lr, max_epochs=max_epochs, batch_size=batch_size, device=device,
-                         verbose=verbose, **kwargs)
+                 device="cpu", n_threads=DEFAULT_THREADS, verbose=0, progress_bar=False,
+                 criterion=torch.nn.BCEWithLogitsLoss, optimizer=torch.optim.AdamW,
+                 iterator_train=BatchIterator, iterator_valid=BatchIterator, train_split=None,
+                 **kwargs):
+        super().__init__(module, lr=lr, max_epochs=max_epochs, batch_size=batch_size,
+                         device=device, verbose=verbose, criterion=criterion,
+                         optimizer=optimizer, iterator_train=iterator_train,
+                         iterator_valid=iterator_valid, train_split=train_split, **kwargs)
         self.preset = preset
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.random_state = random_state
+        self.n_threads = n_threads
         self.progress_bar = progress_bar
         self._refuse_unknown_arguments()
+        # skorch's __init__ also sets the fit state below; until a fit (initialize()) sets it,
+        # the class defaults stand in, so __init__ sets parameters only, as scikit-learn's
+        # estimators do (check_no_attributes_set_in_init).
+        for name in ("initialized_", "history_", "virtual_params_"):
+            if vars(self).get(name) == getattr(_EventClassifier, name):
+                del vars(self)[name]
+
+    # skorch's fit state before a fit (read-only: initialize() sets the instance's own).
+    initialized_ = False
+    history_ = None
+    virtual_params_: types.MappingProxyType = types.MappingProxyType({})
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls):
+            cls.__init__.__signature__ = _full_init_signature(cls)
+
+    def _get_param_names(self):
+        # skorch lists every public attribute of the instance (its **kwargs are parameters
+        # too); the "_" ones are skorch's bookkeeping (_params_to_validate), not parameters,
+        # and clone would pass them back to __init__.
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
+
+    def set_params(self, **params):
+        """Set the parameters (``get_params`` lists them; ``module__*``, ``optimizer__*``,
+        ``callbacks__*`` and the other settings of a part too).
+
+        Returns
+        -------
+        self
+        """
+        # A net not yet fitted keeps a new callbacks list as given, to be set up (and checked)
+        # at fit, as scikit-learn wants of parameters (check_set_params); skorch would set up
+        # the callbacks at once, and a value it cannot read would be an error here, and in
+        # every set_params after it.
+        if "callbacks" in params and not self.initialized_:
+            self.callbacks = params.pop("callbacks")
+        return super().set_params(**params)
+
+    # scikit-learn's repr (only the changed parameters, fitted or not), not skorch's
+    # "<class ...>[uninitialized](module=...)"; a fitted network's layers print as
+    # ``print(clf.module_)``.
+    __repr__ = BaseEstimator.__repr__
+
+    def _get_params_html(self, deep=True, *args, **kwargs):
+        # The parameter table of the HTML diagram: the classifier's parameters, not skorch's
+        # deep ones (each default callback's settings), which nobody set and would all be
+        # marked as set.
+        return super()._get_params_html(False, *args, **kwargs)
+
+    def _get_fitted_attr_html(self, *args, **kwargs):
+        # Its table of fitted attributes (scikit-learn >= 1.8): what a fit set on this net and
+        # its properties (classes_), not skorch's bookkeeping nor the class defaults standing
+        # in before a fit.
+        attrs = super()._get_fitted_attr_html(*args, **kwargs)
+        for name in list(attrs):
+            set_by_fit = name in vars(self) or isinstance(
+                inspect.getattr_static(type(self), name, None), property)
+            if name in _SKORCH_BOOKKEEPING or not set_by_fit:
+                del attrs[name]
+        return attrs
 
     def _refuse_unknown_arguments(self):
         # skorch checks its **kwargs only when the net is initialized (at fit): a misspelt
@@ -205,8 +307,6 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         return kwargs
 
     def initialize_module(self):
-        import inspect
-
         kwargs = self._module_kwargs()
         if "n_particles" in inspect.signature(self.module).parameters:
             kwargs["n_particles"] = getattr(self, "n_features_in_", 8) // 4
@@ -216,6 +316,14 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         return self
 
     def initialize(self):
+        """Set up the network, its loss, optimizer and callbacks for the current parameters
+        (checked first), untrained; ``fit`` does it itself. Before ``load_params``, it gives the
+        saved parameters a network to go into.
+
+        Returns
+        -------
+        self
+        """
         self._check_params()
         self._check_callbacks()
         return super().initialize()
@@ -247,7 +355,8 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
     def get_dataset(self, X, y=None):
         if isinstance(X, EventTensors):
             return X
-        return self.event_tensors(X, y)
+        # skorch asks for prediction's data set with y=None
+        return self.event_tensors(X, "no_validation" if y is None else y)
 
     def get_split_datasets(self, X, y=None, **fit_params):
         dataset = self.get_dataset(X, y)
@@ -265,16 +374,20 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         return weighted_bce(y_pred, y_true, batch_weights(X))
 
     # -- data ----------------------------------------------------------------------------
-    def event_tensors(self, X, y=None, sample_weight=None, *, reset=False) -> EventTensors:
+    def event_tensors(self, X, y="no_validation", sample_weight=None, *,
+                      reset=False) -> EventTensors:
         """Validated events (and labels and weights, normalized to mean 1) as tensors on the
-        compute device; ``reset`` records ``n_features_in_`` (fit), else it is checked."""
+        compute device; ``y`` as :func:`~sklearn_bsym.events.validate_events` takes it (None is
+        an error, "no_validation" means events without labels); ``reset`` records
+        ``n_features_in_`` (fit), else it is checked."""
         if not reset:
             self.check_is_fitted()
+        unlabelled = isinstance(y, str) and y == "no_validation"
         # The package's one validation (y, when given, before the event contract); float32 is
         # what the networks compute in.
-        checked = events.validate_events(self, X, "no_validation" if y is None else y,
-                                         reset=reset, dtype=(np.float32, np.float64))
-        arr, labels = (checked, None) if y is None else checked
+        checked = events.validate_events(self, X, y, reset=reset,
+                                         dtype=(np.float32, np.float64))
+        arr, labels = (checked, None) if unlabelled else checked
         # A fit's tensors go where initialize() then puts the network (device_).
         device = resolve_device(self.device) if reset else self.device_
         Xt = torch.as_tensor(arr.astype(np.float32, copy=False), device=device)
@@ -314,6 +427,7 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
             self.initialize()
         return data
 
+    @scoped_threads
     def fit(self, X, y, sample_weight=None):
         """Train the network from scratch (unless ``warm_start``).
 
@@ -335,6 +449,7 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
             super().partial_fit(data, None)
         return self
 
+    @scoped_threads
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
         """Continue training for ``max_epochs`` epochs (initializing first if needed)."""
         if not isinstance(X, EventTensors):
@@ -367,6 +482,7 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         with torch.inference_mode():
             return self.infer(batch[0])
 
+    @scoped_threads
     def predict_proba(self, X):
         """Probabilities ``(n_events, 2)``: columns background, signal (computed in chunks of
         ``PREDICT_CHUNK`` events, so memory stays near input + output)."""
@@ -380,6 +496,7 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
                                self.forward_iter(X, training=False, device="cpu")]
                               ).astype(np.float64)
 
+    @scoped_threads
     def decision_function(self, X):
         """The network's logit per event (n_events,), computed in chunks like
         :meth:`predict_proba`."""
@@ -419,6 +536,14 @@ class PFNClassifier(_EventClassifier):
     device : {"cpu", "cuda", "auto"}, default "cpu"
         "auto": CUDA where available, else the CPU; resolved when the network is initialized
         (at fit) into the fitted attribute ``device_``, where it trains and predicts.
+    n_threads : int or None, default 1
+        torch threads of each call (``fit``, ``partial_fit``, ``predict_proba``, ``predict``,
+        ``decision_function``, ``symmetry_factor``), set for the call and restored after it, so
+        the process's own setting is never changed. One thread is as fast as several for these
+        small networks on a quiet machine and many times faster beside another busy process
+        (``benchmarks/thread_policy.py``); None uses torch's current setting (its default of
+        one thread per core, or what ``torch.set_num_threads`` set). Inside a study (or any
+        call already under a limit) the outer limit holds.
     verbose : int, default 0
         Print skorch's per-epoch table when > 0.
     progress_bar : bool, default False
@@ -443,9 +568,8 @@ class PFNClassifier(_EventClassifier):
     }
 
     def __init__(self, *, Phi_sizes=(128, 128, 16), F_sizes=(512, 256, 128), latent_dropout=0.0,
-                 **kwargs):
-        kwargs.setdefault("module", ParticleFlowNetwork)
-        super().__init__(**kwargs)
+                 module=ParticleFlowNetwork, **kwargs):
+        super().__init__(module=module, **kwargs)
         self.Phi_sizes = Phi_sizes
         self.F_sizes = F_sizes
         self.latent_dropout = latent_dropout
@@ -483,9 +607,9 @@ class InvariantClassifier(_EventClassifier):
     preset_module = {"fast": {"hidden_sizes": (128, 128)},
                      "paper": {"hidden_sizes": (512, 256, 256, 128)}}
 
-    def __init__(self, *, hidden_sizes="auto", log_scale=True, **kwargs):
-        kwargs.setdefault("module", InvariantNetwork)
-        super().__init__(**kwargs)
+    def __init__(self, *, hidden_sizes="auto", log_scale=True, module=InvariantNetwork,
+                 **kwargs):
+        super().__init__(module=module, **kwargs)
         self.hidden_sizes = hidden_sizes
         self.log_scale = log_scale
 
@@ -562,9 +686,8 @@ class HybridClassifier(_EventClassifier):
     def __init__(self, *, Phi_sizes=(64, 16), invariant_sizes=(64, 16), weight_sizes=(64, 64),
                  F_sizes="auto", pooling="weighted", context="first",
                  latent_dropout=0.0, particle_inputs="event", invariant_weight_init="auto",
-                 **kwargs):
-        kwargs.setdefault("module", HybridNetwork)
-        super().__init__(**kwargs)
+                 module=HybridNetwork, **kwargs):
+        super().__init__(module=module, **kwargs)
         self.Phi_sizes = Phi_sizes
         self.invariant_sizes = invariant_sizes
         self.weight_sizes = weight_sizes
@@ -575,6 +698,7 @@ class HybridClassifier(_EventClassifier):
         self.particle_inputs = particle_inputs
         self.invariant_weight_init = invariant_weight_init
 
+    @scoped_threads
     def symmetry_factor(self, X) -> np.ndarray:
         """Per-event mixing weights ``(n_events, 2)``: (w_general, w_invariant), rows sum to 1.
 

@@ -43,6 +43,7 @@ from skorch.history import History
 
 from .. import events
 from .._random import spawn_seeds
+from .._threads import DEFAULT_THREADS, THREADS_CONSTRAINT, scoped_threads
 from ._chunks import in_chunks
 from ._stacking import member_view, stack_modules, unstack_module
 from ._training import Trainer, batch_events, batch_weights, weighted_auc, weighted_bce
@@ -500,6 +501,11 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         as ``clone(estimator).set_params(random_state=random_state[k])``.
     device : {"cpu", "cuda", "auto"} or None, default None
         Where to train; None takes the template's device.
+    n_threads : int or None, default 1
+        torch threads of each call (``fit``, ``predict_proba``, ``predict_proba_members``,
+        ``predict``), set for the call and restored after it; None uses torch's current
+        setting. The policy of the single classifiers (see their ``n_threads``); the fitted
+        members keep the template's for calls of their own.
     verbose : int, default 0
         Print one line per epoch.
 
@@ -541,17 +547,21 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         "n_members": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state", "array-like"],
         "device": [str, None],
+        "n_threads": THREADS_CONSTRAINT,
         "verbose": ["verbose"],
     }
 
-    def __init__(self, estimator, *, n_members=5, random_state=None, device=None, verbose=0):
+    def __init__(self, estimator, *, n_members=5, random_state=None, device=None,
+                 n_threads=DEFAULT_THREADS, verbose=0):
         self.estimator = estimator
         self.n_members = n_members
         self.random_state = random_state
         self.device = device
+        self.n_threads = n_threads
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @scoped_threads
     def fit(self, X, y, sample_weight=None, subsets=None):
         """Train all members together.
 
@@ -585,6 +595,7 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "members_")
         return self.members_[k]
 
+    @scoped_threads
     def predict_proba_members(self, X) -> np.ndarray:
         """Each member's probabilities, ``(n_members, n_events, 2)`` (computed in chunks of
         events, so memory stays near input + output)."""
@@ -600,10 +611,12 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         p = torch.sigmoid(torch.stack(logits).double()).numpy()
         return np.stack([1 - p, p], axis=-1)
 
+    @scoped_threads
     def predict_proba(self, X) -> np.ndarray:
         """Mean of the members' probabilities ``(n_events, 2)``: background, signal."""
         return self.predict_proba_members(X).mean(0)
 
+    @scoped_threads
     def predict(self, X) -> np.ndarray:
         """Signal (1) where the mean signal probability exceeds 1/2."""
         check_is_fitted(self, "members_")

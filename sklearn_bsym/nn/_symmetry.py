@@ -147,18 +147,44 @@ def plot_symmetry_factor(table_or_estimator, X=None, ax=None, *, variable=None, 
     if len(low) and low.min() > 0:
         ax.set_xscale("log")
     if counts and "count" in table:
-        from matplotlib.transforms import blended_transform_factory
-
-        where = blended_transform_factory(ax.transData, ax.transAxes)
-        centers = np.sqrt(low * high) if ax.get_xscale() == "log" else 0.5 * (low + high)
-        for x, n in zip(centers, table["count"].to_numpy(), strict=True):
-            ax.text(x, 0.02, f"{int(n):,}", transform=where, rotation=90, ha="center",
-                    va="bottom", fontsize="x-small", color="dimgray")
+        _write_counts(ax, low, high, table["count"].to_numpy())
     ax.set_xlabel(PT_LABELS[variable])
     ax.set_ylabel("general-subnet weight w_general")
     ax.set_ylim(0.0, 1.0)
     ax.legend(fontsize="small", loc="upper left")
     return ax
+
+
+def _write_counts(ax, low: np.ndarray, high: np.ndarray, counts: np.ndarray) -> None:
+    """Each bin's number of events: one legend entry when every bin holds the same number (the
+    equal-population bins of :func:`symmetry_factor_table`), else a label per bin along the
+    bottom, on a light ground over whatever is drawn there, with a neighbour too close for two
+    labels side by side moved up a row."""
+    counts = np.asarray(counts, dtype=np.int64)
+    if counts.size and (counts == counts[0]).all():
+        ax.plot([], [], " ", label=f"{counts[0]:,} events in each bin")
+        return
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.transforms import blended_transform_factory
+
+    centers = np.sqrt(low * high) if ax.get_xscale() == "log" else 0.5 * (low + high)
+    # Where each label lands, in pixels of the laid-out figure; the labels' size likewise.
+    ax.figure.draw_without_rendering()
+    across = ax.transData.transform(np.column_stack([centers, np.ones_like(centers)]))[:, 0]
+    size = FontProperties(size="x-small").get_size_in_points() * ax.figure.dpi / 72
+    height = ax.get_window_extent().height
+    where = blended_transform_factory(ax.transData, ax.transAxes)
+    texts = [f"{n:,}" for n in counts]
+    row_height = (0.65 * max(map(len, texts)) + 0.5) * size / height  # the longest, upright
+    row_ends: list[float] = []  # the position of the last label of each row
+    for x, at, text in zip(centers, across, texts, strict=True):
+        row = next((i for i, end in enumerate(row_ends) if at - end >= 1.5 * size),
+                   len(row_ends))
+        row_ends[row:row + 1] = [at]
+        ax.text(x, 0.02 + row * row_height, text,
+                transform=where, rotation=90, ha="center", va="bottom", fontsize="x-small",
+                color="dimgray", zorder=5,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.0})
 
 
 def _contiguous_runs(low: np.ndarray, high: np.ndarray) -> list[np.ndarray]:

@@ -310,9 +310,10 @@ class Trainer(abc.ABC):
     - ``_early_stopping()``: the callback that stops on the validation AUC;
     - ``_stopped_early()``: whether that callback ended the loop.
 
-    The default callbacks read ``preset``, ``validation_fraction``, ``patience`` and
-    ``progress_bar`` unchecked (skorch's ``get_params`` reads them; settings are checked when
-    the net is initialized).
+    The default callbacks read ``preset``, ``validation_fraction``, ``patience``,
+    ``progress_bar`` and ``callbacks`` unchecked, and take any value (skorch's ``get_params``
+    reads them, and scikit-learn's ``set_params`` calls it; settings are checked when the net is
+    initialized, at fit).
 
     Device: the ``device`` parameter stays as the user set it ("auto" included); ``initialize``
     resolves it once into the fitted attribute ``device_``, where modules, criteria, loaded
@@ -354,19 +355,23 @@ class Trainer(abc.ABC):
         if validation:
             callbacks.append(("early_stopping", self._early_stopping()))
         user = self._user_callbacks()
-        schedule = PRESETS.get(self.preset, {}).get("schedule")
+        known = isinstance(self.preset, str) and self.preset in PRESETS
+        schedule = PRESETS[self.preset]["schedule"] if known else None
         if schedule == "onecycle" and not any(isinstance(cb, LRScheduler) for cb in user):
             # A user's LRScheduler replaces the built-in schedule instead of fighting it.
             callbacks.append(("lr_scheduler", OneCycleSchedule()))
         saves = any(isinstance(cb, Checkpoint) for cb in user)
         callbacks.append(("precise_bn", PreciseBatchNorm(every_epoch=saves)))
-        if self.progress_bar:
+        if isinstance(self.progress_bar, bool | np.bool_) and self.progress_bar:
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks.append(("print_log", PrintLog()))
         return callbacks
 
     def _user_callbacks(self) -> list:
-        return [cb[1] if isinstance(cb, tuple) else cb for cb in (self.callbacks or [])]
+        """The callbacks of the ``callbacks`` list (skorch's other values, None and "disable",
+        add none)."""
+        given = self.callbacks if isinstance(self.callbacks, list | tuple) else []
+        return [cb[1] if isinstance(cb, tuple) else cb for cb in given]
 
     def notify(self, method_name, **cb_kwargs):
         if method_name == "on_train_end" and not len(self.history):
@@ -450,8 +455,10 @@ class Trainer(abc.ABC):
 
     def load_params(self, f_params=None, f_optimizer=None, f_criterion=None, f_history=None,
                     checkpoint=None, use_safetensors=False, **kwargs):
-        """skorch's ``load_params``, with the tensors mapped to ``device_`` (skorch maps them to
-        ``device``, which it cannot read when "auto")."""
+        """Load what ``save_params`` or a ``Checkpoint`` saved (parameters, optimizer,
+        criterion, history) into an initialized net: skorch's ``load_params``, same arguments,
+        with the tensors mapped to ``device_`` (skorch maps them to ``device``, which it cannot
+        read when "auto")."""
         files = {}
         if checkpoint is not None:
             if not self.initialized_:

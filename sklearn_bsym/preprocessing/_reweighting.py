@@ -54,7 +54,8 @@ class PtReweighter(BaseEstimator):
 
     ``fit`` histograms a pT variable per class; :meth:`compute_sample_weight` gives every signal
     event weight 1 and every background event the ratio signal density / background density
-    in its bin, scaled so that both classes carry equal total weight (physics notes, section 4).
+    in its bin, scaled so that both classes carry equal total weight (user guide:
+    :ref:`physics-reweighting`).
     Fit it on *measured* (smeared) events, and on the training fold only:
     :class:`PtReweightedClassifier` and :func:`pt_weighted_roc_auc` do both.
 
@@ -565,23 +566,38 @@ def pt_weighted_roc_auc(estimator, X, y) -> float:
 
 def _measured(estimator, X):
     """(the measured events of ``X``, the configured reweighter or None) for the scorer."""
+    steps, _, reweighter = split_measurement(estimator)
+    for _, step in steps:
+        X = step.transform(X)
+    return X, reweighter
+
+
+def split_measurement(estimator):
+    """The fitted ``estimator`` split where the measured events come out (the structure that
+    :func:`pt_weighted_roc_auc` reads, see there): ``(steps, model, reweighter)``, the
+    ``(name, step)`` pairs that measure (smear), in order, the fitted model that classifies
+    measured events, and the reweighter configured in a :class:`PtReweightedClassifier`
+    (None if none). A fitted search is read through its ``best_estimator_``."""
     while hasattr(estimator, "best_estimator_"):
         estimator = estimator.best_estimator_
+    steps = []
     if isinstance(estimator, Pipeline) and isinstance(estimator[-1], PtReweightedClassifier):
-        X, estimator = estimator[:-1].transform(X), estimator[-1]
+        steps, estimator = estimator.steps[:-1], estimator[-1]
     if isinstance(estimator, PtReweightedClassifier):
         check_is_fitted(estimator)
-        n_head = _n_measuring(estimator.estimator_, estimator.measured_after)
         inner = estimator.estimator_
-        return (inner[:n_head].transform(X) if n_head else X), estimator.reweighter
+        n_head = _n_measuring(inner, estimator.measured_after)
+        if n_head:
+            return [*steps, *inner.steps[:n_head]], inner[n_head:], estimator.reweighter
+        return steps, estimator, estimator.reweighter
     if isinstance(estimator, Pipeline):
         n_head = 0
         for _, step in estimator.steps[:-1]:
             if not _maps_events_to_events(step):
                 break
             n_head += 1
-        return (estimator[:n_head].transform(X) if n_head else X), None
-    return X, None
+        return estimator.steps[:n_head], (estimator[n_head:] if n_head else estimator), None
+    return [], estimator, None
 
 
 def _maps_events_to_events(step) -> bool:

@@ -96,16 +96,18 @@ class MomentumSmearer(TransformerMixin, BaseEstimator):
 
     Each particle's measured transverse momentum is ``pT' = f pT`` with
     ``f = 1 + (sigma(pT) / pT) * z`` and ``z ~ N(0, 1)`` drawn independently for every particle
-    of every event (physics notes, section 3; the paper's ``resolution=0.10``).
+    of every event (the paper's ``resolution=0.10``; user guide: :ref:`physics-smearing`).
 
     Parameters
     ----------
     resolution : float, tuple (a, b) or callable, default=0.10
         The momentum resolution.
 
-        - float ``r >= 0``: ``sigma = r * pT`` (the paper's model).
+        - float ``r`` in [0, 1]: ``sigma = r * pT`` (the paper's model), a fraction of pT
+          (0.10 for 10 %; a value above 1 is refused as a percentage written as a number).
         - tuple ``(a, b)``: ``sigma / pT = sqrt(a**2 + (b * pT)**2)`` with ``b`` in 1/GeV, the
-          usual constant (multiple scattering) and linear (curvature) terms in quadrature.
+          usual constant (multiple scattering, ``a`` at most 1) and linear (curvature) terms in
+          quadrature.
         - callable ``sigma(pT)``: called once per particle slot with a 1-D float64 array of the
           (positive) pT values in GeV; must return sigma in GeV, same shape, finite, >= 0.
 
@@ -257,8 +259,22 @@ def _is_zero(resolution) -> bool:
     return not callable(resolution) and resolution == 0
 
 
+def check_relative(value, written: str = "resolution={}") -> None:
+    """A relative resolution sigma/pT above 1 (sigma larger than pT itself) is a percentage
+    written as a number (10 for 10 %): a one-line ValueError with the fraction it means.
+    ``written`` spells the argument with ``{}`` for the value."""
+    if isinstance(value, Real) and not isinstance(value, bool) and value > 1:
+        raise ValueError(
+            f"{written.format(repr(value))} is a relative resolution sigma/pT above 1 (sigma "
+            f"larger than pT itself); it is a fraction of pT: for {value:g} % write "
+            f"{written.format(f'{value / 100:g}')}."
+        )
+
+
 def _check_resolution(resolution) -> None:
-    """What the parameter constraints cannot say: the (a, b) pair's values."""
+    """What the parameter constraints cannot say: a float or the pair's constant term above 1
+    (a percentage), the (a, b) pair's values."""
+    check_relative(resolution)
     if isinstance(resolution, tuple):
         ok = len(resolution) == 2 and all(
             isinstance(v, Real) and not isinstance(v, bool) and np.isfinite(v) and v >= 0
@@ -269,6 +285,7 @@ def _check_resolution(resolution) -> None:
                 f"resolution=(a, b) must be two finite numbers >= 0 (sigma/pT = a (+) b*pT, b in "
                 f"1/GeV), got {resolution!r}. Example: resolution=(0.01, 0.0005)."
             )
+        check_relative(resolution[0], f"resolution=({{}}, {resolution[1]!r})")
 
 
 def _relative_resolution(resolution, pt: np.ndarray):

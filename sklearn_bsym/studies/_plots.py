@@ -197,8 +197,8 @@ def plot_symmetry(tables, *, variable="first", ax=None):
     if len(frames) > 1:
         ax.legend(fontsize="small", loc="upper left")
     what = "mean of" if same_bins else "first of"
-    ax.set_title(f"Learned symmetry factor against pT ({what} {len(frames)} seed(s); "
-                 "numbers: events per bin)", fontsize="medium")
+    ax.set_title(f"Learned symmetry factor against pT ({what} {len(frames)} seed(s))",
+                 fontsize="medium")
     ax.grid(alpha=0.3)
     return ax
 

@@ -26,13 +26,13 @@ fitted pipeline.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .._threads import thread_limit
 from ._config import StudyConfig
 from ._data import StudyData, load_study_data
 from ._models import MODEL_TABLE
@@ -126,60 +126,14 @@ def study_tasks(config: StudyConfig) -> list[tuple[str | tuple[str, ...], tuple]
 def point_payloads(config: StudyConfig, point: StudyPoint, n_threads: int | None = None):
     """The task function of the runner: the stored form of :func:`compute_point` (one payload,
     or ``{key: payload}`` for an ensemble), computed with ``n_threads`` torch/BLAS threads."""
-    with _thread_limit(n_threads, network=MODEL_TABLE[point.model].tags.torch):
+    # The estimators' own n_threads run under this limit (the outer one holds): --n-threads
+    # decides, for torch and for the BLAS/OpenMP pools of the trees alike.
+    with thread_limit(n_threads, torch=MODEL_TABLE[point.model].tags.torch):
         records = compute_point(config, point)
     payloads = {
         key: record.to_payload() for key, record in zip(point.keys(), records, strict=True)
     }
     return payloads if point.together else next(iter(payloads.values()))
-
-
-class _thread_limit:
-    """Context limiting BLAS/OpenMP (threadpoolctl) and torch intra-op threads to ``n``.
-
-    The limits are process-wide, and a Dask worker runs several fits in threads of one process:
-    the first fit to enter sets them, the last to leave restores them, so no fit runs with
-    another's thread count (which changes a network's numbers)."""
-
-    _lock = threading.Lock()
-    _users = 0
-    _pools = None
-    _torch_threads: int | None = None
-
-    def __init__(self, n: int | None, *, network: bool):
-        self.n, self.network = n, network
-
-    def __enter__(self):
-        if self.n is None:
-            return self
-        from threadpoolctl import threadpool_limits
-
-        cls = type(self)
-        with cls._lock:
-            if cls._users == 0:
-                cls._pools = threadpool_limits(self.n)
-            if self.network and cls._torch_threads is None:
-                import torch
-
-                cls._torch_threads = torch.get_num_threads()
-                torch.set_num_threads(self.n)
-            cls._users += 1
-        return self
-
-    def __exit__(self, *exc):
-        if self.n is None:
-            return
-        cls = type(self)
-        with cls._lock:
-            cls._users -= 1
-            if cls._users:
-                return
-            if cls._torch_threads is not None:
-                import torch
-
-                torch.set_num_threads(cls._torch_threads)
-                cls._torch_threads = None
-            cls._pools.restore_original_limits()
 
 
 def compute_point(config: StudyConfig, point: StudyPoint) -> list[FitRecord]:

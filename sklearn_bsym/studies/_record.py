@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._config import RULES, Range
 from ._models import MODELS
 
 __all__ = ["FitRecord", "COLUMNS", "INTEGER_COLUMNS", "STOP_REASONS"]
@@ -75,18 +76,27 @@ class FitRecord:
         self.validate()
 
     def validate(self) -> None:
-        """Raise a ValueError naming the first field that does not fit the schema."""
+        """Raise a ValueError naming the first field that does not fit the schema: each value
+        bounded by its meaning (AUCs in [0, 1], fractions and resolutions by the study's own
+        rules, counts whole and non-negative, no more epochs run than planned, no more training
+        or test-signal events than the pool or the test split holds)."""
         if self.model not in MODELS:
             raise ValueError(f"model {self.model!r} is not one of {list(MODELS)}")
-        _number("fraction", self.fraction, optional=True)
-        _number("resolution", self.resolution)
-        _number("test_auc", self.test_auc)
-        _number("train_auc", self.train_auc, optional=True)
-        _number("fit_time", self.fit_time)
+        _number("fraction", self.fraction, RULES["fractions"], optional=True)
+        _number("resolution", self.resolution, RULES["resolution"])
+        _number("test_auc", self.test_auc, _AUC)
+        _number("train_auc", self.train_auc, _AUC, optional=True)
+        _number("fit_time", self.fit_time, _SECONDS)
         for name in ("n_train", "n_pool", "n_test", "n_test_signal"):
             _integer(name, getattr(self, name))
         for name in ("seed", "best_epoch", "n_epochs", "epochs_planned"):
             _integer(name, getattr(self, name), optional=True)
+        _at_most("n_train", self.n_train, "n_pool", self.n_pool)
+        _at_most("n_test_signal", self.n_test_signal, "n_test", self.n_test)
+        _at_most("n_epochs", self.n_epochs, "epochs_planned", self.epochs_planned)
+        _at_most("best_epoch", self.best_epoch, "n_epochs", self.n_epochs)
+        if self.best_epoch == 0:
+            raise ValueError("best_epoch counts from 1, got 0")
         if self.stop_reason not in STOP_REASONS:
             raise ValueError(f"stop_reason {self.stop_reason!r} is not one of {STOP_REASONS}")
         if self.stop_reason == "interrupted":
@@ -96,10 +106,13 @@ class FitRecord:
             )
         if not isinstance(self.valid_auc, list):
             raise ValueError(f"valid_auc must be a list, got {type(self.valid_auc).__name__}")
+        if len(self.valid_auc) > (self.n_epochs or 0):
+            raise ValueError(f"valid_auc has {len(self.valid_auc)} entries, one per epoch, but "
+                             f"n_epochs is {self.n_epochs}")
         for value in self.valid_auc:
-            _number("valid_auc entry", value, optional=True)
-        if self.symmetry is not None and not isinstance(self.symmetry, dict):
-            raise ValueError(f"symmetry must be a table or null, got {self.symmetry!r}")
+            _number("valid_auc entry", value, _AUC, optional=True)
+        if self.symmetry is not None:
+            _check_symmetry(self.symmetry)
 
     @classmethod
     def from_payload(cls, payload: Any) -> FitRecord:
@@ -133,11 +146,23 @@ COLUMNS = [
 INTEGER_COLUMNS = [f.name for f in dataclasses.fields(FitRecord) if f.type in ("int", "int | None")]
 
 
-def _number(name: str, value, *, optional: bool = False) -> None:
+#: The bounds of an AUC and of a duration.
+_AUC = Range(float, 0, 1)
+_SECONDS = Range(float, 0)
+
+#: The columns of a symmetry-factor table (``symmetry_factor_table``), and those that are a
+#: weight in [0, 1].
+_SYMMETRY_COLUMNS = ("pt_low", "pt_high", "pt_center", "w_general_mean", "w_general_std", "count")
+_SYMMETRY_WEIGHTS = ("w_general_mean", "w_general_std")
+
+
+def _number(name: str, value, rule: Range | None, *, optional: bool = False) -> None:
     if value is None and optional:
         return
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if rule is not None and not rule.holds(value):
+        raise ValueError(f"{name} must be in {rule}, got {value!r}")
 
 
 def _integer(name: str, value, *, optional: bool = False) -> None:
@@ -145,3 +170,22 @@ def _integer(name: str, value, *, optional: bool = False) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+
+
+def _at_most(name: str, value, bound_name: str, bound) -> None:
+    if value is not None and bound is not None and value > bound:
+        raise ValueError(f"{name} ({value}) is more than {bound_name} ({bound})")
+
+
+def _check_symmetry(table) -> None:
+    """A symmetry-factor table: its columns, of one length, numbers (or null) in bounds."""
+    if not isinstance(table, dict) or set(table) != set(_SYMMETRY_COLUMNS):
+        raise ValueError(f"symmetry must be a table with the columns {list(_SYMMETRY_COLUMNS)} "
+                         "or null")
+    lengths = {len(v) if isinstance(v, list) else -1 for v in table.values()}
+    if len(lengths) != 1 or -1 in lengths:
+        raise ValueError("symmetry must hold one list per column, all of one length")
+    for column, values in table.items():
+        rule = _AUC if column in _SYMMETRY_WEIGHTS else None
+        for value in values:
+            _number(f"symmetry {column} entry", value, rule, optional=True)

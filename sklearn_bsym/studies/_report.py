@@ -15,7 +15,19 @@ from ._models import CEILING, MODEL_TABLE, with_role
 from ._record import COLUMNS, INTEGER_COLUMNS, FitRecord
 from ._store import StoreWriteError
 
-__all__ = ["StudyResult", "summarize", "write_report", "physical_flags"]
+__all__ = [
+    "StudyResult",
+    "ReportNotSavedWarning",
+    "summarize",
+    "write_report",
+    "physical_flags",
+]
+
+
+class ReportNotSavedWarning(UserWarning):
+    """The report's files (``results.csv``, the summaries, the figures) were not all written;
+    the result still holds the tables, and its ``write_error`` says why."""
+
 
 @dataclass
 class StudyResult:
@@ -44,6 +56,9 @@ class StudyResult:
         Every file written (or, for a read-only result set, the files already there).
     flags : list of str
         Results outside physical bounds (see :func:`physical_flags`); empty when all are sound.
+    write_error : str or None
+        Why the report's files were not all written (the one line of the failed write, with
+        its fix); None when they were (or, for a read-only set, need not be).
     """
 
     folder: Path
@@ -56,6 +71,7 @@ class StudyResult:
     markdown: str
     files: list[Path] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    write_error: str | None = None
 
     def copy_to(self, folder) -> list[Path]:
         """Copy the written files (not the per-fit JSON) to ``folder`` under the same names,
@@ -114,6 +130,9 @@ def summarize(config, payloads: dict[str, Any]) -> dict[str, Any]:
     optimal = {
         float(p["resolution"]): float(p["test_auc"]) for p in records if p["model"] == CEILING
     }
+    # The tables average this run's own seeds only: a stored fit of another seed (from a run
+    # with more --seeds, or put there by hand) is listed in results.csv but not averaged.
+    trained = trained[trained["seed"].astype(float) < config.n_seeds]
     at_resolution = np.isclose(trained["resolution"].astype(float), config.resolution)
     in_curve = trained[at_resolution & trained["fraction"].isin(config.fractions)]
     curve = _aggregate(in_curve, ["model", "fraction"])
@@ -133,6 +152,7 @@ def summarize(config, payloads: dict[str, Any]) -> dict[str, Any]:
             p
             for p in records
             if p["model"] == model
+            and p["seed"] is not None and p["seed"] < config.n_seeds
             and p["fraction"] == largest
             and np.isclose(p["resolution"], config.resolution)
         ]
@@ -383,8 +403,9 @@ def write_report(
 
     With ``write=False`` (a finished result set in a read-only folder) nothing is written: the
     result holds the tables and markdown, and ``files`` lists the files already in the folder.
-    A write that fails (disk full) warns with the file and the reason and returns the same way,
-    so the tables are never lost to a full disk.
+    A write that fails (disk full, a folder in the way) warns (:class:`ReportNotSavedWarning`)
+    with the file, the reason and the fix, and returns the same way with that line in
+    ``write_error``, so the tables are never lost to a full disk.
     ``execution`` (how the fits ran: parallel fits, threads) goes into ``summary.json``.
     """
     tables = summarize(config, payloads)
@@ -417,17 +438,14 @@ def write_report(
     }
     if execution is not None:
         summary["execution"] = execution
-    files = None
+    files = write_error = None
     if write:
         try:
             files = _write_files(config, tables, store, summary, markdown, plots, n_pool)
         except StoreWriteError as exc:
-            warnings.warn(
-                f"{exc}; the results are shown but not all saved: free disk space (or fix the "
-                "folder's permissions) and run the same command again to write them.",
-                UserWarning,
-                stacklevel=2,
-            )
+            write_error = (f"{exc}; the results are shown but not all saved: run the same "
+                           "command again to write them.")
+            warnings.warn(write_error, ReportNotSavedWarning, stacklevel=2)
     if files is None:
         names = ("results.csv", "summary.json", "summary.md", *_FIGURES)
         files = [folder / name for name in names if (folder / name).is_file()]
@@ -442,6 +460,7 @@ def write_report(
         markdown=markdown,
         files=files,
         flags=flags,
+        write_error=write_error,
     )
 
 

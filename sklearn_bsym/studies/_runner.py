@@ -9,9 +9,11 @@ per-fit file lock when it is dispatched, so the processes share the work; a task
 holds is waited for at the end and read back (or run here if that process died).
 
 Ctrl-C (or a task reporting :class:`TaskInterruptedError`) stops the run: finished fits stay
-stored, nothing half-done is stored, local workers are ended, and :class:`TasksInterrupted` says
-how many fits are stored and how many remain. A failed write (disk full, folder made
-unwritable) stops it the same way with a :class:`TasksWriteError`.
+stored, nothing half-done is stored, local workers are ended (joblib's own abort, as the stream
+of results is closed at once), and :class:`TasksInterrupted` says how many fits are stored
+(counted in the store: also those another run on the folder stored) and how many remain. A
+failed write (disk full, folder made unwritable) stops it the same way with a
+:class:`TasksWriteError`.
 
 On Dask the tasks are submitted to the cluster's workers directly (not through joblib, which
 runs them one by one in this process when the cluster has a single worker thread).
@@ -23,13 +25,13 @@ import contextlib
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 
-from ._store import ResultStore, StoreWriteError, writing
+from ._store import ResultStore, StoreWriteError, release
 
 __all__ = [
     "run_tasks",
@@ -231,7 +233,14 @@ def run_tasks(
         on_plan(len(results), len(keys) - len(results))
     if todo:
         options = (n_jobs, dask, dask_processes, progress, on_done, on_parallel)
-        _run_claimed(func, todo, store, results, *options)
+        try:
+            _run_claimed(func, todo, store, results, *options)
+        except (KeyboardInterrupt, TaskInterruptedError, StoreWriteError) as exc:
+            # Counted in the store: another run on the folder may have stored fits too.
+            n_stored = store.count(keys)
+            if isinstance(exc, StoreWriteError):
+                raise TasksWriteError(str(exc), n_stored, len(keys) - n_stored) from None
+            raise TasksInterrupted(n_stored, len(keys) - n_stored) from None
     return {key: results[key] for key in keys}
 
 
@@ -241,34 +250,32 @@ def _run_claimed(func, todo, store, results, n_jobs, dask, dask_processes, progr
     those another process held, unless it stored them meanwhile."""
     held: dict[Any, list] = {}
     total = sum(len(_keys_of(task_key)) for task_key, _ in todo)
-    n_start = len(results)
     try:
         with _progress_bar(total, progress) as bar:
             pending, blocking = todo, False
             while pending:
                 deferred: list = []
                 claimed = _claim(pending, store, results, held, deferred, blocking, bar)
-                stream = _run(func, claimed, n_jobs, dask, dask_processes, on_parallel)
-                for task_key, payload in stream:
-                    for key, one in _payloads_of(task_key, payload):
-                        if key not in results:
-                            store.save(key, one)
-                            results[key] = one
-                            if on_done is not None:
-                                on_done(key)
-                    _release(held.pop(task_key, []))
-                    bar.update(len(_keys_of(task_key)))
+                # closing: a failure in this loop (a write, Ctrl-C) closes the stream at once,
+                # which stops joblib dispatching and ends its workers before anything else
+                # runs; left open, its result thread kept submitting while the workers were
+                # shut down, and the two waited on each other forever.
+                with contextlib.closing(
+                    _run(func, claimed, n_jobs, dask, dask_processes, on_parallel)
+                ) as stream:
+                    for task_key, payload in stream:
+                        for key, one in _payloads_of(task_key, payload):
+                            if key not in results:
+                                store.save(key, one)
+                                results[key] = one
+                                if on_done is not None:
+                                    on_done(key)
+                        release(held.pop(task_key, []))
+                        bar.update(len(_keys_of(task_key)))
                 pending, blocking = deferred, True
-    except (KeyboardInterrupt, TaskInterruptedError, StoreWriteError) as exc:
-        if n_jobs not in (None, 1) and dask is None:
-            _end_local_workers()
-        n_remaining = total - (len(results) - n_start)
-        if isinstance(exc, StoreWriteError):
-            raise TasksWriteError(str(exc), len(results), n_remaining) from None
-        raise TasksInterrupted(len(results), n_remaining) from None
     finally:
         for locks in held.values():
-            _release(locks)
+            release(locks)
         store.remove_lock_folder()
 
 
@@ -277,17 +284,14 @@ def _claim(pending, store, results, held, deferred, blocking, bar) -> Iterator[t
     processes on one store interleave. Tasks held elsewhere go to ``deferred`` (or, when
     ``blocking``, are waited for); tasks stored meanwhile are read back instead."""
     for task_key, args in pending:
-        locks = [store.lock(key) for key in _keys_of(task_key)]
         taken = []
-        for lock in locks:
-            try:
-                with writing(lock.lock_file):
-                    lock.acquire(timeout=-1 if blocking else 0)
-            except TimeoutError:
+        for key in _keys_of(task_key):
+            lock = store.acquire(key, blocking=blocking)
+            if lock is None:
                 break
             taken.append(lock)
-        if len(taken) < len(locks):
-            _release(taken)
+        if len(taken) < len(_keys_of(task_key)):
+            release(taken)
             deferred.append((task_key, args))
             continue
         missing = False
@@ -299,28 +303,11 @@ def _claim(pending, store, results, held, deferred, blocking, bar) -> Iterator[t
                 else:
                     results[key] = payload
         if not missing:
-            _release(taken)
+            release(taken)
             bar.update(len(_keys_of(task_key)))
             continue
         held[task_key] = taken
         yield task_key, args
-
-
-def _release(locks) -> None:
-    """Release ``locks`` and remove their files, so that none stay behind. A process that
-    waited on a removed file then holds a lock nobody else can see: it only ever reads the
-    fit back (it is stored), or at worst computes it a second time, never a different result."""
-    for lock in locks:
-        Path(lock.lock_file).unlink(missing_ok=True)
-        lock.release()
-
-
-def _end_local_workers() -> None:
-    """End joblib's loky worker processes now (they would otherwise finish their fits)."""
-    from joblib.externals.loky import get_reusable_executor
-
-    with contextlib.suppress(Exception):
-        get_reusable_executor().shutdown(wait=False, kill_workers=True)
 
 
 @contextlib.contextmanager
@@ -389,9 +376,16 @@ def _run(func, claimed, n_jobs, dask, dask_processes, on_parallel) -> Iterator[t
             on_parallel(effective_n_jobs(n_jobs))
         stream = parallel(delayed(_keyed)(func, key, args, parent) for key, args in claimed)
         try:
-            yield from stream
+            # Not ``yield from``: that would close the stream (joblib's abort) before this
+            # ``finally`` could silence joblib's advice about the fits it cancels, which the
+            # run's own stop message covers.
+            for result in stream:  # noqa: UP028 (see above)
+                yield result
         finally:
-            stream.close()
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*still being processed by the "
+                                        "workers have been cancelled")
+                stream.close()
 
 
 def _run_on_dask(client, func, claimed, parent, on_parallel) -> Iterator[tuple[Any, dict]]:

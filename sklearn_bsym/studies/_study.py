@@ -173,9 +173,11 @@ def run_study(
     Returns
     -------
     StudyResult
-        The per-fit table, the summary, the claims and the paths written; they cover every fit
-        stored in the result set, also those of models, fractions or seeds outside this run's
-        selection.
+        The per-fit table, the summary, the claims and the paths written. The per-fit table
+        (``results.csv``) covers every fit stored in the result set, also those of models,
+        fractions or seeds outside this run's selection; the averaged tables and the claims
+        use this run's seeds (``n_seeds``) only. ``write_error`` says why the files were not
+        all written (a full disk, a folder in the way), with a :class:`ReportNotSavedWarning`.
 
     Raises
     ------
@@ -199,9 +201,12 @@ def run_study(
     folder = output / set_id
     store = ResultStore(folder, validate=_record_validator(config), set_id=set_id)
     tasks = [(key, (*args, plan.threads)) for key, args in study_tasks(config)]
+    keys = [key for point in study_points(config) for key in point.keys()]
     execution = {"parallel": plan.parallel, "threads": plan.threads, "cores": plan.cores}
+    ran = []
 
     def on_plan(n_reused: int, n_todo: int) -> None:
+        ran.append(n_todo)
         if log is None:
             return
         if n_reused and n_todo:
@@ -234,22 +239,35 @@ def run_study(
             on_plan=on_plan,
             on_parallel=on_parallel,
         )
-    except TasksInterrupted as stop:
-        raise StudyInterrupted(
-            f"Interrupted: {stop.n_stored} fits are stored in {folder}, {stop.n_remaining} "
-            "remain; run the same command again to resume."
-        ) from None
     except TasksWriteError as stop:
         raise StoreWriteError(
             f"{stop}; {stop.n_stored} fits are stored in {folder}, {stop.n_remaining} remain: "
-            "free disk space or fix the folder's permissions, then run the same command again "
-            "to resume."
+            "run the same command again to resume."
+        ) from None
+    except KeyboardInterrupt as stop:
+        # TasksInterrupted counts the store; a second Ctrl-C while the run was stopping did
+        # not get that far, so the store is counted here.
+        if isinstance(stop, TasksInterrupted):
+            n_stored = stop.n_stored
+        else:
+            n_stored = store.count(keys)
+        raise StudyInterrupted(
+            f"Interrupted: {n_stored} fits are stored in {folder}, {len(keys) - n_stored} "
+            "remain; run the same command again to resume."
         ) from None
     # The set's files describe every fit stored in it, also those outside this run's selection
     # (a rerun with fewer --models must not drop the others from results.csv and the summary).
-    for key in store.keys():
-        if key not in payloads and (payload := store.load(key)) is not None:
-            payloads[key] = payload
-    return write_report(
-        config, payloads, store, plots=plots, write=store.is_writable(), execution=execution
-    )
+    try:
+        for key in store.keys():
+            if key not in payloads and (payload := store.load(key)) is not None:
+                payloads[key] = payload
+        # A finished set in a read-only folder is reported without writing; a set whose fits
+        # ran now is written, and a folder made unwritable meanwhile is the report's error.
+        write = any(ran) or store.is_writable()
+        return write_report(config, payloads, store, plots=plots, write=write,
+                            execution=execution)
+    except KeyboardInterrupt:
+        raise StudyInterrupted(
+            f"Interrupted while writing the report: all {len(keys)} fits of this run are "
+            f"stored in {folder}; run the same command again to write it."
+        ) from None
