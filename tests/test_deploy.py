@@ -394,7 +394,10 @@ def test_onnx_matches_predict_proba(onnxruntime, many_events, data, tmp_path, na
     assert [o.name for o in session.get_outputs()] == [ONNX_OUTPUT]
     p = session.run(None, {ONNX_INPUT: many_events})[0]
     assert p.shape == (100_000,) and p.dtype == np.float32
-    assert np.abs(p - model.predict_proba(many_events)[:, 1]).max() <= 1e-5
+    # Both run in float32: with activations up to ~50 in these two-epoch networks, torch's own
+    # float32 probabilities differ from float64 by up to ~2e-5 (the hybrid's), and ONNX
+    # Runtime's by as much; a wrong graph is off by orders of magnitude more.
+    assert np.abs(p - model.predict_proba(many_events)[:, 1]).max() <= 5e-5
     for n in (1, 3):  # the batch axis is dynamic
         assert session.run(None, {ONNX_INPUT: many_events[:n]})[0].shape == (n,)
 

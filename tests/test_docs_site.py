@@ -29,7 +29,7 @@ def test_a_network_page_lists_what_a_user_calls_and_not_skorchs_machinery(conf):
                 "initialize_optimizer", "on_batch_begin", "train_step", "evaluation_step",
                 "fit_loop", "notify", "infer", "set_fit_request"} & set(methods)
     assert "symmetry_factor" not in conf["api_methods"](PFNClassifier)
-    assert conf["api_attributes"](HybridClassifier) == ["preset_lr", "preset_module"]
+    assert conf["api_attributes"](HybridClassifier) == ["preset_module", "preset_recipe"]
 
 
 @pytest.mark.parametrize(

@@ -396,7 +396,8 @@ def test_study_with_the_networks_end_to_end(tmp_path):
     for name in ("fraction_curve.png", "auc_vs_epoch.png", "symmetry_factor.png"):
         assert (folder / name).stat().st_size > 0, name
     fits = result.fits.set_index("model")
-    assert set(fits.index) == {"pfn", "invariant", "hybrid", "hgb", "optimal"}
+    assert set(fits.index) == {"pfn", "invariant", "hybrid", "hgb", "hgb_collider",
+                                 "optimal"}
     nets = result.fits[result.fits["model"].isin(["pfn", "invariant", "hybrid"])]
     assert nets["best_epoch"].between(1, 2).all() and (nets["n_epochs"] <= 2).all()
     assert result.fits["test_auc"].between(0.3, 1.0).all()

@@ -166,8 +166,7 @@ class _ParticleMap(nn.Module):
             total = pt.sum(-1, keepdim=True).clamp_min(1e-6)  # (N, 1)
             share = pt / total
             axis = (share * eta).sum(-1, keepdim=True)
-            balance = torch.hypot(x[..., 0].sum(-1, keepdim=True),
-                                  x[..., 1].sum(-1, keepdim=True)) / total
+            balance = kinematics.pt(x.sum(-2)).unsqueeze(-1) / total  # (N, 1)
             columns += [share, eta - axis, balance.expand_as(pt)]
         extra = torch.stack(columns, dim=-1)
         return torch.cat([x, torch.where(pt.unsqueeze(-1) > 0, extra, 0.0)], dim=-1)

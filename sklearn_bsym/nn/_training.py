@@ -214,29 +214,29 @@ class Recipe:
         return None if per_epoch is None else per_epoch * self.max_epochs
 
     def __str__(self) -> str:
-        rules = dict(self.rules)
+        rules = dict(self.rules) if self.n_events is None else {}  # unsized: state the rules
 
-        def setting(name):
-            if self.n_events is None and name in rules:
-                return f"{rules[name]}"
-            return _show(getattr(self, name, None) if hasattr(self, name)
-                         else dict(self.module)[name])
+        def setting(name, value):
+            return f"{rules[name]}" if name in rules else _show(value)
 
         schedule = {"onecycle": "one-cycle schedule peaking at", None: "constant"}[self.schedule]
-        text = (f"preset {self.preset!r}: AdamW, {schedule} lr {setting('lr')}, weight decay "
-                f"{self.weight_decay:g}, batch {setting('batch_size')}, epochs "
-                f"{setting('max_epochs')}")
-        if self.module:
-            text += "; network " + ", ".join(f"{name} {setting(name)}"
-                                               for name, _ in self.module)
+        epochs = (f"epochs {rules['max_epochs']}" if "max_epochs" in rules
+                  else f"{self.max_epochs} epochs")
+        text = (f"preset {self.preset!r}: AdamW, {schedule} lr {setting('lr', self.lr)}, weight "
+                f"decay {self.weight_decay:g}, batch {setting('batch_size', self.batch_size)}, "
+                f"{epochs}")
+        network = ("; network " + ", ".join(f"{name} {setting(name, value)}"
+                                            for name, value in self.module)
+                   if self.module else "")
         stop = (f"early stopping on the weighted AUC of a {self.validation_fraction:g} share "
                 f"(patience {self.patience})" if self.early_stopping else "no early stopping")
         if self.n_events is None:
-            return f"{text}; {stop}, on {self.device}"
+            return f"{text}{network}; {stop}, on {self.device}"
         held = (f", {self.n_valid:,} held out for validation" if self.early_stopping else "")
         return (f"{text}: {self.n_events:,} events, trains on {self.n_train:,}{held}; "
                 f"{self.batches_per_epoch} batches per epoch, {self.steps:,} steps "
-                f"{'at most ' if self.early_stopping else ''}({stop}), on {self.device}")
+                f"{'at most ' if self.early_stopping else ''}({stop}){network}; on "
+                f"{self.device}")
 
     def optimizer_kwargs(self, optimizer, given: dict) -> dict:
         """Keyword arguments of ``optimizer``: the user's ``optimizer__*`` values ``given``,
