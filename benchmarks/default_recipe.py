@@ -4,24 +4,34 @@ No validation split, no epochs given: the estimators' own defaults, the way the 
 example fits them. Built-in generator, 10 % smearing, pT weights fitted on the training events
 (``PtReweighter``), the pT-weighted ROC AUC on a fixed test set of 40,000 events, and the
 Bayes-optimal AUC of the same test set as the ceiling. Training sets are drawn from one fixed
-pool of 80,000 events, so the test set and the ceiling are the same whatever sizes a run asks for.
+pool of 80,000 events (the 320,000-event point from that pool extended by independent events),
+so the test set and the ceiling are the same whatever sizes a run asks for. The models: the
+three networks and the study's two trees, on (m, pT1, pT2) and on the standard collider
+variables (``hgb_collider``, the strongest conventional classifier).
 
-    python benchmarks/default_recipe.py                       # 500 ... 80,000 events, 5 seeds
+    python benchmarks/default_recipe.py                       # 500 ... 320,000 events, 5 seeds
     python benchmarks/default_recipe.py --sizes 2000 --seeds 3 --models hybrid invariant
     python benchmarks/default_recipe.py --params hybrid '{"F_sizes": [512, 256, 128]}' \\
         --tag hybrid=hybrid_big                               # a variant under its own name
+    python benchmarks/default_recipe.py --models pfn --grid pfn \\
+        '{"lr": [1e-3, 3e-3], "max_epochs": [12, 24, 48]}'    # the oracle: a grid per size
     python benchmarks/default_recipe.py --variant floor600 es10 es20 --sizes 500 2000 8000 \\
-        --models invariant hybrid            # the previous floor, early stopping on 10 / 20 %
+        --models invariant hybrid            # 0.1.0's floor, early stopping on 10 / 20 %
+    python benchmarks/default_recipe.py --reweighter '{"binning": "uniform", "n_bins": 20}' \\
+        --tag hybrid=hybrid_uniform --models hybrid  # training weights of another binning
+    python benchmarks/default_recipe.py --before previous.csv 0.2.0  # the before/after table
     python benchmarks/default_recipe.py --quick               # tiny check that it runs
 
 Each fit runs in this process with one torch thread and is timed in CPU seconds. One CSV row per
 fit is written as it finishes (rerun to resume); then a table (AUC ± standard error over seeds,
-gap to the limit, epochs run, CPU seconds per fit) and a figure of the gap against training size
+gap to the limit, epochs run, CPU seconds per fit), the goals of the default recipe checked
+(mean ± standard deviation over seeds) and a figure of the gap against training size
 (``--output`` stem: .csv, .md, .png), and per fit the AUC it loses against the Bayes-optimal
 discriminant in bins of leading-muon pT and dimuon mass (``<stem>_bins.csv``, the diagnostic of
-``benchmarks/hybrid_edge.py``). ``--cost`` adds the architectures' cost: multiply-adds
-per event (forward pass) and the FLOP/s each network's fit achieved against this machine's
-single-thread matrix-product peak.
+``benchmarks/hybrid_edge.py``). ``--grid`` adds ``<stem>_oracle.md``: per size the grid's
+points, the best one and the default's distance to it. ``--cost`` adds the architectures' cost:
+multiply-adds per event (forward pass) and the FLOP/s each network's fit achieved against this
+machine's single-thread matrix-product peak.
 """
 
 from __future__ import annotations
@@ -167,10 +177,10 @@ def main(argv=None) -> pd.DataFrame:
                              "test AUC keeps the library's default weights")
     parser.add_argument("--cost", action="store_true",
                         help="multiply-adds per event and achieved FLOP/s of each network")
-    parser.add_argument("--before", nargs=2, metavar=("PREVIOUS_CSV", "SIZES_CSV"),
-                        help="rows of the previous code (names ending in _before) and of the "
-                             "authors' sizes with this recipe (names ending in _authors_sizes): "
-                             "write <stem>_before_after.md (see previous_defaults)")
+    parser.add_argument("--before", nargs=2, metavar=("PREVIOUS_CSV", "LABEL"),
+                        help="this benchmark's rows of the previous defaults (its CSV, run with "
+                             "the previous code: PYTHONPATH=<old checkout>) and their label, "
+                             "e.g. 0.2.0: write <stem>_before_after.md")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: check that it runs")
     parser.add_argument("--output", default="benchmarks/results/default_recipe",
                         help="output stem (.csv, .md, .png)")
@@ -261,8 +271,9 @@ def main(argv=None) -> pd.DataFrame:
     if grids:
         write_oracle(df, [m for m, _ in grids], stem)
     if args.before:
-        before = previous_defaults(*(pd.read_csv(p) for p in args.before), df, args.seeds)
-        write_before_after(before[before["n_train"].isin(args.sizes)], df, ceiling, stem)
+        before = pd.read_csv(args.before[0])
+        write_before_after(before[before["n_train"].isin(args.sizes)], df, ceiling, stem,
+                           label=args.before[1])
     return df
 
 
@@ -388,33 +399,10 @@ def goal_checks(df: pd.DataFrame) -> list[str]:
     return lines
 
 
-#: From this many training events on, the previous recipe's 600-step floor did not apply
-#: (12 epochs of batch 256 are 600 steps or more): its fit was the same computation as this
-#: recipe's with the previous sizes.
-FLOOR_FREE = 12_800
-
-
-def previous_defaults(previous: pd.DataFrame, sizes: pd.DataFrame, after: pd.DataFrame,
-                      n_seeds: int) -> pd.DataFrame:
-    """The previous defaults' rows: those of the previous code where it ran every seed; above
-    :data:`FLOOR_FREE` events, missing ones from the same computation run with this code (the
-    authors' sizes for the invariant and hybrid networks, this run's PFN, whose size and recipe
-    there are unchanged); both were checked identical to the digit at 16,000 and 40,000
-    events."""
-    previous = previous.assign(model=previous["model"].str.removesuffix("_before"))
-    seeds = previous.groupby(["model", "n_train"])["seed"].transform("nunique")
-    previous = previous[seeds >= n_seeds]
-    same = pd.concat([sizes.assign(model=sizes["model"].str.removesuffix("_authors_sizes")),
-                      after[after["model"] == "pfn"]])
-    same = same[same["n_train"] >= FLOOR_FREE]
-    have = set(zip(previous["model"], previous["n_train"], strict=True))
-    missing = [(m, n) not in have for m, n in zip(same["model"], same["n_train"], strict=True)]
-    return pd.concat([previous, same[missing]], ignore_index=True)
-
-
 def write_before_after(before: pd.DataFrame, after: pd.DataFrame, ceiling: float,
-                       stem: Path) -> None:
-    """``<stem>_before_after.md``: per network and size, AUC and gap before and after."""
+                       stem: Path, *, label: str) -> None:
+    """``<stem>_before_after.md``: per network and size, AUC and gap with the previous defaults
+    (``label``) and with these."""
     b, a = summarize(before), summarize(after)
     merged = b.merge(a, on=["model", "n_train"], suffixes=("_b", "_a"))
     merged = merged[merged["model"].isin(NETWORKS)]
@@ -423,9 +411,9 @@ def write_before_after(before: pd.DataFrame, after: pd.DataFrame, ceiling: float
             f"{r.test_auc_a:.4f}{pm}{r.auc_se_a:.4f} | {r.gap_b:.4f} | {r.gap_a:.4f} | "
             f"{r.epochs_b:.0f} / {r.epochs_a:.0f} | {r.cpu_s_b:.1f} / {r.cpu_s_a:.1f} |"
             for r in merged.sort_values(["model", "n_train"]).itertuples()]
-    text = (f"Each network with its defaults, before and after the default recipe of 0.2.0 "
-            f"(AUC ± standard error over seeds, {N_TEST:,} test events, Bayes-optimal "
-            f"{ceiling:.4f}; epochs and CPU seconds of one fit, one thread).\n\n"
+    text = (f"Each network with its defaults, {label}'s and this version's (AUC ± standard "
+            f"error over seeds, {N_TEST:,} test events, Bayes-optimal {ceiling:.4f}; epochs "
+            "and CPU seconds of one fit, one thread).\n\n"
             "| network | training events | AUC before | AUC after | gap before | gap after | "
             "epochs before / after | CPU s before / after |\n"
             "| --- | --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows) + "\n")
