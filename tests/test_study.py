@@ -571,8 +571,12 @@ def test_ensemble_aucs_agree_with_separate_fits(ensemble_runs):
     assert_allclose(a.loc["hgb", "test_auc"], b.loc["hgb", "test_auc"])
     for column in ("n_train", "n_epochs", "epochs_planned", "best_epoch", "stop_reason"):
         assert a[column].equals(b[column]), column
-    assert_allclose(a["test_auc"], b["test_auc"], atol=1e-3)
-    assert_allclose(a["train_auc"], b["train_auc"], atol=1e-3)
+    # Rounding apart, the same fits: most AUCs agree to 1e-3; three epochs of a tiny network can
+    # amplify one rounding difference to a few 1e-3 (seen at the dependency floors), while
+    # another seed or another subset moves them by several 1e-2.
+    for column in ("test_auc", "train_auc"):
+        diff = (a[column] - b[column]).abs()
+        assert diff.median() <= 1e-3 and diff.max() <= 1e-2, (column, diff.to_dict())
     assert a.loc["invariant", "test_auc"].min() > 0.7
 
 

@@ -177,6 +177,20 @@ def _stale(path: Path, now: float) -> bool:
         return False
 
 
+def _remove_non_file(path: Path) -> None:
+    """Remove a symbolic link, FIFO or other non-file at lock ``path`` (a lock file holds
+    nothing; opening a link would truncate its target on some filelock versions); a folder there
+    is a one-line :class:`StoreWriteError`."""
+    with contextlib.suppress(FileNotFoundError):
+        mode = path.lstat().st_mode
+        if stat.S_ISDIR(mode):
+            raise StoreWriteError(
+                f"Cannot write {path}: a folder stands where the lock file goes; move it away"
+            )
+        if not stat.S_ISREG(mode):
+            path.unlink(missing_ok=True)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -269,6 +283,10 @@ class ResultStore:
         locks = self.folder / "locks"
         if self._linked() is None and locks.is_dir() and not locks.is_symlink():
             for path in locks.glob("*.lock"):
+                with contextlib.suppress(OSError, StoreWriteError):
+                    _remove_non_file(path)
+                if not path.is_file():
+                    continue
                 lock = self._file_lock(path)
                 with contextlib.suppress(OSError, TimeoutError):
                     lock.acquire(timeout=0)
@@ -291,15 +309,7 @@ class ResultStore:
         with writing(path):
             for _ in range(_LOCK_TRIES):
                 self._own_folder(path.parent)
-                with contextlib.suppress(FileNotFoundError):
-                    mode = path.lstat().st_mode
-                    if stat.S_ISDIR(mode):
-                        raise StoreWriteError(
-                            f"Cannot write {path}: a folder stands where the lock file goes; "
-                            "move it away"
-                        )
-                    if not stat.S_ISREG(mode):
-                        path.unlink(missing_ok=True)
+                _remove_non_file(path)
                 try:
                     lock.acquire(timeout=-1 if blocking else 0)
                 except TimeoutError:
