@@ -12,6 +12,7 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from numpy.testing import assert_array_equal
 from sklearn.pipeline import Pipeline, make_pipeline
 
@@ -381,6 +382,17 @@ def many_events():
     return make_dimuon_events(100_000, random_state=7)[0].astype(np.float32)
 
 
+def _float32_error(model, X):
+    """The most that float32 rounding moves ``model``'s probabilities on ``X``: its float32
+    predictions against its network evaluated in float64."""
+    import copy
+
+    module = copy.deepcopy(model.module_).double().eval()
+    with torch.no_grad():
+        logit = module(torch.as_tensor(X, dtype=torch.float64)).reshape(len(X), -1)[:, -1]
+    return np.abs(model.predict_proba(X)[:, 1] - torch.sigmoid(logit).numpy()).max()
+
+
 @pytest.mark.parametrize("name", ["pfn", "invariant", "hybrid", "ensemble"])
 def test_onnx_matches_predict_proba(onnxruntime, many_events, data, tmp_path, name):
     from sklearn_bsym.deploy import ONNX_INPUT, ONNX_OUTPUT, to_onnx
@@ -394,10 +406,11 @@ def test_onnx_matches_predict_proba(onnxruntime, many_events, data, tmp_path, na
     assert [o.name for o in session.get_outputs()] == [ONNX_OUTPUT]
     p = session.run(None, {ONNX_INPUT: many_events})[0]
     assert p.shape == (100_000,) and p.dtype == np.float32
-    # Both run in float32: with activations up to ~50 in these two-epoch networks, torch's own
-    # float32 probabilities differ from float64 by up to ~2e-5 (the hybrid's), and ONNX
-    # Runtime's by as much; a wrong graph is off by orders of magnitude more.
-    assert np.abs(p - model.predict_proba(many_events)[:, 1]).max() <= 5e-5
+    # Within 1e-5 of predict_proba, or (a network whose float32 rounding alone moves its
+    # probabilities further: the tiny two-epoch hybrid, 2e-5 from its own float64 evaluation)
+    # within what float32 rounding moves them; default networks agree to a few 1e-6.
+    tolerance = 1e-5 if name == "ensemble" else max(1e-5, 1.5 * _float32_error(model, many_events))
+    assert np.abs(p - model.predict_proba(many_events)[:, 1]).max() <= tolerance
     for n in (1, 3):  # the batch axis is dynamic
         assert session.run(None, {ONNX_INPUT: many_events[:n]})[0].shape == (n,)
 
