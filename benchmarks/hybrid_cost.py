@@ -3,10 +3,10 @@
 Both are fitted as a user fits them (``HybridClassifier(random_state=seed).fit(X, y,
 sample_weight=w)``, 10 % smearing, pT weights of the training events) on the same training sets
 of ``benchmarks/default_recipe.py``, alternately, with one torch thread, and timed in CPU seconds.
-The previous default is today's fast preset with the previous head (512, 256, 128) and symmetry
-start 0.88: at 80,000 events the previous 600-step floor never
-applied, so this is exactly the previous default fit. Also reported: multiply-adds per event
-(forward pass), the FLOP/s each fit achieved and this machine's single-thread matrix-product peak.
+The previous default is 0.2.0's, set explicitly: the general subnet on the "collider" particle
+inputs, lr 3e-3, batch 256 and 12 epochs at every size, symmetry start 0.95 (the head is the same
+(128, 128)). Also reported: multiply-adds per event (forward pass), the FLOP/s each fit achieved
+and this machine's single-thread matrix-product peak.
 
     python benchmarks/hybrid_cost.py                 # 80,000 events, seeds 0-2
     python benchmarks/hybrid_cost.py --n 8000 --seeds 2
@@ -41,7 +41,9 @@ except ImportError:  # run as a module
         matmul_peak,
     )
 
-PREVIOUS = {"F_sizes": (512, 256, 128), "invariant_weight_init": 0.88}
+#: 0.2.0's default hybrid.
+PREVIOUS = {"particle_inputs": "collider", "lr": 3e-3, "batch_size": 256, "max_epochs": 12,
+            "invariant_weight_init": 0.95}
 
 
 def main(argv=None) -> pd.DataFrame:

@@ -461,7 +461,7 @@ def test_symmetry_factor_table_and_plot(data):
 #: The fast preset's rules by size, as the user guide's table states them: (lr, batch, epochs)
 #: and the hybrid's symmetry-factor start.
 RECIPE_BY_SIZE = {
-    HybridClassifier: {500: (3e-3, 256, 12, 0.99), 2_000: (3e-3, 256, 12, 0.99),
+    HybridClassifier: {500: (3e-3, 256, 12, 0.99), 2_000: (0.02, 256, 12, 0.99),
                        8_000: (0.02, 256, 12, 0.95), 80_000: (0.02, 512, 16, 0.95),
                        320_000: (0.02, 512, 16, 0.95)},
     PFNClassifier: {500: (3e-3, 256, 48), 2_000: (3e-3, 256, 24), 8_000: (3e-3, 256, 24),

@@ -9,10 +9,14 @@ permutation, so no per-event Dataset or DataLoader work is done.
 Training recipes
 ----------------
 ``preset="fast"`` (default): AdamW (fused where the torch build supports it), one-cycle learning
-rate schedule (warm-up then cosine decay) peaking at 3e-3 (3e-4 for the PFN), batch 256,
-12 epochs on every training event, weight decay 0.01; BatchNorm statistics recomputed for the
-final weights; the invariant and hybrid networks a few times smaller than the authors'
-(``"auto"`` sizes). ``clf.recipe(n_events)`` says what a fit on ``n_events`` events does.
+rate schedule (warm-up then cosine decay), weight decay 0.01, a fixed number of epochs on every
+training event (no early stopping), BatchNorm statistics recomputed for the final weights. Its
+learning rate, batch size and epochs follow the number of events a fit is given, per network,
+as a grid search at each training size chose them (``benchmarks/default_recipe.py --grid``), in
+the manner of scikit-learn's ``MLPClassifier(batch_size="auto")``: each class lists them in its
+``preset_recipe`` (a value, or a ``BySize`` rule of ``(from_events, value)`` steps), and
+``clf.recipe(n_events)`` says what a fit on ``n_events`` events does. The invariant and hybrid
+networks are a few times smaller than the authors' (``"auto"`` sizes, ``preset_module``).
 ``preset="paper"``: the authors' settings, AdamW at lr 1e-5 (1e-6 for the invariant network),
 weight decay 0.01, batch 128, 100 epochs, constant learning rate, the authors' network sizes.
 Explicit ``lr``, ``batch_size``, ``max_epochs`` and ``weight_decay`` override either preset.
@@ -524,7 +528,8 @@ class PFNClassifier(_EventClassifier):
     preset : {"fast", "paper"}, default "fast"
         Training recipe (see the module docstring); explicit values below override it.
     lr, max_epochs, batch_size, weight_decay : optional
-        Training settings; None takes the preset's.
+        Training settings; None takes the preset's for this network, which may follow the
+        number of training events (``preset_recipe``; ``clf.recipe(n_events)`` states them).
     validation_fraction : float or None, default None
         Hold out this stratified fraction for early stopping on the weighted validation AUC
         (recorded as ``history[:, "valid_auc"]``; the best epoch's weights are restored).
@@ -620,13 +625,13 @@ class HybridClassifier(_EventClassifier):
 
     Defaults that differ from the paper's network, each measured against it
     (``benchmarks/hybrid_edge.py``, ``benchmarks/default_recipe.py``): the general subnet sees
-    each muon's pT, log pT and eta beside its four-vector; the symmetry factor starts at 0.95 for
-    the invariant subnet, so the hybrid begins as its invariant branch and is not worse than it
-    at small training sizes; with the fast preset the classifier head is smaller (a sixth of the
-    multiply-adds, half the CPU time of a fit; 0.0015-0.002 lower AUC than the authors' head
-    from 16,000 training events on, higher below 4,000).
-    ``preset="paper", particle_inputs="momenta", invariant_weight_init=None`` gives the paper's
-    network and recipe.
+    each muon in its event's frame (``particle_inputs="event"``: the event mirrored in z, each
+    muon's pT, log pT, eta, pT share, eta relative to the pT-weighted axis and the event's pT
+    balance beside its four-vector); the symmetry factor starts at 0.99 for the invariant subnet
+    below 4,000 training events and at 0.95 from there, so the hybrid begins as its invariant
+    branch; with the fast preset the classifier head is smaller (a sixth of the multiply-adds of
+    the authors' head). ``preset="paper", particle_inputs="momenta",
+    invariant_weight_init=None`` gives the paper's network and recipe.
 
     Parameters
     ----------
@@ -638,19 +643,22 @@ class HybridClassifier(_EventClassifier):
         Hidden widths of the weight network.
     F_sizes : tuple of int or "auto", default "auto"
         Hidden widths of the classifier; "auto": (128, 128) with the fast preset, the authors'
-        (512, 256, 128) with the paper preset (twice the CPU time of a fit with the fast recipe;
-        0.0015-0.002 better AUC from 16,000 training events on, worse below 4,000).
+        (512, 256, 128) with the paper preset.
     pooling : {"weighted", "concat", "concat_weight", "concat_context"}, default "weighted"
     context : {"first", "leading", "pt_eta"} or list of int, default "first"
         Input of the weight network (see :class:`~sklearn_bsym.nn.HybridNetwork`).
     latent_dropout : float, default 0.0
-    particle_inputs : {"collider", "momenta"}, default "collider"
-        Per-particle inputs of the general subnet: the four-vector with pT, log pT and eta
-        appended, or the four-vector alone (the paper's).
+    particle_inputs : {"event", "collider", "momenta"}, default "event"
+        Per-particle inputs of the general subnet (none imposes a symmetry): "event", the
+        event mirrored in z so that its total pz >= 0, each four-vector with its pT, log pT and
+        eta, its share of the event's scalar pT sum, its eta relative to the pT-weighted axis
+        and the event's pT balance |sum pT| / sum |pT| (how particle flow networks of jets see
+        their constituents); "collider", the four-vector with pT, log pT and eta (0.2.0's
+        default); "momenta", the four-vector alone (the paper's).
     invariant_weight_init : float in (0, 1), None or "auto", default "auto"
         Starting symmetry factor of the invariant subnet for every event; None: torch's
-        default initialization (about 0.5, the paper's); "auto": 0.95 with the fast preset, 0.88
-        with the paper preset.
+        default initialization (about 0.5, the paper's); "auto": with the fast preset 0.99
+        below 4,000 training events and 0.95 from there, 0.88 with the paper preset.
     **kwargs
         As :class:`PFNClassifier`.
     """
@@ -672,7 +680,7 @@ class HybridClassifier(_EventClassifier):
     }
     # benchmarks/default_recipe.py --grid hybrid ... (the oracle at 500 to 320,000 events).
     preset_recipe = {
-        "fast": {"lr": BySize(((0, 3e-3), (4_000, 0.02))),
+        "fast": {"lr": BySize(((0, 3e-3), (2_000, 0.02))),
                  "batch_size": BySize(((0, 256), (32_000, 512))),
                  "max_epochs": BySize(((0, 12), (32_000, 16)))},
         "paper": {"lr": 1e-5, "batch_size": 128, "max_epochs": 100},
