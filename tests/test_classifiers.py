@@ -220,7 +220,7 @@ def test_friendly_names_and_module_routing_reach_the_module(data):
         (PFNClassifier, "paper", 1e-5, 100, 128),
         (InvariantClassifier, "paper", 1e-6, 100, 128),
         (HybridClassifier, "fast", 3e-3, 12, 256),
-        (PFNClassifier, "fast", 3e-3, 48, 256),
+        (PFNClassifier, "fast", 0.01, 48, 256),
     ],
 )
 def test_presets_and_overrides(cls, preset, lr, epochs, batch):
@@ -464,7 +464,7 @@ RECIPE_BY_SIZE = {
     HybridClassifier: {500: (3e-3, 256, 12, 0.99), 2_000: (0.02, 256, 12, 0.99),
                        8_000: (0.02, 256, 12, 0.95), 80_000: (0.02, 512, 16, 0.95),
                        320_000: (0.02, 512, 16, 0.95)},
-    PFNClassifier: {500: (3e-3, 256, 48), 2_000: (3e-3, 256, 24), 8_000: (3e-3, 256, 24),
+    PFNClassifier: {500: (0.01, 256, 48), 2_000: (0.01, 256, 24), 8_000: (3e-3, 256, 24),
                     80_000: (3e-3, 1024, 12)},
     InvariantClassifier: {500: (3e-3, 256, 12), 8_000: (3e-3, 256, 12),
                           80_000: (3e-3, 1024, 12)},

@@ -564,10 +564,11 @@ class PFNClassifier(_EventClassifier):
         "F_sizes": ["array-like"],
         "latent_dropout": [Interval(Real, 0, 1, closed="left")],
     }
-    # benchmarks/default_recipe.py --grid pfn ...: lr 3e-3 is best at every size once the
-    # small fits run more epochs and the large ones take bigger batches.
+    # benchmarks/default_recipe.py --grid pfn ...: below 4,000 events lr 1e-2 with 48 (500) or
+    # 24 (2,000) epochs; from there lr 3e-3, and bigger batches from 16,000.
     preset_recipe = {
-        "fast": {"lr": 3e-3, "batch_size": BySize(((0, 256), (16_000, 1024))),
+        "fast": {"lr": BySize(((0, 0.01), (4_000, 3e-3))),
+                 "batch_size": BySize(((0, 256), (16_000, 1024))),
                  "max_epochs": BySize(((0, 48), (2_000, 24), (16_000, 12)))},
         "paper": {"lr": 1e-5, "batch_size": 128, "max_epochs": 100},
     }
