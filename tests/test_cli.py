@@ -167,7 +167,7 @@ def test_help_does_not_import_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert "HEAVY []" in out
-    assert "12 minutes" in out  # the measured --full time, as in the user guide
+    assert "9 minutes" in out  # the measured --full time, as in the user guide
 
 
 def _one_line_error(capsys, argv, code=2):

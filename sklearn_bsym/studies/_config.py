@@ -338,7 +338,7 @@ class Protocol:
 PROTOCOLS = {
     "quick": Protocol("quick", QUICK, "about 3 minutes on 2 quiet CPU cores"),
     "full": Protocol(
-        "full", FULL, "about 12 minutes with --no-scan --n-jobs 2 on 2 quiet CPU cores; many hours "
+        "full", FULL, "about 9 minutes with --no-scan --n-jobs 2 on 2 quiet CPU cores; many hours "
         "with --preset paper"
     ),
 }
