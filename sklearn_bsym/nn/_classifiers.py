@@ -653,7 +653,7 @@ class HybridClassifier(_EventClassifier):
         Per-particle inputs of the general subnet (none imposes a symmetry): "event", the
         event mirrored in z so that its total pz >= 0, each four-vector with its pT, log pT and
         eta, its share of the event's scalar pT sum, its eta relative to the pT-weighted axis
-        and the event's pT balance |sum pT| / sum |pT| (how particle flow networks of jets see
+        and the event's pT balance ``|sum pT| / sum |pT|`` (how particle flow networks of jets see
         their constituents); "collider", the four-vector with pT, log pT and eta (0.2.0's
         default); "momenta", the four-vector alone (the paper's).
     invariant_weight_init : float in (0, 1), None or "auto", default "auto"
