@@ -30,13 +30,23 @@ ARGV = [
 
 
 def _start(output: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "sklearn_bsym", *ARGV, *extra, "--output", str(output)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, as a terminal's foreground job
-    )
+    # A test runner started in the background of a non-interactive shell ('cmd &') ignores
+    # SIGINT, and a child inherits an ignored signal: the study would never see the Ctrl-C. A
+    # terminal's foreground job has its default; give the child that (handled signals are reset
+    # to the default across exec), then restore ours.
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "sklearn_bsym", *ARGV, *extra, "--output", str(output)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own process group, as a terminal's foreground job
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _wait_for_a_fit(output: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
