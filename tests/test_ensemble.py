@@ -318,7 +318,10 @@ def test_constant_sample_weight_changes_nothing(smeared):
 
 def test_early_stopping_restores_each_members_best_epoch(smeared):
     X, y, _, _ = smeared
-    template = PFNClassifier(Phi_sizes=(8, 4), F_sizes=(16,), max_epochs=4,
+    # lr 3e-4: at the small sizes' lr (1e-2) the rounding differences between the stacked and
+    # the separate forward pass moved this tiny PFN's validation AUC by 3e-4 (seen at the
+    # dependency floors); here they stay below the 1e-6 this test asks for.
+    template = PFNClassifier(Phi_sizes=(8, 4), F_sizes=(16,), max_epochs=4, lr=3e-4,
                              validation_fraction=0.25, patience=2)
     members = EnsembleClassifier(template, n_members=2, random_state=[11, 12]).fit(
         X[:4000], y[:4000]).members_
