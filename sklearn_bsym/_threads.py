@@ -5,8 +5,8 @@ thread buys little, and on a machine where anything else runs, threads contend s
 small op waits. A default ``HybridClassifier`` fit on 20,000 events, 4 epochs, on 2 cores:
 torch's default of one thread per core took 2.7 s quiet and 11.8 s beside one busy process, one
 thread 2.4 s and 2.3 s (as reported when the policy was chosen); ``benchmarks/thread_policy.py``
-measured 0.99 s against 0.96 s quiet and 4.54 s against 0.98 s loaded, and a 100,000-event
-prediction 0.098 s against 0.148 s quiet (two threads win there) and 0.374 s against 0.156 s
+measured 1.38 s against 1.28 s quiet and 40.8 s against 1.28 s loaded, and a 100,000-event
+prediction 0.123 s against 0.181 s quiet (two threads win there) and 1.77 s against 0.182 s
 loaded. So the estimators run each call (fit, predict) with ``n_threads=1`` by default, and a
 study runs each fit with one thread and gives the cores to parallel fits.
 
@@ -59,9 +59,7 @@ class thread_limit:
         cls = type(self)
         with cls._lock:
             if self.blas and cls._pools is None:
-                from threadpoolctl import threadpool_limits
-
-                cls._pools = threadpool_limits(self.n)
+                cls._pools = _controller().limit(limits=self.n)
             if self.torch and cls._torch_threads is None:
                 import torch
 
@@ -86,6 +84,17 @@ class thread_limit:
             if cls._pools is not None:
                 cls._pools.restore_original_limits()
                 cls._pools = None
+
+
+@functools.cache
+def _controller():
+    """threadpoolctl's view of this process's BLAS/OpenMP libraries, scanned once (the libraries
+    are loaded with numpy and torch, before any fit). A scan walks the loaded libraries through a
+    ctypes callback, where Python drops a KeyboardInterrupt (printing a traceback): rescanning as
+    every fit starts would lose a Ctrl-C pressed at that moment."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def scoped_threads(method):

@@ -102,9 +102,9 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(reference, tmp_path, extra):
     proc = _start(tmp_path, *extra)
     _wait_for_a_fit(tmp_path, proc)
     # What a terminal's Ctrl-C does. Python drops a KeyboardInterrupt raised inside a ctypes
-    # callback (threadpoolctl's library scan as a fit starts in this process, the moment this
-    # test interrupts at, when the fits run serially); a user then presses Ctrl-C again, and so
-    # does this test, before the two remaining fits of a few seconds could end the study.
+    # callback and prints its traceback (threadpoolctl's scan of the loaded libraries, which
+    # sklearn_bsym._threads makes once per process so that a Ctrl-C as a later fit starts is not
+    # lost); a user who sees nothing happen presses Ctrl-C again, and so does this test.
     for _ in range(3 if not extra else 1):
         os.killpg(proc.pid, signal.SIGINT)
         try:
