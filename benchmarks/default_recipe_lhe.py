@@ -44,6 +44,17 @@ except ImportError:  # run as a module
     from benchmarks.default_recipe import fit_weighted, make_estimator
 
 
+def lhe_sample(signal_path, background: str) -> tuple[np.ndarray, np.ndarray]:
+    """The benchmark's events: the file's mu+ mu- events (label 1) and as many of the
+    generator's gamma* (label 0; ``background`` "boson_pt" or "lo"), all smeared by 10 %."""
+    signal = load_event_file(signal_path, lepton="mu")
+    X_gen, y_gen = make_dimuon_events(4 * len(signal), boson_pt=background == "boson_pt",
+                                      random_state=0)
+    X = np.concatenate([signal, X_gen[y_gen == 0][: len(signal)]])
+    y = np.r_[np.ones(len(signal), int), np.zeros(len(X) - len(signal), int)]
+    return MomentumSmearer(0.10, random_state=1).fit_transform(X), y
+
+
 def main(argv=None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("signal", help="LHE file of Z -> mu mu events")
@@ -63,13 +74,7 @@ def main(argv=None) -> pd.DataFrame:
     params = {m: json.loads(text) for m, text in args.params}
     tags = dict(t.split("=", 1) for t in args.tag)
     torch.set_num_threads(1)
-    signal = load_event_file(args.signal, lepton="mu")
-    X_gen, y_gen = make_dimuon_events(4 * len(signal), boson_pt=args.background == "boson_pt",
-                                      random_state=0)
-    background = X_gen[y_gen == 0][: len(signal)]
-    X = np.concatenate([signal, background])
-    y = np.r_[np.ones(len(signal), int), np.zeros(len(background), int)]
-    X = MomentumSmearer(0.10, random_state=1).fit_transform(X)
+    X, y = lhe_sample(args.signal, args.background)
     rows = []
     for n in args.sizes:
         splits = StratifiedShuffleSplit(n_splits=args.seeds, train_size=n, random_state=n)

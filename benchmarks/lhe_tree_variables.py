@@ -22,14 +22,13 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedShuffleSplit
 
-from sklearn_bsym.datasets import load_event_file, make_dimuon_events
-from sklearn_bsym.preprocessing import (
-    ColliderFeatures,
-    MomentumSmearer,
-    PtReweighter,
-    weighted_roc_auc,
-)
+from sklearn_bsym.preprocessing import ColliderFeatures, PtReweighter, weighted_roc_auc
 from sklearn_bsym.studies import MODEL_TABLE
+
+try:
+    from default_recipe_lhe import lhe_sample
+except ImportError:  # run as a module
+    from benchmarks.default_recipe_lhe import lhe_sample
 
 DROPS = ([], ["pt_pair"], ["y_pair"], ["delta_phi_01"], ["pt_pair", "y_pair", "delta_phi_01"])
 SHOWN = ("pt_pair", "y_pair", "delta_phi_01")
@@ -41,18 +40,13 @@ def main(argv=None) -> str:
     parser.add_argument("--n-train", type=int, default=4_000)
     parser.add_argument("--output", default="benchmarks/results/lhe_tree_variables.md")
     args = parser.parse_args(argv)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the file's events without a muon pair, counted there
-        signal = load_event_file(args.signal, lepton="mu")
     lines = [f"The collider-variable tree on {Path(args.signal).name} against the generator's "
              f"gamma* ({args.n_train:,} training events, pT weights, 10 % smearing; pT-weighted "
              "test AUC on the rest).", ""]
     for background in ("boson_pt", "lo"):
-        X_gen, y_gen = make_dimuon_events(4 * len(signal), boson_pt=background == "boson_pt",
-                                          random_state=0)
-        X = np.concatenate([signal, X_gen[y_gen == 0][: len(signal)]])
-        y = np.r_[np.ones(len(signal), int), np.zeros(len(X) - len(signal), int)]
-        X = MomentumSmearer(0.10, random_state=1).fit_transform(X)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the file's events without a muon pair, counted
+            X, y = lhe_sample(args.signal, background)
         features = ColliderFeatures().fit(X)
         F, names = features.transform(X), list(features.get_feature_names_out())
         medians = ", ".join(
