@@ -274,14 +274,16 @@ class ResultStore:
     def clean(self) -> None:
         """Remove what a killed run left behind: its temporary files (:func:`_stale`) in the set
         folder and ``fits/``, and lock files no process holds."""
+        if self._linked() is not None:
+            return  # nothing is removed through a link
         now = time.time()
         for folder in (self.folder, self.fits_dir):
-            if self._linked() is None and folder.is_dir():
+            if folder.is_dir():
                 for path in folder.glob(".*.tmp"):
                     if _stale(path, now):
                         path.unlink(missing_ok=True)
         locks = self.folder / "locks"
-        if self._linked() is None and locks.is_dir() and not locks.is_symlink():
+        if locks.is_dir() and not locks.is_symlink():
             for path in locks.glob("*.lock"):
                 with contextlib.suppress(OSError, StoreWriteError):
                     _remove_non_file(path)
@@ -304,8 +306,8 @@ class ResultStore:
         FIFO or other non-file at the lock's path is removed first (a lock file holds nothing);
         a failure is a one-line :class:`StoreWriteError`.
         """
-        lock = self.lock(key)
-        path = Path(lock.lock_file)
+        path = self._lock_path(key)
+        lock = self._file_lock(path)
         with writing(path):
             for _ in range(_LOCK_TRIES):
                 self._own_folder(path.parent)
@@ -322,10 +324,13 @@ class ResultStore:
     def lock(self, key: str):
         """The file lock (``filelock.FileLock``) of fit ``key``, not taken (see
         :meth:`acquire`)."""
-        path = self.folder / "locks" / f"{self.path(key).stem}.lock"
+        path = self._lock_path(key)
         with writing(path):
             self._own_folder(path.parent)
         return self._file_lock(path)
+
+    def _lock_path(self, key: str) -> Path:
+        return self.folder / "locks" / f"{self.path(key).stem}.lock"
 
     @staticmethod
     def _file_lock(path: Path):
