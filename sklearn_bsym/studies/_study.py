@@ -14,7 +14,7 @@ from ._config import StudyConfig, n_train
 from ._data import load_study_data
 from ._protocol import fit_key, point_payloads, study_points, study_tasks
 from ._record import FitRecord
-from ._runner import TasksInterrupted, TasksWriteError, run_tasks
+from ._runner import TasksWriteError, run_tasks
 from ._store import ResultStore, StoreWriteError
 
 __all__ = ["run_study", "ExecutionPlan", "plan_execution", "StudyInterrupted"]
@@ -244,13 +244,10 @@ def run_study(
             f"{stop}; {stop.n_stored} fits are stored in {folder}, {stop.n_remaining} remain: "
             "run the same command again to resume."
         ) from None
-    except KeyboardInterrupt as stop:
-        # TasksInterrupted counts the store; a second Ctrl-C while the run was stopping did
-        # not get that far, so the store is counted here.
-        if isinstance(stop, TasksInterrupted):
-            n_stored = stop.n_stored
-        else:
-            n_stored = store.count(keys)
+    except KeyboardInterrupt:
+        # Counted in the store (also for a second Ctrl-C while the run was stopping, which
+        # never reached the runner's count).
+        n_stored = store.count(keys)
         raise StudyInterrupted(
             f"Interrupted: {n_stored} fits are stored in {folder}, {len(keys) - n_stored} "
             "remain; run the same command again to resume."
