@@ -115,11 +115,12 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
 
     _module_params: tuple[str, ...] = ()
     #: Per preset, this network's ``lr``, ``batch_size`` and ``max_epochs`` where they are None
-    #: (read by ``resolve_recipe``): values, or :class:`~sklearn_bsym.nn._training.BySize`
-    #: rules of the number of events a fit is given.
+    #: (read by ``resolve_recipe``; what a network leaves out, the preset's ``PRESETS`` entry
+    #: gives): values, or :class:`~sklearn_bsym.nn._training.BySize` rules of the number of
+    #: events a fit is given.
     preset_recipe: dict[str, dict] = {
         "fast": {"lr": 3e-3, "batch_size": 256, "max_epochs": 12},
-        "paper": {"lr": 1e-5, "batch_size": 128, "max_epochs": 100},
+        "paper": {"lr": 1e-5},
     }
     #: Network hyperparameters whose default, ``"auto"``, is the preset's (a value, or a
     #: ``BySize`` rule): the fast preset's sizes, the paper preset's the authors'.
@@ -570,7 +571,7 @@ class PFNClassifier(_EventClassifier):
         "fast": {"lr": BySize(((0, 0.01), (4_000, 3e-3))),
                  "batch_size": BySize(((0, 256), (16_000, 1024))),
                  "max_epochs": BySize(((0, 48), (2_000, 24), (16_000, 12)))},
-        "paper": {"lr": 1e-5, "batch_size": 128, "max_epochs": 100},
+        "paper": {"lr": 1e-5},
     }
 
     def __init__(self, *, Phi_sizes=(128, 128, 16), F_sizes=(512, 256, 128), latent_dropout=0.0,
@@ -608,7 +609,7 @@ class InvariantClassifier(_EventClassifier):
     preset_recipe = {
         "fast": {"lr": 3e-3, "batch_size": BySize(((0, 256), (16_000, 1024))),
                  "max_epochs": 12},
-        "paper": {"lr": 1e-6, "batch_size": 128, "max_epochs": 100},
+        "paper": {"lr": 1e-6},
     }
     preset_module = {"fast": {"hidden_sizes": (128, 128)},
                      "paper": {"hidden_sizes": (512, 256, 256, 128)}}
@@ -684,7 +685,7 @@ class HybridClassifier(_EventClassifier):
         "fast": {"lr": BySize(((0, 3e-3), (2_000, 0.02))),
                  "batch_size": BySize(((0, 256), (32_000, 512))),
                  "max_epochs": BySize(((0, 12), (32_000, 16)))},
-        "paper": {"lr": 1e-5, "batch_size": 128, "max_epochs": 100},
+        "paper": {"lr": 1e-5},
     }
     preset_module = {
         "fast": {"F_sizes": (128, 128),
