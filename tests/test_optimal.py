@@ -20,7 +20,7 @@ from sklearn_bsym.datasets import (
     rapidity_pdf,
     signal_mass_pdf,
 )
-from sklearn_bsym.events import to_particles
+from sklearn_bsym.events import to_flat, to_particles
 from sklearn_bsym.optimal import (
     BayesOptimalClassifier,
     _lo_mass,
@@ -189,6 +189,7 @@ def test_classifier_api(smeared):
         ({"resolution": DetectorResolution(strength=1.5)}, "The 'strength' parameter"),
         ({"n_nodes": 2}, "n_nodes must be an int >= 8"),
         ({"reweighter": "yes"}, "reweighter must be a fitted PtReweighter or a callable"),
+        ({"azimuthally_invariant": "yes"}, "azimuthally_invariant must be True or False"),
         ({"reweighter": lambda X: -np.ones(len(X))}, "finite background weight >= 0"),
     ],
 )
@@ -362,3 +363,39 @@ def test_resolution_zero_for_some_muons_is_refused():
     X, _ = make_dimuon_events(20, random_state=0)
     with pytest.raises(ValueError, match="sigma/pT > 0 for every muon"):
         optimal_discriminant(X, resolution=Blind())
+
+
+def test_azimuthally_invariant_limit_is_the_default_without_azimuthal_breaking(smeared):
+    Xs, _, d = smeared
+    for resolution in (0.10, DetectorResolution(0.10, strength=0.0)):
+        assert_allclose(optimal_discriminant(Xs[:500], resolution=resolution,
+                                             azimuthally_invariant=True), d[:500])
+
+
+def test_azimuthally_invariant_limit_is_invariant(phi_smeared):
+    Xs, _, _ = phi_smeared
+    X = Xs[:1000]
+    rotated = to_flat(kinematics.rotate_z(to_particles(X), 0.123))
+    d = optimal_discriminant(X, resolution=PHI_DETECTOR, azimuthally_invariant=True)
+    d_rotated = optimal_discriminant(rotated, resolution=PHI_DETECTOR, azimuthally_invariant=True)
+    # to the quadrature error of the grid in pT (the mean over 32 rotations is exact for the
+    # detector's single harmonic and converged for the likelihood's)
+    assert_allclose(d_rotated, d, atol=2e-3)
+    full = optimal_discriminant(X, resolution=PHI_DETECTOR)
+    assert np.abs(optimal_discriminant(rotated, resolution=PHI_DETECTOR) - full).max() > 0.5
+
+
+def test_azimuthally_invariant_limit_is_the_ceiling_of_a_symmetric_classifier(phi_smeared):
+    Xs, y, d = phi_smeared
+    train, test = slice(0, 40_000), slice(56_000, None)
+    clf = BayesOptimalClassifier(PHI_DETECTOR, azimuthally_invariant=True).fit(Xs[:10], y[:10])
+    auc_invariant = roc_auc_score(y[test], clf.decision_function(Xs[test]))
+    auc_opt = roc_auc_score(y[test], d[test])
+    err = _auc_error(auc_invariant, int(y[test].sum()), int((1 - y[test]).sum()))
+    inv = np.hstack([SymmetryInvariants(symmetry="longitudinal").fit_transform(Xs),
+                     SymmetryInvariants(symmetry="lorentz").fit_transform(Xs)])
+    with threadpool_limits(1):
+        lon = HistGradientBoostingClassifier(max_iter=100, random_state=0).fit(inv[train],
+                                                                                y[train])
+    assert roc_auc_score(y[test], lon.predict_proba(inv[test])[:, 1]) <= auc_invariant + 2 * err
+    assert auc_invariant < auc_opt - 0.01
