@@ -299,7 +299,7 @@ def longitudinal_invariants(particles: Array, *, log_scale: bool = False) -> Arr
     n = particles.shape[-2]
     pts = [pt(particles[..., i, :]) for i in range(n)]
     ys = [rapidity(particles[..., i, :]) for i in range(n)]
-    real = [particles[..., i, 3] != 0 for i in range(n)]  # E > 0 for every particle
+    real = [particles[..., i, 3] != 0 for i in range(n)]  # padding is all zero, a particle E > 0
     feats = pts + [m2(particles[..., i, :]) for i in range(n)]
     pairs = list(combinations(range(n), 2))
     zero = xp.zeros_like(pts[0])

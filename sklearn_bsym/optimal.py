@@ -265,9 +265,11 @@ def _background_log_weight(reweighter, X):
 
 
 def _check_optimal_resolution(resolution) -> None:
-    if not (isinstance(resolution, (Real, tuple)) and not isinstance(resolution, bool)
-            or callable(resolution) or _is_model(resolution)) \
-            or isinstance(resolution, Real) and not (np.isfinite(resolution) and resolution >= 0):
+    if isinstance(resolution, Real) and not isinstance(resolution, bool):
+        known = bool(np.isfinite(resolution) and resolution >= 0)
+    else:
+        known = isinstance(resolution, tuple) or callable(resolution) or _is_model(resolution)
+    if not known:
         raise ValueError(
             f"resolution must be a finite float >= 0, a pair (a, b), a callable sigma(pT) or a "
             f"detector model such as DetectorResolution (what MomentumSmearer takes), got "
