@@ -144,7 +144,9 @@ def _depends_on_phi(resolution) -> bool:
 
 def _relative(resolution, p, pz, phi):
     """sigma/pT of a muon of true pT ``p`` (any shape), with ``pz`` and ``phi`` broadcast to
-    it: its pseudorapidity is ``asinh(pz / p)``."""
+    it: its pseudorapidity is ``asinh(pz / p)``. A constant resolution stays a float."""
+    if isinstance(resolution, float):
+        return resolution
     p = np.asarray(p, dtype=np.float64)
     pz, phi = np.broadcast_to(pz, p.shape), np.broadcast_to(phi, p.shape)
     rel = relative_resolution(resolution, p, eta=np.arcsinh(pz / p), phi=phi)
@@ -186,18 +188,20 @@ def _log_likelihoods(a, b, pz1, pz2, phi1, phi2, resolution, n_nodes):
 
     # The peak from each muon's resolution at its measured pT, then at the peak's true pT.
     r1, r2 = _relative(resolution, a, pz1, phi1), _relative(resolution, b, pz2, phi2)
-    if np.any(r1 <= 0) or np.any(r2 <= 0):
+    if np.any(np.asarray(r1) <= 0) or np.any(np.asarray(r2) <= 0):
         raise ValueError(
             "The resolution is 0 for some muons and not for others; the optimal discriminant "
             "needs sigma/pT > 0 for every muon (or a resolution that is 0 everywhere)."
         )
     t0, sd = _peak(a, b, r1, r2)
-    r1, r2 = _relative(resolution, 1.0 / t0, pz1, phi1), _relative(resolution, 1.0 / t0, pz2, phi2)
-    t0, sd = _peak(a, b, r1, r2)
+    if not isinstance(resolution, float):
+        r1 = _relative(resolution, 1.0 / t0, pz1, phi1)
+        r2 = _relative(resolution, 1.0 / t0, pz2, phi2)
+        t0, sd = _peak(a, b, r1, r2)
     # The window is as wide as the widest Gaussian in it: where sigma/pT grows away from the
     # peak (with |eta| or pT), the integrand's tail does too.
     probe = np.linspace(0.0, 1.0, 17)
-    for _ in range(2):
+    for _ in range(0 if isinstance(resolution, float) else 2):
         lo, hi = _window(t0, sd, t_max)
         p_probe = 1.0 / (lo[:, None] + (hi - lo)[:, None] * probe)
         r1 = np.maximum(r1, _relative(resolution, p_probe, pz1[:, None], phi1[:, None]).max(1))
@@ -229,7 +233,7 @@ def _log_likelihoods(a, b, pz1, pz2, phi1, phi2, resolution, n_nodes):
     r1 = _relative(resolution, p, pz1_, phi1[:, None])
     r2 = _relative(resolution, p, pz2_, phi2[:, None])
     gauss = (((a[:, None] * t - 1.0) / r1) ** 2 + ((b[:, None] * t - 1.0) / r2) ** 2) / 2.0
-    gauss += np.log(r1 * r2)
+    gauss += np.log(r1 * r2)  # each Gaussian's normalisation, where r varies along t
     offset = gauss.min(axis=1, keepdims=True)
     gauss -= offset
     # Inside the cuts |y| < ETA_MAX, where the rapidity density is constant.
