@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from sklearn_bsym.datasets import make_dimuon_events, save_events
@@ -230,6 +230,31 @@ def test_a_newer_format_is_refused_with_the_upgrade(tmp_path):
     message = _refusal(path)
     assert f"written in model format {FORMAT_VERSION + 1} by sklearn_bsym 9.0.0" in message
     assert "pip install -U sklearn-bsym" in message
+
+
+@pytest.mark.parametrize("name", ["invariant", "smeared_hybrid"])
+def test_a_network_of_format_1_is_refused_with_the_fix(models, tmp_path, name):
+    # Format 1 (0.3.0) networks were trained on momenta divided by 100 GeV; read through this
+    # version's log-scale inputs their weights would score wrongly, silently.
+    path = save_model(models[name], tmp_path / "m.skops")
+    manifest = read_model_info(path)
+    manifest["format_version"] = 1
+    manifest["versions"]["sklearn_bsym"] = "0.3.0"
+    _rewrite(path, manifest=manifest)
+    message = _refusal(path)
+    assert "trained by sklearn_bsym 0.3.0 (model format 1)" in message
+    assert "Refit it with this version" in message
+
+
+def test_a_model_of_format_1_without_a_network_still_loads(tmp_path):
+    X, y = make_dimuon_events(200, random_state=0)
+    model = PtReweighter().fit(X, y)
+    path = save_model(model, tmp_path / "m.skops")
+    manifest = read_model_info(path)
+    manifest["format_version"] = 1
+    _rewrite(path, manifest=manifest)
+    assert_allclose(load_model(path).compute_sample_weight(X, y),
+                    model.compute_sample_weight(X, y))
 
 
 @pytest.mark.parametrize("content", [b"just text", b""])

@@ -31,7 +31,11 @@ __all__ = ["save_model", "load_model", "read_model_info", "ModelFileError", "FOR
 
 #: The model-file format this version writes; :func:`load_model` reads it and older ones.
 #: Raise it when a change makes files that an older sklearn_bsym would misread.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: The first format whose networks read momenta through ``nn.momentum_inputs`` (a log scale)
+#: and single-particle masses above their rounding floor; the weights of a network in an older
+#: file were trained on momenta divided by 100 GeV and would score wrongly here.
+_NETWORK_INPUTS_FORMAT = 2
 _FORMAT = "sklearn-bsym model"
 _MANIFEST = "sklearn_bsym.json"
 #: scikit-learn types that a model of this library holds and that skops writes but may not
@@ -379,7 +383,7 @@ def load_model(path):
 
     path = Path(path)
     with _open_archive(path) as archive:
-        _manifest(path, archive)
+        manifest = _manifest(path, archive)
         trusted = _trusted_types()
         try:
             encoded = skops.io.load(path, trusted=trusted)
@@ -393,16 +397,29 @@ def load_model(path):
             raise ModelFileError(
                 f"Cannot load {path}: it is damaged ({type(exc).__name__}: {exc})."
             ) from None
-    return _decode(encoded, _derived_attributes())
+    def refuse_old_network(saved: SavedNetwork) -> None:
+        if saved.state is not None and manifest["format_version"] < _NETWORK_INPUTS_FORMAT:
+            writer = manifest.get("versions", {}).get("sklearn_bsym", "an older version")
+            raise ModelFileError(
+                f"Cannot load {path}: its network {saved.cls.rsplit('.', 1)[-1]} was trained "
+                f"by sklearn_bsym {writer} (model format {manifest['format_version']}) on "
+                "momenta divided by 100 GeV; this version's networks read them on a log scale "
+                "(one tail event cannot collapse a fit), so those weights would score wrongly. "
+                f"Refit it with this version, or score with sklearn_bsym {writer}."
+            )
+
+    return _decode(encoded, _derived_attributes(), refuse_old_network)
 
 
-def _decode(obj, derived):
-    """The inverse of :func:`_encode`, in place on the freshly loaded objects."""
+def _decode(obj, derived, check_network):
+    """The inverse of :func:`_encode`, in place on the freshly loaded objects
+    (``check_network`` sees each :class:`SavedNetwork` first)."""
     if isinstance(obj, SavedNetwork):
+        check_network(obj)
         return _network(obj)
     if isinstance(obj, BaseEstimator):
         for k, v in list(vars(obj).items()):
-            setattr(obj, k, _decode(v, derived))
+            setattr(obj, k, _decode(v, derived, check_network))
         for attribute, rebuild in derived.get(type(obj), {}).items():
             try:
                 setattr(obj, attribute, rebuild(obj))
@@ -410,11 +427,11 @@ def _decode(obj, derived):
                 pass
         return obj
     if isinstance(obj, list):
-        return [_decode(v, derived) for v in obj]
+        return [_decode(v, derived, check_network) for v in obj]
     if type(obj) is tuple:
-        return tuple(_decode(v, derived) for v in obj)
+        return tuple(_decode(v, derived, check_network) for v in obj)
     if isinstance(obj, dict):
-        return {k: _decode(v, derived) for k, v in obj.items()}
+        return {k: _decode(v, derived, check_network) for k, v in obj.items()}
     return obj
 
 

@@ -12,6 +12,7 @@ from ._modules import (
     InvariantNetwork,
     ParticleFlowNetwork,
     make_mlp,
+    momentum_inputs,
     n_invariants,
 )
 from ._stacking import (
@@ -44,5 +45,6 @@ __all__ = [
     "InvariantNetwork",
     "ParticleFlowNetwork",
     "make_mlp",
+    "momentum_inputs",
     "n_invariants",
 ]

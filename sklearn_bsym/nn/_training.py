@@ -699,7 +699,11 @@ class PreciseBatchNorm(Callback):
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         self.dataset_train_ = None
-        if X is not None:
+        # After a validation pass the statistics are those of the weights in place: the last
+        # epoch's, or the best epoch's as early stopping restored them (its snapshot holds the
+        # statistics its validation AUC was measured with; recomputing them over batches in
+        # another order would move that AUC).
+        if X is not None and not getattr(self, "fresh_", False):
             self.recalibrate(net, net.get_split_datasets(X)[0])
 
     def recalibrate(self, net, dataset):
