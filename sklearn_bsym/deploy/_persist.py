@@ -88,17 +88,40 @@ def _network_classes() -> dict[str, type]:
 def _trusted_types() -> list[str]:
     """The types a model file may hold besides skops' defaults: the estimators of
     :mod:`sklearn_bsym.preprocessing`, :mod:`sklearn_bsym.nn` and :mod:`sklearn_bsym.optimal`
-    (found from their ``__all__``, so a new one is trusted as soon as it is public),
-    :class:`SavedNetwork` and ``_SKLEARN_TRUSTED``."""
+    and their parameter objects (a detector's
+    :class:`~sklearn_bsym.preprocessing.DetectorResolution`: plain numbers behind
+    ``get_params``), found from their ``__all__``, so a new one is trusted as soon as it is
+    public; :class:`SavedNetwork` and ``_SKLEARN_TRUSTED``."""
     from .. import nn, optimal, preprocessing
 
     types = {f"{SavedNetwork.__module__}.{SavedNetwork.__qualname__}", *_SKLEARN_TRUSTED}
     for module in (nn, optimal, preprocessing):
         for name in module.__all__:
             obj = getattr(module, name)
-            if isinstance(obj, type) and issubclass(obj, BaseEstimator):
+            if isinstance(obj, type) and (issubclass(obj, BaseEstimator)
+                                          or callable(getattr(obj, "get_params", None))):
                 types.add(f"{obj.__module__}.{obj.__qualname__}")
     return sorted(types)
+
+
+def _symmetry_by_name(value, where: str):
+    """``value`` with each of the library's symmetries given as a
+    :class:`~sklearn_bsym.symmetries.Symmetry` replaced by its name (the same symmetry);
+    a symmetry of the user's own is refused in one line."""
+    from ..symmetries import SYMMETRIES, Symmetry
+
+    if isinstance(value, Symmetry):
+        if SYMMETRIES.get(value.name) is value:
+            return value.name
+        raise ValueError(
+            f"Cannot save {where}: its symmetry Symmetry({value.name!r}) is an invariant map of "
+            "your own, code that a model file does not hold (loading one runs no code); keep "
+            "the code that defines it with the model (a network: its weights by save_params, "
+            "or the whole network as ONNX by to_onnx)."
+        )
+    if isinstance(value, list | tuple) and any(isinstance(v, Symmetry) for v in value):
+        return type(value)(_symmetry_by_name(v, where) for v in value)
+    return value
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -121,7 +144,8 @@ def _same(a, b) -> bool:
 def _saved_network(net) -> SavedNetwork:
     cls = type(net)
     defaults = cls().get_params(deep=False)
-    params = {k: v for k, v in net.get_params(deep=False).items()
+    params = {k: _symmetry_by_name(v, f"the {cls.__name__}")
+              for k, v in net.get_params(deep=False).items()
               if k not in _NETWORK_SKIP and not _same(v, defaults.get(k, _MISSING))}
     if not getattr(net, "initialized_", False) or not hasattr(net, "module_"):
         return SavedNetwork(f"{cls.__module__}.{cls.__qualname__}", params, None, {})
@@ -157,6 +181,7 @@ def _encode(obj, where: str, derived):
 
     if isinstance(obj, _EventClassifier):
         return _saved_network(obj)
+    obj = _symmetry_by_name(obj, f"the {where.split('.')[0]} ({where})")
     if isinstance(obj, torch.nn.Module | torch.Tensor | torch.optim.Optimizer):
         raise ValueError(
             f"{where} is a torch {type(obj).__name__}; a model file holds torch objects only "
