@@ -85,7 +85,7 @@ CLAIMS = {
     },
 }
 
-#: The claims of issue 36 about a symmetry of one's choice and a detector that breaks it (checked
+#: The claims about a symmetry of one's choice and a detector that breaks it (checked
 #: in a study whose symmetry is not the paper's, whose detector depends on the azimuth, or that
 #: has the chain hybrid; :func:`check_symmetry_claims`). ``{symmetry}`` is the study's.
 SYMMETRY_CLAIMS = {
@@ -95,7 +95,7 @@ SYMMETRY_CLAIMS = {
         "stays below the Bayes-optimal limit. (Where the detector keeps the symmetry, it "
         "should not: the verdict then says whether it has one, and the gap how far below the "
         "limit it stays.)",
-        "source": "issue 36, point 4 (the paper's claim 1 for any symmetry and detector)",
+        "source": "the paper's claim 1 for any symmetry and detector (Sec. IV, Figs. 4 and 6)",
         "paper": "the Lorentz-invariant network under 10 % pT smearing: AUC 0.762 against the "
         "PFN's 0.789 with all of the data",
     },
@@ -104,14 +104,14 @@ SYMMETRY_CLAIMS = {
         "every classifier invariant under rotations about the beam (so of both symmetries' "
         "networks) below the Bayes-optimal limit, and the network with the symmetry built in "
         "stays at or below that lower limit.",
-        "source": "issue 36, points 3 and 4 (optimal_discriminant(azimuthally_invariant=True))",
+        "source": "the limits of optimal_discriminant, with azimuthally_invariant=True",
         "paper": "nothing of it: its detector keeps the azimuthal symmetry",
     },
     7: {
         "statement": "The chain hybrid (a general, a Lorentz and a longitudinal branch, mixed "
         "by one symmetry factor) follows its best branch: it is best or tied with the best "
         "other network at every training size.",
-        "source": "issue 36, point 2",
+        "source": "the paper's claim 3 for a hybrid of more than two branches",
         "paper": "nothing of it: its hybrid has two branches",
     },
 }
@@ -406,6 +406,18 @@ def check_claims(curve, epochs: dict[str, dict[str, list]], symmetry: list[dict[
     return claims
 
 
+def _auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
+    """The Hanley-McNeil standard error of an AUC of ``n_pos`` positive and ``n_neg`` negative
+    events (infinite without both)."""
+    if n_pos < 1 or n_neg < 1:
+        return float("inf")
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (
+        n_pos * n_neg
+    )
+    return float(np.sqrt(max(var, 0.0)))
+
+
 def _exceeds(x: _Estimate, threshold: float) -> str:
     """Whether ``x`` exceeds ``threshold`` by more than its uncertainty (the mirror of
     :func:`_below`)."""
@@ -499,8 +511,6 @@ def check_symmetry_claims(curve, *, optimal=None, azimuthal=None, symmetry="lore
     elif optimal is None or azimuthal is None:
         missing = "needs the two limits (built-in generator only)"
     else:
-        from ._report import _auc_standard_error
-
         se = _auc_standard_error(optimal, *n_test)
         diff = optimal - azimuthal
         verdict = HELD if diff > z * se else NOT_HELD if diff < -z * se else INCONCLUSIVE

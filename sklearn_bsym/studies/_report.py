@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._claims import check_claims, check_symmetry_claims, describe_rules
+from ._claims import _auc_standard_error, check_claims, check_symmetry_claims, describe_rules
 from ._models import AZIMUTHAL_CEILING, CEILING, CEILINGS, MODEL_TABLE, with_role
 from ._record import COLUMNS, INTEGER_COLUMNS, FitRecord
 from ._store import StoreWriteError
@@ -413,7 +413,7 @@ def _markdown(config, set_id, tables, n_pool, n_test) -> str:
         "The four claims that the paper (Nabat, Ghosh, Witkowski, Kasieczka and Whiteson, "
         '"Learning Broken Symmetries with Approximate Invariance") makes about its networks, '
         "each with where the paper makes it and the verdict of this study's numbers"
-        + ("; then the claims of a symmetry and a detector of one's choice (issue 36)"
+        + ("; then the claims of a symmetry and a detector of one's choice"
            if len(tables["claims"]) > 4 else "") + ". How a verdict is reached:",
         "",
         *[f"- {rule}" for rule in describe_rules()],
@@ -475,16 +475,6 @@ def physical_flags(fits: pd.DataFrame, optimal: dict) -> list[str]:
                 f"{ceiling:.4f} by more than its tolerance {tolerance:.4f} (3 standard errors)."
             )
     return flags
-
-
-def _auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
-    if n_pos < 1 or n_neg < 1:
-        return float("inf")
-    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
-    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (
-        n_pos * n_neg
-    )
-    return float(np.sqrt(max(var, 0.0)))
 
 
 def _flags_markdown(flags: list[str]) -> str:
