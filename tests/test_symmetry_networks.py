@@ -304,12 +304,17 @@ def test_model_files_keep_the_symmetry(chain, data, tmp_path):
         # a library symmetry given as its Symmetry is stored by its name
         "object": InvariantClassifier(symmetry=SYMMETRIES["longitudinal"], hidden_sizes=(8,),
                                       max_epochs=1, random_state=0).fit(X, y),
+        "ensemble": EnsembleClassifier(
+            HybridClassifier(**TINY_HYBRID, symmetry=CHAIN, max_epochs=1), n_members=2,
+            random_state=0).fit(X, y),
     }
     for name, model in models.items():
         loaded = load_model(save_model(model, tmp_path / f"{name}.skops"))
         assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
     assert load_model(tmp_path / "object.skops").symmetry == "longitudinal"
     assert load_model(tmp_path / "chain.skops").symmetry == CHAIN
+    members = load_model(tmp_path / "ensemble.skops").members_
+    assert [m.symmetry for m in members] == [CHAIN, CHAIN]
 
 
 def test_a_model_that_smears_with_a_detector_is_stored(data, tmp_path):

@@ -135,7 +135,7 @@ def n_invariants(n_particles: int, symmetry="lorentz") -> int:
     :func:`sklearn_bsym.kinematics.minkowski_invariants`).
 
     >>> n_invariants(2), n_invariants(2, "longitudinal")
-    (4, 7)
+    (4, 9)
     """
     return len(get_symmetry(symmetry).get_feature_names(n_particles))
 
