@@ -17,7 +17,12 @@ cos phi), which breaks the longitudinal group too.
 Models: ``invariant`` (Lorentz) and ``invariant_longitudinal``, ``pfn``, the two-branch
 ``hybrid`` (Lorentz) and ``hybrid_longitudinal``, the ``chain`` hybrid (general, Lorentz and
 longitudinal branches, one symmetry factor) and both hybrids with the weight network seeing the
-azimuth (``hybrid_phi``, ``chain_phi``: ``context="pt_eta_phi"``).
+azimuth (``hybrid_phi``, ``chain_phi``: ``context="pt_eta_phi"``); and a symmetry of one's own,
+``invariant_rotations``: the longitudinal features and the pair's rapidity, invariant under
+rotations about the beam but not under boosts along it (what the boosts cost the longitudinal
+network where the detector keeps the rotations); and ``invariant_longitudinal_minimal``, the
+longitudinal network on :func:`~sklearn_bsym.kinematics.longitudinal_invariants` alone,
+without the Lorentz invariants that the library's map adds.
 
     python benchmarks/symmetry_chain.py                        # both detectors, 3 seeds
     python benchmarks/symmetry_chain.py --detectors phi --sizes 500 2000 --seeds 1
@@ -41,6 +46,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from sklearn_bsym import kinematics
 from sklearn_bsym.datasets import make_dimuon_events
 from sklearn_bsym.nn import HybridClassifier, InvariantClassifier, PFNClassifier
 from sklearn_bsym.optimal import optimal_discriminant
@@ -50,6 +56,7 @@ from sklearn_bsym.preprocessing import (
     PtReweighter,
     weighted_roc_auc,
 )
+from sklearn_bsym.symmetries import Symmetry, longitudinal_map
 
 N_TEST = 40_000
 #: Training sets are drawn from this many events (the largest size with independent seeds).
@@ -64,6 +71,20 @@ DETECTOR_LABELS = {
     "phi": "phi-dependent detector, sigma/pT = 0.1 (1 + 0.9 cos phi)",
 }
 CHAIN = ("lorentz", "longitudinal")
+
+
+def rotation_invariants(p):
+    """The longitudinal features and the pair's rapidity: invariant under rotations about the
+    beam, not under boosts along it."""
+    rapidity = kinematics.rapidity(kinematics.system(p))[..., None]
+    features = longitudinal_map(p)
+    if torch.is_tensor(p):
+        return torch.cat([features, rapidity], dim=-1)
+    return np.concatenate([features, rapidity], axis=-1)
+
+
+ROTATIONS = Symmetry("rotations", rotation_invariants)
+MINIMAL = Symmetry("longitudinal_minimal", kinematics.longitudinal_invariants)
 #: (class, keyword arguments, the branches whose best the model is compared with).
 MODELS = {
     "invariant": (InvariantClassifier, {}, ()),
@@ -77,6 +98,8 @@ MODELS = {
     "hybrid_phi": (HybridClassifier, {"context": "pt_eta_phi"}, ("pfn", "invariant")),
     "chain_phi": (HybridClassifier, {"symmetry": CHAIN, "context": "pt_eta_phi"},
                   ("pfn", "invariant", "invariant_longitudinal")),
+    "invariant_rotations": (InvariantClassifier, {"symmetry": ROTATIONS}, ()),
+    "invariant_longitudinal_minimal": (InvariantClassifier, {"symmetry": MINIMAL}, ()),
 }
 LIMITS = {"limit": "Bayes-optimal limit",
           "limit_azimuthal": "limit of classifiers invariant under rotations about the beam"}
@@ -85,6 +108,8 @@ STYLE = {
     "pfn": ("tab:blue", "s-"), "hybrid": ("tab:green", "^-"),
     "hybrid_longitudinal": ("tab:olive", "^--"), "chain": ("tab:purple", "D-"),
     "hybrid_phi": ("tab:cyan", "v:"), "chain_phi": ("tab:pink", "D:"),
+    "invariant_rotations": ("tab:brown", "o:"),
+    "invariant_longitudinal_minimal": ("tab:gray", "o:"),
 }
 
 
@@ -153,7 +178,8 @@ def run(detectors, sizes, seeds, models, n_test, n_pool, csv: Path) -> pd.DataFr
                     auc = weighted_roc_auc(y_test, est.predict_proba(X_test)[:, 1], X_test)
                     save({"detector": detector, "model": model, "n_train": n, "seed": seed,
                           "test_auc": auc, "cpu_s": cpu, "epochs": len(est.history),
-                          "params": json.dumps(params), **mean_weights(est, X_test)})
+                          "params": json.dumps(params, default=lambda s: s.name),
+                          **mean_weights(est, X_test)})
                     print(f"{detector} n={n:6d} seed={seed} {model:24s} AUC {auc:.4f} "
                           f"({cpu:.1f} CPU s)", flush=True)
     return pd.DataFrame(rows)
@@ -240,14 +266,17 @@ def _plot(df: pd.DataFrame, path: Path) -> None:
             color, style = STYLE[model]
             ax.errorbar(s.mean().index, s.mean(), yerr=s.std(ddof=1).fillna(0.0), fmt=style,
                         color=color, label=model, ms=4, capsize=2, lw=1.2)
+        values = []
         for model, ls in (("limit", "-"), ("limit_azimuthal", "--")):
             value = d.loc[d["model"] == model, "test_auc"]
             if len(value):
+                values.append(f"{float(value.iloc[0]):.4f}")
                 ax.axhline(float(value.iloc[0]), color="black", ls=ls, lw=1,
-                           label=f"{LIMITS[model]} ({float(value.iloc[0]):.4f})")
+                           label=LIMITS[model])
         ax.set_xscale("log")
         ax.set_xlabel("training events")
-        ax.set_title(DETECTOR_LABELS[detector], fontsize=10)
+        ax.set_title(f"{DETECTOR_LABELS[detector]}\nlimits {' and '.join(values)}",
+                     fontsize=10)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("pT-weighted test AUC")
     lo = df.loc[(df["n_train"] >= 2_000) | (df["n_train"] == 0), "test_auc"].min()

@@ -202,10 +202,10 @@ def longitudinal_map(particles):
 
     The Lorentz invariants are invariants of the longitudinal subgroup too; the pT, rapidity
     and azimuthal differences determine them, but through ``2 pT_i pT_j (cosh dy - cos dphi)``,
-    which a network or a tree has to learn from many events. Handed over, they make a network
-    of this symmetry learn like the Lorentz-invariant one at small sizes (AUC 0.78 against
-    0.71 at 2,000 training events, 0.796 against 0.764 at 32,000, 10 % smearing; the user
-    guide's "Your own symmetry").
+    which a network or a tree has to learn from many events. Handed over, they take a network
+    of this symmetry from AUC 0.727 to 0.785 at 2,000 training events and from 0.783 to 0.798
+    at 80,000 (10 % smearing, 3 seeds; ``benchmarks/symmetry_chain.py``, the user guide's
+    "Your own symmetry").
 
     numpy in, numpy out; torch in, torch out.
 
