@@ -256,7 +256,7 @@ def _plot(df: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     detectors = [d for d in DETECTORS if d in set(df["detector"])]
-    fig, axes = plt.subplots(1, len(detectors), figsize=(6.5 * len(detectors), 4.8),
+    fig, axes = plt.subplots(1, len(detectors), figsize=(6.5 * len(detectors) + 2.5, 4.8),
                              squeeze=False, sharey=True)
     for ax, detector in zip(axes[0], detectors, strict=True):
         d = df[df["detector"] == detector]
@@ -281,7 +281,7 @@ def _plot(df: pd.DataFrame, path: Path) -> None:
     axes[0][0].set_ylabel("pT-weighted test AUC")
     lo = df.loc[(df["n_train"] >= 2_000) | (df["n_train"] == 0), "test_auc"].min()
     axes[0][0].set_ylim(max(0.5, lo - 0.01), None)
-    axes[0][-1].legend(fontsize=7, loc="lower right")
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
