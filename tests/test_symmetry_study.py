@@ -160,13 +160,16 @@ def _curve(rows):
 
 
 def test_claim_5_says_whether_the_network_has_a_ceiling():
-    flat_below = _curve([("invariant", 0.1, 0.780, 0.001, 3), ("invariant", 1.0, 0.781, 0.001, 3)])
-    rising_to = _curve([("invariant", 0.1, 0.760, 0.001, 3), ("invariant", 1.0, 0.808, 0.001, 3)])
-    assert check_symmetry_claims(flat_below, optimal=0.81)[0]["verdict"] == "held"
-    claim = check_symmetry_claims(rising_to, optimal=0.81, symmetry="longitudinal")[0]
+    below = _curve([("invariant", 1.0, 0.780, 0.001, 3), ("hybrid", 1.0, 0.805, 0.001, 3)])
+    at_limit = _curve([("invariant", 1.0, 0.808, 0.001, 3), ("pfn", 1.0, 0.797, 0.001, 3)])
+    claim = check_symmetry_claims(below, optimal=0.81)[0]
+    assert claim["verdict"] == "held"
+    assert claim["checks"][1]["hybrid"] == pytest.approx(0.805)  # the best that sees more
+    claim = check_symmetry_claims(at_limit, optimal=0.81, symmetry="longitudinal")[0]
     assert claim["verdict"] == "not held"
     assert "longitudinal symmetry" in claim["statement"]
-    assert claim["checks"][1]["gap"] == pytest.approx(0.002)
+    assert claim["checks"][0]["gap"] == pytest.approx(0.002)
+    assert [c["verdict"] for c in claim["checks"]] == ["not held", "not held"]
 
 
 def test_claim_6_needs_a_detector_that_depends_on_phi():

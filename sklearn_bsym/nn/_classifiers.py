@@ -592,7 +592,8 @@ class InvariantClassifier(_EventClassifier):
     symmetry : str or Symmetry, default "lorentz"
         The symmetry built in: ``"lorentz"`` (the pairwise Minkowski products and masses, the
         paper's), ``"longitudinal"`` (rotations about the beam and boosts along it: each
-        particle's pT and mass, per pair the rapidity and azimuthal differences), or a
+        particle's pT and mass, per pair the rapidity and azimuthal differences, and the
+        Lorentz invariants), or a
         :class:`~sklearn_bsym.symmetries.Symmetry` of your own invariant map (such a network
         exports to ONNX where torch can trace the map, but a model file cannot hold it: see
         the user guide's "Your own symmetry").

@@ -72,7 +72,7 @@ def _hline(ax, value, model, *, style="--", split="test split"):
 
 
 def plot_fraction_curve(curve, *, optimal=None, n_pool=None, resolution=None, ax=None,
-                        azimuthal=None):
+                        azimuthal=None, strength=None):
     """Test AUC against training fraction, mean +- std over seeds (the paper's Fig. 6).
 
     Parameters
@@ -88,6 +88,8 @@ def plot_fraction_curve(curve, *, optimal=None, n_pool=None, resolution=None, ax
     azimuthal : float, optional
         The best AUC of a classifier invariant under rotations about the beam (where the
         detector depends on the azimuth), drawn as a dotted line.
+    strength : float, optional
+        The detector's azimuthal strength, for the title.
     """
     ax = _axes(ax)
     for model, rows in curve.groupby("model", sort=False):
@@ -110,6 +112,8 @@ def plot_fraction_curve(curve, *, optimal=None, n_pool=None, resolution=None, ax
     title = "AUC against training size"
     if resolution is not None:
         title += f", {100 * resolution:g} % smearing"
+        if strength:
+            title += f" x (1 + {strength:g} cos phi)"
     ax.set_title(title)
     ax.grid(alpha=0.3)
     _legend(ax)

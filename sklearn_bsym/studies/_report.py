@@ -595,7 +595,7 @@ def _write_figures(config, tables, store, n_pool: int) -> list[Path]:
             if config.detector_strength else None
         figures["fraction_curve.png"] = plot_fraction_curve(
             tables["curve"], optimal=opt, n_pool=n_pool, resolution=config.resolution,
-            azimuthal=azimuthal,
+            azimuthal=azimuthal, strength=config.detector_strength,
         )
     if tables["epochs"]:
         figures["auc_vs_epoch.png"] = plot_epoch_curve(
