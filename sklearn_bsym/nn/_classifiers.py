@@ -659,7 +659,8 @@ class HybridClassifier(_EventClassifier):
         :class:`~sklearn_bsym.nn.HybridNetwork`). Measured under the paper's smearing and a
         detector whose resolution depends on the azimuth, 500 to 80,000 events
         (``benchmarks/symmetry_chain.py``): the chain ties the better two-branch hybrid from
-        8,000 events and never beats it, at 15 to 35 % more CPU time; hence the default.
+        8,000 events and never beats it by more than 0.0003 AUC, at 15 to 35 % more CPU
+        time; hence the default.
     invariant_sizes : tuple of int, default (64, 16)
         Each invariant subnet (last = latent size).
     weight_sizes : tuple of int, default (64, 64)
