@@ -481,7 +481,10 @@ def test_recipe_follows_the_training_size(cls):
         assert (recipe.lr, recipe.batch_size, recipe.max_epochs) == expected[:3], n
         if cls is HybridClassifier:
             module = dict(recipe.module)
-            assert module == {"F_sizes": (128, 128), "invariant_weight_init": expected[3]}
+            shallow = n < 2_000  # the invariant route of the invariant network's depth
+            assert module == {"F_sizes": (64,) if shallow else (128, 128),
+                              "invariant_sizes": (128, 16) if shallow else (64, 16),
+                              "invariant_weight_init": expected[3]}
             assert f"invariant_weight_init {expected[3]:g}" in str(recipe)
         given = cls(lr=0.5, batch_size=64, max_epochs=3).recipe(n)
         assert (given.lr, given.batch_size, given.max_epochs) == (0.5, 64, 3)
@@ -493,7 +496,9 @@ def test_recipe_follows_the_training_size(cls):
 
 def test_explicit_network_settings_override_the_size_rules():
     clf = HybridClassifier(invariant_weight_init=0.5, F_sizes=(32,))
-    assert dict(clf.recipe(80_000).module) == {"F_sizes": (32,), "invariant_weight_init": 0.5}
+    assert dict(clf.recipe(80_000).module) == {"F_sizes": (32,), "invariant_sizes": (64, 16),
+                                               "invariant_weight_init": 0.5}
+    assert dict(clf.recipe(500).module)["invariant_sizes"] == (128, 16)
     assert not dict(clf.recipe().rules).keys() & {"F_sizes", "invariant_weight_init"}
     assert "invariant_weight_init 0.5" in str(clf.recipe())
     assert clf._module_kwargs(80_000)["invariant_weight_init"] == 0.5
@@ -551,7 +556,11 @@ def test_paper_preset_keeps_the_authors_networks():
     assert widths(InvariantClassifier()) == [128, 128, 1]
     assert widths(InvariantClassifier(preset="paper")) == [512, 256, 256, 128, 1]
     fast, paper = HybridClassifier(), HybridClassifier(preset="paper")
-    assert widths(fast)[-3:] == [128, 128, 1] and widths(paper)[-4:] == [512, 256, 128, 1]
+    # 300 events: the fast preset's shallow invariant route (subnet (128, 16), head (64,))
+    assert widths(fast)[-2:] == [64, 1] and widths(paper)[-4:] == [512, 256, 128, 1]
+    invariant = [m.out_features for m in fast.module_.invariant.modules()
+                 if isinstance(m, torch.nn.Linear)]
+    assert invariant == [128, 16]
     assert HybridClassifier().get_params()["F_sizes"] == "auto"  # resolved at fit, not stored
     w_fast = fast.symmetry_factor(X)[:, 1]
     w_paper = paper.symmetry_factor(X)[:, 1]

@@ -107,7 +107,7 @@ def _show(value) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, tuple | list):
-        return f"({', '.join(str(v) for v in value)})"
+        return f"({value[0]},)" if len(value) == 1 else f"({', '.join(str(v) for v in value)})"
     return str(value)
 
 
