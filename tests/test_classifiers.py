@@ -555,6 +555,8 @@ def test_paper_preset_keeps_the_authors_networks():
 
     assert widths(InvariantClassifier()) == [128, 128, 1]
     assert widths(InvariantClassifier(preset="paper")) == [512, 256, 256, 128, 1]
+    assert widths(PFNClassifier())[-4:] == [256, 256, 128, 1]
+    assert widths(PFNClassifier(preset="paper"))[-4:] == [512, 256, 128, 1]
     fast, paper = HybridClassifier(), HybridClassifier(preset="paper")
     # 300 events: the fast preset's shallow invariant route (subnet (128, 16), head (64,))
     assert widths(fast)[-2:] == [64, 1] and widths(paper)[-4:] == [512, 256, 128, 1]
