@@ -156,7 +156,7 @@ def test_real_file_max_events(lhe_dir):
 def test_selection_order_and_skip_warning(tmp_path, gz):
     events = [EVENT_MUMU_REVERSED, EVENT_EE, EVENT_MUMU_JET, EVENT_MU_E]
     path = _write_lhe(tmp_path / ("f.lhe.gz" if gz else "f.lhe"), events, gz=gz)
-    msg = r"skipped 2 of 4 events .*\(1 have neither, 1 only one of the two, 0 more than one\)"
+    msg = r"skipped 2 of 4 events .*: 1 with no lepton, 1 with one lepton\. Looked for a mu\+ mu-"
     with pytest.warns(UserWarning, match=msg):
         X = load_lhe(path)
     assert_array_equal(X, np.array([MU_PLUS + MU_MINUS, MU_PLUS + MU_MINUS]))
@@ -169,7 +169,7 @@ def test_gzip_detected_from_content(tmp_path):
 
 def test_event_with_two_antimuons_is_skipped(tmp_path):
     path = _write_lhe(tmp_path / "f.lhe", [EVENT_THREE_MU, EVENT_MUMU_JET])
-    with pytest.warns(UserWarning, match=r"skipped 1 of 2 .* 1 more than one"):
+    with pytest.warns(UserWarning, match=r"skipped 1 of 2 .* 1 with more than one of a charge"):
         X = load_lhe(path)
     assert X.shape == (1, 8)
 
@@ -487,8 +487,13 @@ def test_load_event_file_dispatch(tmp_path, mixed_lhe):
 
 def test_load_event_file_errors(tmp_path):
     save_events(tmp_path / "f.csv", _events())
-    with pytest.raises(ValueError, match=r"\['return_info'\] do not apply to the table"):
-        load_event_file(tmp_path / "f.csv", return_info=True)
+    with pytest.raises(ValueError, match=r"\['step_size'\] do not apply to the table"):
+        load_event_file(tmp_path / "f.csv", step_size=10)
+    X, info = load_event_file(tmp_path / "f.csv", return_info=True)
+    assert info == {"selection": "the particles as they are", "n_events_read": len(X),
+                    "n_selected": len(X), "n_skipped": 0, "skipped": {}}
+    with pytest.raises(ValueError, match="layout of save_events .* through a column mapping"):
+        load_event_file(tmp_path / "f.csv", pair="leading")
     (tmp_path / "f.root").write_bytes(b"root")
     with pytest.raises(ValueError, match="Could not open .*f.root as a ROOT file"):
         load_event_file(tmp_path / "f.root")

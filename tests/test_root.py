@@ -55,7 +55,7 @@ def _write_nano(path, muons, *, tree="Events", drop=(), kind="ttree"):
 
 
 def test_zmumu_flat_branches_peak_at_the_z(root_dir):
-    with pytest.warns(UserWarning, match=r"Skipped 157 of 2304 .*not of opposite charge"):
+    with pytest.warns(UserWarning, match=r"Skipped 157 of 2304 .*157 with only same-charge leptons"):
         X, info = load_root(root_dir / "uproot-Zmumu.root", columns=ZMUMU_COLUMNS,
                             return_info=True)
     assert info["tree"] == "events" and info["n_selected"] == 2147
@@ -90,7 +90,7 @@ def test_hzz_jagged_cartesian_collection(root_dir):
 def test_nanoaod_ttree_and_rntuple(root_dir):
     tree_file = root_dir / "nanoAOD_2015_CMS_Open_Data_ttbar.root"
     # 200 ttbar events, none with exactly one mu+ and one mu-: counted, then a clear error.
-    with pytest.raises(ValueError, match=r"no usable pair in its 200 events.*160 with no lepton"):
+    with pytest.raises(ValueError, match=r"no event with the leptons asked for in its 200 events.*160 with no lepton"):
         load_event_file(tree_file, lepton="mu")
     rntuple = root_dir / "cmsopendata2015_ttbar_19980_NANOAOD_RNTupleImporter_rntuple_v1-0-0-1.root"
     with pytest.warns(UserWarning, match="Skipped 9 of 10"):
@@ -151,7 +151,7 @@ def test_written_nanoaod_selection_and_counts(tmp_path, kind):
 @pytest.mark.parametrize(
     ("muons", "kwargs", "match"),
     [
-        ([[]], {}, r"no usable pair in its 1 events read: 1 with no lepton"),
+        ([[]], {}, r"no event with the leptons asked for in its 1 events read: 1 with no lepton"),
         ([[(30.0, 0.0, 0.0, -1), (20.0, 0.0, 1.0, -1)]], {}, "1 with only same-charge"),
         ([[(30.0, 0.0, 0.0, 1), (20.0, 0.0, 1.0, -1)]], {"lepton": "e"},
          r"no complete jagged Electron collection: it has no Electron_\* branches"),
