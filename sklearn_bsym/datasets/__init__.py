@@ -32,6 +32,7 @@ from ._io import (
     save_events,
 )
 from ._root import load_root
+from ._select import LEPTON_MASSES, PAIR_MODES
 
 __all__ = [
     "make_dimuon_events",
@@ -59,4 +60,6 @@ __all__ = [
     "read_event_chunks",
     "EventChunks",
     "EventChunk",
+    "PAIR_MODES",
+    "LEPTON_MASSES",
 ]
