@@ -3,6 +3,7 @@ parquet, CSV)."""
 
 from __future__ import annotations
 
+from ._common import SkippedEventsWarning
 from ._generator import (
     ETA_MAX,
     MASS_MIN,
@@ -62,4 +63,5 @@ __all__ = [
     "EventChunk",
     "PAIR_MODES",
     "LEPTON_MASSES",
+    "SkippedEventsWarning",
 ]

@@ -22,12 +22,18 @@ __all__ = [
     "refuse_no_selection",
     "one_line",
     "selection_hint",
+    "SkippedEventsWarning",
 ]
 
 # Charged leptons only: the "positive first" ordering needs the PDG sign convention, in which a
 # negative id is the antiparticle (positive charge) for leptons.
 FLAVOURS = {"e": 11, "mu": 13, "tau": 15}
 FLAVOUR_NAMES = {pid: name for name, pid in FLAVOURS.items()}
+
+
+class SkippedEventsWarning(UserWarning):
+    """A reader skipped events that do not have the leptons asked for (the message counts them
+    per reason; ``return_info=True`` returns the counts)."""
 
 
 def particle_name(pid: int) -> str:
@@ -121,7 +127,8 @@ def finish_selection(
     where: str, blocks: list, n_read: int, n_selected: int, detail: str, hint: str,
     *, stacklevel: int = 3,
 ):
-    """The selected events of all chunks, checked; a UserWarning counting the skipped events,
+    """The selected events of all chunks, checked; a SkippedEventsWarning counting the skipped
+    events,
     a ValueError when none (or no event at all) was read (:func:`refuse_no_selection`).
 
     ``detail`` says why events were skipped (counts per reason), ``hint`` how to select others.
@@ -131,7 +138,7 @@ def finish_selection(
     if n_skipped:
         warnings.warn(
             f"Skipped {n_skipped} of {n_read} events of {where}: {detail}. {hint}",
-            UserWarning,
+            SkippedEventsWarning,
             stacklevel=stacklevel,
         )
     X = np.concatenate(blocks)

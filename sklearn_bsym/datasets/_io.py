@@ -39,6 +39,7 @@ from ._columns import (
 )
 from ._common import (
     FLAVOURS,
+    SkippedEventsWarning,
     check_max_events,
     existing_file,
     finish_selection,
@@ -259,7 +260,7 @@ def load_lhe(path, *, lepton="mu", pair="exclusive", pair_mass=None, n_leptons=N
 
     Warns
     -----
-    UserWarning
+    SkippedEventsWarning
         When some events lack the requested leptons among their final-state (status 1)
         particles; those events are skipped and counted per reason.
     """
@@ -283,7 +284,7 @@ def load_lhe(path, *, lepton="mu", pair="exclusive", pair_mass=None, n_leptons=N
         warnings.warn(
             f"load_lhe skipped {n_skipped} of {n_read} events of {path} (final-state "
             f"particles): {detail}. {hint}",
-            UserWarning,
+            SkippedEventsWarning,
             stacklevel=2,
         )
     X = np.concatenate(blocks)
@@ -852,27 +853,35 @@ def read_event_chunks(path, *, lepton="mu", tree=None, columns=None, pair="exclu
                        pair_mass=pair_mass, n_leptons=n_leptons, chunk_size=chunk_size)
 
 
-def _source_events(source, role: str, *, tree_files, max_events, **options) -> np.ndarray:
+def _source_events(source, role: str, *, tree_files, max_events,
+                   **options) -> tuple[np.ndarray, list[dict]]:
+    """The events of one class's source and the reader's counts of each of its files."""
     if isinstance(source, str | os.PathLike):
         source = [source]
     if (isinstance(source, list | tuple) and source
             and all(isinstance(s, str | os.PathLike) for s in source)):
-        files = [load_event_file(s, **options, max_events=max_events,
-                                 tree=tree_files(s)) for s in source]
+        files, infos = [], []
+        for path in source:
+            X, info = load_event_file(path, **options, max_events=max_events,
+                                      tree=tree_files(path), return_info=True)
+            files.append(X)
+            infos.append({"path": str(path), **info})
         widths = sorted({X.shape[1] for X in files})
         if len(widths) > 1:
             raise ValueError(
                 f"The {role} files hold events of different widths ({widths} columns); give "
                 "files with the same particle slots."
             )
-        return np.concatenate(files)
+        return np.concatenate(files), infos
     try:
         X = check_events(source)
     except ValueError as exc:
         raise ValueError(
             f"{role} must be a file path or an event array; as an array: {exc}"
         ) from exc
-    return X if max_events is None else X[:max_events]
+    X = X if max_events is None else X[:max_events]
+    return X, [{"path": None, "selection": "the events given", "n_events_read": len(X),
+                "n_selected": len(X), "n_skipped": 0, "skipped": {}}]
 
 
 def _files_of(source) -> list:
@@ -899,6 +908,7 @@ def make_labelled_dataset(
     pair_mass=None,
     n_leptons=None,
     max_events=None,
+    return_info=False,
 ):
     """Labelled ``(X, y)`` from a signal source and a background source.
 
@@ -926,12 +936,17 @@ def make_labelled_dataset(
         The lepton selection of the files (see :func:`load_event_file`).
     max_events : int, default=None
         Use at most this many events of each source file or array (the first ones).
+    return_info : bool, default=False
+        Also return the readers' counts: ``{"signal": [...], "background": [...]}``, one dict
+        per file (``path`` and what ``load_event_file(..., return_info=True)`` returns: the
+        selection, events read and selected, the skipped ones per reason), or per array.
 
     Returns
     -------
     X : ndarray of shape (n_signal + n_background, 4 * n_particles)
     y : ndarray of shape (n_signal + n_background,), int64
         1 for signal, 0 for background.
+    info : dict, only with ``return_info``
     """
     max_events = check_max_events(max_events)
     paths = _files_of(signal) + _files_of(background)
@@ -944,10 +959,11 @@ def make_labelled_dataset(
 
     options = dict(lepton=lepton, pair=pair, pair_mass=pair_mass, n_leptons=n_leptons,
                    max_events=max_events, tree_files=tree_files)
-    X_sig = _source_events(signal, "signal", columns=columns if signal_columns is None
-                           else signal_columns, **options)
-    X_bkg = _source_events(background, "background", columns=columns
-                           if background_columns is None else background_columns, **options)
+    X_sig, info_sig = _source_events(signal, "signal", columns=columns if signal_columns is None
+                                     else signal_columns, **options)
+    X_bkg, info_bkg = _source_events(background, "background", columns=columns
+                                     if background_columns is None else background_columns,
+                                     **options)
     if X_sig.shape[1] != X_bkg.shape[1]:
         raise ValueError(
             f"signal has {X_sig.shape[1]} columns ({X_sig.shape[1] // 4} particles) but "
@@ -962,4 +978,6 @@ def make_labelled_dataset(
     if shuffle:
         order = check_random_state(random_state).permutation(X.shape[0])
         X, y = X[order], y[order]
+    if return_info:
+        return X, y, {"signal": info_sig, "background": info_bkg}
     return X, y

@@ -245,7 +245,7 @@ def load_root(
 
     Warns
     -----
-    UserWarning
+    SkippedEventsWarning
         When events are skipped (not enough leptons of the requested kind), with the count per
         reason.
     """
