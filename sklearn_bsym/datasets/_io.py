@@ -695,8 +695,8 @@ class EventChunks:
 
     Iterating gives :class:`EventChunk` s in the file's order. The file's format, tree,
     branches or columns and the options are checked when it is made, before any entry is
-    read; a file none of whose entries passes the selection raises the reader's ValueError at
-    the end of the iteration.
+    read; a file none of whose entries passes the selection (or without entries) raises the
+    reader's ValueError at the end of the iteration, unless made with ``allow_empty=True``.
 
     Attributes
     ----------
@@ -716,9 +716,10 @@ class EventChunks:
     """
 
     def __init__(self, path, *, lepton="mu", tree=None, columns=None, pair="exclusive",
-                 pair_mass=None, n_leptons=None, chunk_size=TABLE_CHUNK):
+                 pair_mass=None, n_leptons=None, chunk_size=TABLE_CHUNK, allow_empty=False):
         from ._root import RootReading
 
+        self.allow_empty = bool(allow_empty)
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, Integral) or chunk_size < 1:
             raise ValueError(f"chunk_size must be an int >= 1, got {chunk_size!r}.")
         self.chunk_size = int(chunk_size)
@@ -778,8 +779,9 @@ class EventChunks:
         for X, keep, reasons in reading.chunks(step_size=self.chunk_size):
             self._count(keep, reasons)
             yield EventChunk(X, keep)
-        refuse_no_selection(reading.where, self.info["n_events_read"], self.info["n_selected"],
-                            *reading.explain(self.info["skipped"]))
+        if not self.allow_empty:
+            refuse_no_selection(reading.where, self.info["n_events_read"],
+                                self.info["n_selected"], *reading.explain(self.info["skipped"]))
 
     def _lhe(self):
         selection = _LheSelection(self.path, *self._source)
@@ -787,15 +789,17 @@ class EventChunks:
             X, keep, dropped = selection.select(records)
             self._count(keep, dropped)
             yield EventChunk(X, keep)
-        selection.refuse_empty()
+        if not self.allow_empty:
+            selection.refuse_empty()
 
     def _mapped(self):
         table = self._source
         for X, keep, dropped in table.chunks(self.chunk_size):
             self._count(keep, dropped)
             yield EventChunk(X, keep)
-        refuse_no_selection(str(self.path), self.info["n_events_read"], self.info["n_selected"],
-                            *table.explain(self.info["skipped"]))
+        if not self.allow_empty:
+            refuse_no_selection(str(self.path), self.info["n_events_read"],
+                                self.info["n_selected"], *table.explain(self.info["skipped"]))
 
     def _canonical(self):
         n_read = 0
@@ -805,13 +809,14 @@ class EventChunks:
             selected = np.ones(X.shape[0], dtype=bool)
             self._count(selected, {})
             yield EventChunk(X, selected)
-        if n_read == 0:
+        if n_read == 0 and not self.allow_empty:
             raise ValueError(
                 f"Event file {self.path} has the event columns but no rows (no events).")
 
 
 def read_event_chunks(path, *, lepton="mu", tree=None, columns=None, pair="exclusive",
-                      pair_mass=None, n_leptons=None, chunk_size=TABLE_CHUNK):
+                      pair_mass=None, n_leptons=None, chunk_size=TABLE_CHUNK,
+                      allow_empty=False):
     """The entries of an event file chunk by chunk, each with the reader's selection.
 
     What :func:`load_event_file` reads, without holding the file in memory and without losing
@@ -829,6 +834,10 @@ def read_event_chunks(path, *, lepton="mu", tree=None, columns=None, pair="exclu
         As :func:`load_event_file`.
     chunk_size : int, default=100_000
         Entries per chunk (events per chunk for LHE files): memory holds one chunk.
+    allow_empty : bool, default=False
+        A file without entries, or none of whose entries passes the selection, is read as it
+        is (every entry not selected) instead of raising the reader's ValueError at the end of
+        the iteration: what scoring a dataset of many files wants.
 
     Returns
     -------
@@ -850,7 +859,8 @@ def read_event_chunks(path, *, lepton="mu", tree=None, columns=None, pair="exclu
     (250, 'the particles as they are')
     """
     return EventChunks(path, lepton=lepton, tree=tree, columns=columns, pair=pair,
-                       pair_mass=pair_mass, n_leptons=n_leptons, chunk_size=chunk_size)
+                       pair_mass=pair_mass, n_leptons=n_leptons, chunk_size=chunk_size,
+                       allow_empty=allow_empty)
 
 
 def _source_events(source, role: str, *, tree_files, max_events,

@@ -135,8 +135,9 @@ def score_files(model, inputs, output, *, lepton="mu", tree=None, columns=None,
     :func:`measured_model` (never smeared). Each output has one score per input entry, in the
     inputs' order (several inputs into one output: one after the other, as a ROOT ``TChain``
     reads them), and NaN where the reader's selection drops the event (not the leptons asked
-    for: see ``pair`` and ``n_leptons``); the counts per reason of each input are returned. The
-    score is the signal probability, ``predict_proba(X)[:, 1]``.
+    for: see ``pair`` and ``n_leptons``); the counts per reason of each input are returned (an
+    input none of whose events is selected gets NaN throughout). The score is the signal
+    probability, ``predict_proba(X)[:, 1]``.
 
     Parameters
     ----------
@@ -207,7 +208,7 @@ def score_files(model, inputs, output, *, lepton="mu", tree=None, columns=None,
         check_support(support)
     readers = [read_event_chunks(path, lepton=lepton, tree=tree, columns=columns, pair=pair,
                                  pair_mass=pair_mass, n_leptons=n_leptons,
-                                 chunk_size=chunk_size) for path in inputs]
+                                 chunk_size=chunk_size, allow_empty=True) for path in inputs]
     read = {r.path.resolve() for r in readers}
     for out in dict.fromkeys(outputs):
         if out.resolve() in read:

@@ -65,7 +65,7 @@ from ._modules import (
     ParticleFlowNetwork,
 )
 from ._training import (
-    MIN_TRAIN_EVENTS,
+    MIN_FIT_EVENTS,
     MIN_VALID_EVENTS,
     PREDICT_BATCH,
     PRESETS,
@@ -426,10 +426,10 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
     def _check_enough_events(self, dataset: EventTensors):
         recipe = self.recipe(len(dataset))
         n_train = recipe.n_train
-        if n_train < MIN_TRAIN_EVENTS:
+        if n_train < MIN_FIT_EVENTS:
             raise ValueError(
                 f"Got {n_train} training events; a network trains on at least "
-                f"{MIN_TRAIN_EVENTS} (two batches of two). Pass more events."
+                f"{MIN_FIT_EVENTS} (two batches of two). Pass more events."
             )
         if n_train < recipe.batch_size:
             raise ValueError(

@@ -45,7 +45,7 @@ __all__ = [
     "by_size",
     "PRESETS",
     "PREDICT_BATCH",
-    "MIN_TRAIN_EVENTS",
+    "MIN_FIT_EVENTS",
     "MIN_VALID_EVENTS",
     "validation_share",
     "Recipe",
@@ -137,7 +137,7 @@ PREDICT_BATCH = 8192
 
 #: The fewest training events a network fits: two batches of two (BatchNorm needs two events
 #: per batch). Below one preset batch of training events, the preset's batch is half of them.
-MIN_TRAIN_EVENTS = 4
+MIN_FIT_EVENTS = 4
 
 #: The fewest held-out events that early stopping uses: on fewer, a validation AUC picks epochs
 #: by noise, so a fit that would hold out fewer trains on every event for its fixed epochs.
