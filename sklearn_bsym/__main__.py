@@ -586,7 +586,7 @@ def _fit(args) -> int:
             _say(_cutflow(f"{role} {info['path']}", info))
     n_signal = int(y.sum())
     _say(f"Read {n_signal:,} signal and {len(y) - n_signal:,} background events "
-         f"({read['signal'][0]['selection']}, {X.shape[1] // 4} leptons per event).")
+         f"({read['signal'][0]['selection']}; {X.shape[1] // 4} leptons per event).")
     X_test = y_test = None
     if args.test_fraction is not None:
         X, X_test, y, y_test = train_test_split(X, y, test_size=args.test_fraction, stratify=y,

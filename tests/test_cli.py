@@ -511,7 +511,8 @@ def test_fit_then_score_through_the_command_line(tmp_path, capsys, class_files):
             "--output", str(model_file)]
     assert main(argv) == 0
     captured = capsys.readouterr()
-    assert "Read 800 signal and 800 background events." in captured.err
+    assert ("Read 800 signal and 800 background events (the particles as they are; 2 leptons "
+            "per event).") in captured.err
     assert "Training invariant on 600 signal and 600 background events, smeared by a 0.1 pT " \
            "resolution, pT-reweighted background." in captured.err
     assert re.search(r"Recipe: preset 'fast': AdamW, .* 2 epochs: 1,200 events", captured.err)
@@ -529,7 +530,8 @@ def test_fit_then_score_through_the_command_line(tmp_path, capsys, class_files):
     captured = capsys.readouterr()
     assert ("No smearing: the inputs are taken as measured, so the model's measuring step(s) "
             "'smear' are left out") in captured.out
-    assert "Scored 297 of 300 entries; 3 dropped by the selection are NaN." in captured.out
+    assert ("Scored 297 of 300 entries; 3 dropped by the selection are NaN (3 only same-charge "
+            "leptons).") in captured.out
     assert 'tree.AddFriend("scores", ' in captured.out
     with uproot.open(out) as file:
         scores = file["scores"]["score"].array(library="np")
