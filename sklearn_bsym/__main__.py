@@ -648,11 +648,11 @@ def _json_counts(read: dict) -> dict:
             for role, infos in read.items()}
 
 
-def _cutflow(label: str, info: dict) -> str:
+def _cutflow(label: str, info: dict, kept: str = "selected") -> str:
     """One line of a reader's counts, coffea-cutflow style: entries, kept, dropped per
     reason."""
     dropped = ", ".join(f"{n:,} {reason}" for reason, n in info["skipped"].items() if n)
-    return (f"{label}: {info['n_events_read']:,} entries, {info['n_selected']:,} selected"
+    return (f"{label}: {info['n_events_read']:,} entries, {info['n_selected']:,} {kept}"
             + (f"; dropped: {dropped}" if dropped else ""))
 
 
@@ -704,7 +704,7 @@ def _score(args) -> int:
     for file in shown:
         print(_cutflow(file["input"], {"n_events_read": file["n_entries"],
                                        "n_selected": file["n_scored"],
-                                       "skipped": file["dropped"]}))
+                                       "skipped": file["dropped"]}, "scored"))
     dropped = ", ".join(f"{n:,} {reason}" for reason, n in summary.dropped.items() if n)
     print(f"Scored {summary.n_scored:,} of {summary.n_entries:,} entries; "
           f"{summary.n_dropped:,} dropped by the selection are NaN"

@@ -553,6 +553,7 @@ def load_event_file(path, *, lepton="mu", tree=None, columns=None, pair="exclusi
     from ._root import load_root
 
     max_events = check_max_events(max_events)
+    check_selection(pair, pair_mass, 2 if n_leptons is None else n_leptons)
     path, suffix = _event_format(path, tree, columns)
     select = {"pair": pair, "pair_mass": pair_mass, "n_leptons": n_leptons,
               "max_events": max_events, "return_info": return_info}
@@ -722,6 +723,7 @@ class EventChunks:
         self.allow_empty = bool(allow_empty)
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, Integral) or chunk_size < 1:
             raise ValueError(f"chunk_size must be an int >= 1, got {chunk_size!r}.")
+        check_selection(pair, pair_mass, 2 if n_leptons is None else n_leptons)
         self.chunk_size = int(chunk_size)
         self.path, self._suffix = _event_format(path, tree, columns)
         self.n_entries = None
