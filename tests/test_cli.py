@@ -899,3 +899,31 @@ def test_score_help_says_what_nan_means_in_each_mode(capsys):
                  "or more than one lepton of a charge", "in leading and closest mode one with "
                  "no lepton of a charge", "--n-jobs", "--dask", "--support-column", "{stem}"):
         assert said in text, said
+
+
+def test_reader_options_reach_the_study_and_its_result_set(tmp_path):
+    """The study reads its files with the same options; each one enters the result-set id
+    only when it is not the default, so the sets made before the options existed resume."""
+    import json
+
+    from sklearn_bsym.studies import StudyConfig
+
+    for name in ("s.csv", "b.csv"):
+        (tmp_path / name).write_text("x\n1\n")
+    files = ["--signal", str(tmp_path / "s.csv"), "--background", str(tmp_path / "b.csv")]
+    mapping = '[{"pt": "pt1", "eta": "eta1", "phi": "phi1", "charge": "Q1"}]'
+    config = config_from_args(build_parser().parse_args(
+        [*files, "--pair", "closest", "--pair-mass", "90", "--n-leptons", "4",
+         "--background-columns", mapping]))
+    assert (config.pair, config.pair_mass, config.n_leptons) == ("closest", 90.0, 4)
+    assert json.loads(config.background_columns)[0]["charge"] == "Q1"
+    assert config.signal_columns is None
+    plain = config_from_args(build_parser().parse_args(files))
+    options = plain.result_options()
+    assert not {"pair", "pair_mass", "n_leptons", "signal_columns"} & set(options)
+    assert config.result_options()["pair"] == "closest"
+    assert config.result_set_id() != plain.result_set_id()
+    with pytest.raises(ValueError, match="pair_mass applies to pair='closest' only"):
+        StudyConfig(pair_mass=90.0)
+    with pytest.raises(ValueError, match="n_leptons must be an even int >= 2"):
+        StudyConfig(n_leptons=3)
