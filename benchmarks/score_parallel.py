@@ -15,10 +15,13 @@ Each configuration runs ``--repeats`` times; the table gives the median wall tim
 command (interpreter start, model load, worker start-up and scoring), the events per second
 that makes, the median peak resident memory of the command's process tree (the parent and its
 workers together, sampled every 20 ms) and the machine's load average during the runs; the
-scores of every run are compared with the serial run's (bit for bit).
+scores of every run are compared with the serial run's (bit for bit). The same command on the
+same number of files of 1,000 events each gives its fixed cost (start-up); the events per
+second after it, ``(events - small events) / (wall - small wall)``, is the per-event cost that
+a larger dataset pays.
 
     python benchmarks/score_parallel.py              # 8 files x 250,000 events (a few minutes)
-    python benchmarks/score_parallel.py --quick      # 4 files x 20,000 events: check that it runs
+    python benchmarks/score_parallel.py --quick      # 4 files x 5,000 events: check that it runs
 
 Writes ``benchmarks/results/score_parallel.json`` and ``score_parallel.md`` (not with
 ``--quick``).
@@ -40,6 +43,8 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: Events per file of the runs that measure each configuration's fixed cost.
+SMALL = 1_000
 CONFIGS = {"serial": [], "--n-jobs 2": ["--n-jobs", "2"],
            "--dask local --n-jobs 2": ["--dask", "local", "--n-jobs", "2"]}
 
@@ -141,39 +146,51 @@ def _scores(paths: list[Path]) -> np.ndarray:
 def measure(folder: Path, n_files: int, n_events: int, repeats: int) -> dict:
     model = _model(folder)
     paths = _inputs(folder, n_files, n_events)
+    tiny = folder / "small"
+    tiny.mkdir()
+    small = _inputs(tiny, n_files, SMALL)
     rows = []
     for kind, inputs in paths.items():
         options = (["--output", str(folder / "scores.parquet")] if kind == "parquet" else
                    ["--output", str(folder / "{stem}_scores.root"), "--pair", "closest",
                     "--tree", "Events"])
+        # (The small files write to the same outputs: only their time is kept.)
         outputs = ([folder / "scores.parquet"] if kind == "parquet" else
                    [folder / f"{p.stem}_scores.root" for p in inputs])
         reference = None
         for name, extra in CONFIGS.items():
-            walls, peaks, loads = [], [], []
+            runs = {"small": [], "full": []}
             for _ in range(repeats):
-                before = os.getloadavg()[0]
-                wall, peak, out = _run(["score", str(model), *map(str, inputs), *options,
-                                        "--no-progress", *extra])
-                loads.append((before + os.getloadavg()[0]) / 2)
-                walls.append(wall)
-                peaks.append(peak)
-                scores = _scores(outputs)
-                if reference is None:
-                    reference = scores
-                same = np.array_equal(scores, reference, equal_nan=True)
-                if not same:
-                    raise RuntimeError(f"{kind} {name}: the scores differ from the serial run")
-            scored = next(line for line in out.splitlines() if line.startswith("Scored"))
-            row = {"format": kind, "config": name, "files": n_files,
-                   "events": n_files * n_events, "wall_s": statistics.median(walls),
-                   "walls_s": walls, "events_per_s": n_files * n_events
-                   / statistics.median(walls), "peak_mb": statistics.median(peaks),
-                   "load": statistics.median(loads), "same_as_serial": True, "scored": scored}
+                for size in runs:
+                    files = small[kind] if size == "small" else inputs
+                    before = os.getloadavg()[0]
+                    wall, peak, out = _run(["score", str(model), *map(str, files), *options,
+                                            "--no-progress", *extra])
+                    runs[size].append((wall, peak, (before + os.getloadavg()[0]) / 2))
+                    if size == "full":
+                        scores = _scores(outputs)
+                        if reference is None:
+                            reference = scores
+                        if not np.array_equal(scores, reference, equal_nan=True):
+                            raise RuntimeError(f"{kind} {name}: the scores differ from the "
+                                               "serial run's")
+                        scored = next(line for line in out.splitlines()
+                                      if line.startswith("Scored"))
+            wall = statistics.median(w for w, _, _ in runs["full"])
+            fixed = statistics.median(w for w, _, _ in runs["small"])
+            events, few = n_files * n_events, n_files * SMALL
+            row = {"format": kind, "config": name, "files": n_files, "events": events,
+                   "wall_s": wall, "walls_s": [w for w, _, _ in runs["full"]],
+                   "events_per_s": events / wall, "fixed_s": fixed,
+                   "fixed_walls_s": [w for w, _, _ in runs["small"]],
+                   "events_per_s_after_start": (events - few) / max(wall - fixed, 1e-9),
+                   "peak_mb": statistics.median(p for _, p, _ in runs["full"]),
+                   "load": statistics.median(ld for *_, ld in runs["full"] + runs["small"]),
+                   "same_as_serial": True, "scored": scored}
             rows.append(row)
-            print(f"{kind:8s} {name:24s} {row['wall_s']:6.1f} s  "
-                  f"{row['events_per_s']:>10,.0f} events/s  peak {row['peak_mb']:6.0f} MB  "
-                  f"load {row['load']:.1f}  ({scored})", flush=True)
+            print(f"{kind:8s} {name:24s} {wall:6.1f} s  {row['events_per_s']:>9,.0f} ev/s  "
+                  f"start {fixed:5.1f} s  after start {row['events_per_s_after_start']:>9,.0f} "
+                  f"ev/s  peak {row['peak_mb']:5.0f} MB  load {row['load']:.1f}", flush=True)
     return {"rows": rows, "model": "PtReweightedClassifier(HybridClassifier()) fitted on "
             "20,000 smeared generated events (the fast preset)"}
 
@@ -185,18 +202,22 @@ def _markdown(r: dict) -> str:
         "whole command `python -m sklearn_bsym score` in a fresh process (interpreter start, "
         "model load, worker start-up, reading, scoring, writing); peak memory of the process "
         "tree (parent and workers together); load: the 1-minute load average during the runs "
-        "(2 cores; other work shares the machine). Every run's scores equal the serial run's "
-        "bit for bit.", "",
-        "| input | configuration | files x events | wall (s) | events/s | peak memory (MB) | "
-        "load |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "(2 cores; other work shares the machine). Fixed cost: the same command on as many files "
+        f"of {SMALL:,} events; events/s after it: (events - those) / (wall - fixed cost), the "
+        "per-event cost a larger dataset pays. Every run's scores equal the serial run's bit "
+        "for bit.", "",
+        "| input | configuration | files x events | wall (s) | events/s | fixed cost (s) | "
+        "events/s after it | peak memory (MB) | load |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in r["rows"]:
         what = ("parquet, one output" if row["format"] == "parquet"
                 else "NanoAOD ROOT, extra muons, --pair closest, one output per input")
         lines.append(f"| {what} | {row['config']} | {row['files']} x "
                      f"{row['events'] // row['files']:,} | {row['wall_s']:.1f} | "
-                     f"{row['events_per_s']:,.0f} | {row['peak_mb']:.0f} | {row['load']:.1f} |")
+                     f"{row['events_per_s']:,.0f} | {row['fixed_s']:.1f} | "
+                     f"{row['events_per_s_after_start']:,.0f} | {row['peak_mb']:.0f} | "
+                     f"{row['load']:.1f} |")
     lines += ["", "Scored (last run of each input):", ""]
     for row in r["rows"]:
         if row["config"] == "serial":
@@ -210,10 +231,10 @@ def main(argv=None):
     parser.add_argument("--events", type=int, default=250_000, help="events per file")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true",
-                        help="4 files of 20,000 events, one run each: check that it runs")
+                        help="4 files of 5,000 events, one run each: check that it runs")
     args = parser.parse_args(argv)
     if args.quick:
-        args.files, args.events, args.repeats = 4, 20_000, 1
+        args.files, args.events, args.repeats = 4, 5_000, 1
     with tempfile.TemporaryDirectory() as tmp:
         result = measure(Path(tmp), args.files, args.events, args.repeats)
     result.update(machine=f"{platform.machine()}, {os.cpu_count()} cores, Python "

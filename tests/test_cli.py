@@ -728,7 +728,7 @@ def test_four_muons_from_a_collection_fit_and_score(tmp_path, capsys):
                                  "fewer than 2 of a charge": 0}
     line = _one_line_error(capsys, ["score", model, str(data), "--tree", "Events",
                                     "--n-leptons", "2", "--output", str(out)])
-    assert "trained on events of 4 leptons but the inputs are read with 2" in line
+    assert f"trained on events of 4 leptons but {data} is read with 2" in line
 
 
 def test_nanoaod_with_extra_muons_counts_each_mode(tmp_path, capsys):

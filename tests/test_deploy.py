@@ -388,6 +388,17 @@ def test_scores_summarize_each_input_per_reason(models, tmp_path):
     assert scores.size == 50 and scores[40:].isna().all()  # an input without a pair: all NaN
 
 
+def test_inputs_of_other_widths_are_refused_before_scoring(models, tmp_path):
+    """A file read with another number of leptons than the model's: the fix, not torch's
+    'X has 16 features' mid-run."""
+    X, _ = make_dimuon_events(20, random_state=0)
+    save_events(tmp_path / "four.parquet", np.hstack([X, X]))
+    with pytest.raises(ValueError, match=r"trained on events of 2 leptons but .*four.parquet "
+                       r"is read with 4 \(the particles as they are\); pass n_leptons=2"):
+        score_files(models["pfn"], tmp_path / "four.parquet", tmp_path / "s.csv")
+    assert not (tmp_path / "s.csv").exists()
+
+
 def test_support_counts_and_flags_the_events_outside(models, tmp_path):
     from sklearn_bsym.deploy import measure_support, outside_support
 

@@ -339,8 +339,7 @@ class RootReading:
 
     def describe(self) -> str:
         """The selection in words."""
-        return ("the mapped particles as they are" if self.selection is None
-                else str(self.selection))
+        return "the particles as they are" if self.selection is None else str(self.selection)
 
     def no_skips(self) -> dict[str, int]:
         """Every reason of the selection, counted 0 (the start of a cutflow)."""

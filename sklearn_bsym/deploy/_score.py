@@ -214,13 +214,17 @@ def score_files(model, inputs, output, *, lepton="mu", tree=None, columns=None,
         if out.resolve() in read:
             raise ValueError(f"The output {out} is one of the inputs; write the scores to "
                              "another file.")
-    if support is not None and readers[0].n_particles != support["n_particles"]:
-        raise ValueError(
-            f"The model was trained on events of {support['n_particles']} leptons but the "
-            f"inputs are read with {readers[0].n_particles}; pass n_leptons="
-            f"{support['n_particles']} (--n-leptons)."
-        )
     measured, skipped = measured_model(model, return_skipped=True)
+    n_features = getattr(measured, "n_features_in_", None)
+    wanted = (support["n_particles"] if support is not None
+              else None if n_features is None else n_features // 4)
+    for reader in readers:
+        if wanted is not None and reader.n_particles != wanted:
+            raise ValueError(
+                f"The model was trained on events of {wanted} leptons but {reader.path} is "
+                f"read with {reader.n_particles} ({reader.selection}); pass n_leptons={wanted} "
+                f"(--n-leptons {wanted}), or give files of {wanted}-lepton events."
+            )
     task = _ScoreTask(measured, columns_out, support)
     totals = [r.n_entries for r in readers]
     total = None if None in totals else sum(totals)
