@@ -83,19 +83,23 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def read_bounded(path, limit: int) -> bytes:
+def read_bounded(path, limit: int, *, follow_links: bool = False) -> bytes:
     """The bytes of the regular file ``path``, read only after checking what is there: a
-    symbolic link is not followed, and a folder, FIFO, device or socket, or a file of more than
-    ``limit`` bytes, is a ValueError saying what it is (so that neither a FIFO nor
-    ``/dev/zero`` can hang a reader or fill its memory). Other failures are the OSError of the
-    read."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    if os.path.islink(path):  # also where O_NOFOLLOW is missing (Windows)
-        raise ValueError(f"it is a symbolic link (to {os.readlink(path)}), not a file of its own")
+    symbolic link is not followed (unless ``follow_links``: then what it points to is checked
+    instead), and a folder, FIFO, device or socket, or a file of more than ``limit`` bytes, is a
+    ValueError saying what it is (so that neither a FIFO nor ``/dev/zero`` can hang a reader or
+    fill its memory). Other failures are the OSError of the read."""
+    # O_NONBLOCK: opening a FIFO does not wait for a writer (fstat then refuses it).
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+    if not follow_links:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+        if os.path.islink(path):  # also where O_NOFOLLOW is missing (Windows)
+            raise ValueError(f"it is a symbolic link (to {os.readlink(path)}), not a file of "
+                             "its own")
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:  # made a link since the check
+        if exc.errno == errno.ELOOP and not follow_links:  # made a link since the check
             raise ValueError("it is a symbolic link, not a file of its own") from None
         raise
     try:
@@ -145,8 +149,8 @@ def check_output(path, *, inputs=(), what="output") -> Path:
                                 "name in it.")
     for source in inputs:
         if same_file(path, source):
-            raise ValueError(f"The {what} {path} is the input {source}; writing it would "
-                             "destroy the input: choose another path.")
+            raise ValueError(f"The {what} {path} is one of the inputs ({source}); writing it "
+                             "would destroy that input: choose another path.")
     try:
         tmp, fd = _create_exclusive(folder, path.name)
         os.close(fd)
