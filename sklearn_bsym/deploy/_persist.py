@@ -538,15 +538,15 @@ def _check_agreement(manifest: dict, model, part, steps) -> None:
     """The manifest describes what was loaded, or :class:`Unfit` says how it differs."""
     described = _describe(model)
     if manifest["estimator"] != described:
-        raise Unfit(f"its manifest describes the model as {shown(manifest['estimator'])}, but "
-                    f"the file holds {shown(described)}")
+        raise Unfit(f"its manifest describes the model as {shown(manifest['estimator'], 200)}, "
+                    f"but the file holds {shown(described, 200)}")
     entry = manifest.get("measured")
     if entry is not None and (entry["estimator"] != _describe(part)
                               or entry["skipped"] != [name for name, _ in steps]):
         raise Unfit(f"its manifest describes the measured part as "
-                    f"{shown(entry['estimator'])} after leaving out {shown(entry['skipped'])}, "
-                    f"but the model's is {shown(_describe(part))} after "
-                    f"{shown([name for name, _ in steps])}")
+                    f"{shown(entry['estimator'], 200)} after leaving out "
+                    f"{shown(entry['skipped'])}, but the model's is "
+                    f"{shown(_describe(part), 200)} after {shown([name for name, _ in steps])}")
 
 
 def _decode(obj, derived):
