@@ -46,8 +46,15 @@ EXIT_INTERRUPTED = 130
 def _column_mapping(text: str) -> str:
     """An argparse type: a column mapping from a JSON file or JSON text, returned as canonical
     JSON text (it enters the result-set id)."""
+    from ._files import read_bounded
+
     path = Path(text)
-    source = path.read_text(encoding="utf-8") if path.is_file() else text
+    try:
+        # A mapping file is a few hundred bytes: read whole only when it is a small file.
+        source = (read_bounded(path, 2**20, follow_links=True).decode("utf-8")
+                  if path.is_file() else text)
+    except (ValueError, OSError) as exc:
+        raise argparse.ArgumentTypeError(f"cannot read the mapping file {path}: {exc}") from None
     try:
         mapping = json.loads(source)
     except json.JSONDecodeError as exc:

@@ -367,3 +367,46 @@ def test_a_lepton_that_some_inputs_ignore_is_warned_about(model_file, events, tm
                      "--output", str(tmp_path / "s.csv"), "--no-progress"]) == 0
     err = capsys.readouterr().err
     assert f"warning: --lepton mu does not apply to {events[0]}" in err
+
+
+# ---------------------------------------------------------------- siblings
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".csv.gz"])
+def test_save_events_writes_through_the_atomic_writer(tmp_path, suffix):
+    from sklearn_bsym.datasets import load_events
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    path = tmp_path / f"events{suffix}"
+    path.symlink_to(victim)
+    X = make_dimuon_events(20, random_state=2)[0]
+    save_events(path, X)
+    assert victim.read_text() == "precious" and not path.is_symlink()
+    assert_array_equal(load_events(path)[0], X)
+    assert _leftovers(tmp_path) == []
+
+
+def test_save_figure_writes_through_the_atomic_writer(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sklearn_bsym.studies._plots import save_figure
+
+    victim = tmp_path / "victim.png"
+    victim.write_bytes(b"precious")
+    (tmp_path / "figure.png").symlink_to(victim)
+    fig, ax = plt.subplots()
+    save_figure(ax, tmp_path / "figure.png")
+    plt.close(fig)
+    assert victim.read_bytes() == b"precious"
+    assert (tmp_path / "figure.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_column_mapping_file_is_read_within_bounds(tmp_path, capsys):
+    mapping = tmp_path / "mapping.json"
+    with open(mapping, "wb") as fh:
+        fh.truncate(2 * 2**20)  # 2 MB of zeros where a mapping takes a few hundred bytes
+    with pytest.raises(SystemExit):
+        main(["score", "m.skops", "in.csv", "--output", "s.csv", "--columns", str(mapping)])
+    assert "cannot read the mapping file" in capsys.readouterr().err
