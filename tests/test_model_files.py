@@ -466,3 +466,20 @@ def test_a_format_1_file_loads_as_its_measured_part_with_a_warning(files, fitted
     manifest["format_version"] = 1
     members["sklearn_bsym.json"] = json.dumps(manifest).encode()
     load_model(_write(tmp_path / "old_plain.skops", members))  # no smearing: no warning
+
+
+def test_score_refuses_a_crafted_tree_in_one_line(files, tmp_path, capsys):
+    """It died of SIGSEGV (exit 139) on indices outside the node array."""
+    members = _members(files["hgb"])
+    name = _nodes_member(members)
+    nodes = np.load(io.BytesIO(members[name]))
+    nodes["left"][0] = 10**6
+    crafted = _write(tmp_path / "crafted.skops", {**members, name: _npy(nodes)})
+    from sklearn_bsym.datasets import save_events
+
+    save_events(tmp_path / "e.parquet", make_dimuon_events(20, random_state=1)[0])
+    assert main(["score", str(crafted), str(tmp_path / "e.parquet"), "--output",
+                 str(tmp_path / "s.csv"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: Cannot load {crafted}: its Pipeline")
+    assert not (tmp_path / "s.csv").exists()
