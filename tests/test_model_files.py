@@ -483,3 +483,44 @@ def test_score_refuses_a_crafted_tree_in_one_line(files, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: Cannot load {crafted}: its Pipeline")
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_member_twice_is_refused(files, tmp_path):
+    import warnings
+
+    path = tmp_path / "twice.skops"
+    members = _members(files["network"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate it writes
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, content in members.items():
+                archive.writestr(name, content)
+            archive.writestr("schema.json", b"{}")
+    _refusal(path, "it holds the member 'schema.json' twice")
+
+
+def test_score_reads_a_format_1_file_as_measured(files, fitted, tmp_path, capsys):
+    import warnings
+
+    import pandas as pd
+
+    from sklearn_bsym.datasets import save_events
+    from sklearn_bsym.datasets._io import _CSV_FLOATS
+
+    members = _members(files["smeared"])
+    manifest = json.loads(members["sklearn_bsym.json"])
+    del manifest["measured"]
+    manifest["format_version"] = 1
+    members["sklearn_bsym.json"] = json.dumps(manifest).encode()
+    old = _write(tmp_path / "old.skops", members)
+    X = make_dimuon_events(50, random_state=3)[0]
+    save_events(tmp_path / "e.parquet", X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # shown as the command line shows it, not raised
+        assert main(["score", str(old), str(tmp_path / "e.parquet"), "--output",
+                     str(tmp_path / "s.csv"), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: Model file" in captured.err and "is of model format 1" in captured.err
+    assert "the model's measuring step(s) 'smear' are left out" in captured.out
+    scores = pd.read_csv(tmp_path / "s.csv", **_CSV_FLOATS)["score"].to_numpy()
+    assert_array_equal(scores, measured_model(fitted["smeared"]).predict_proba(X)[:, 1])

@@ -157,10 +157,11 @@ def _check_directory(path: Path, data: bytes) -> None:
 
 def _checked_infos(path: Path, archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     infos = archive.infolist()
-    names = [info.filename for info in infos]
-    if len(set(names)) != len(names):
-        twice = next(n for n in names if names.count(n) > 1)
-        raise refuse(path, f"it holds the member {shown(twice)} twice")
+    names: set[str] = set()
+    for info in infos:
+        if info.filename in names:
+            raise refuse(path, f"it holds the member {shown(info.filename)} twice")
+        names.add(info.filename)
     total = 0
     for info in infos:
         name = info.filename
