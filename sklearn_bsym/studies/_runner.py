@@ -22,6 +22,7 @@ runs them one by one in this process when the cluster has a single worker thread
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -115,6 +116,10 @@ def dask_backend(
                 # A free port of this machine's loopback: None still takes 8787 for the HTTP
                 # server, and fails (or warns) wherever anything else listens there.
                 dashboard_address="127.0.0.1:0",
+                # Workers log only what stops them: a fit's error reaches the study through its
+                # future, and a worker whose heartbeat races the scheduler's close after a
+                # Ctrl-C logs the lost connection with a traceback at ERROR level.
+                silence_logs=logging.CRITICAL,
             )
         client = Client(cluster)
     else:
