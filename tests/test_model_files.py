@@ -524,3 +524,27 @@ def test_score_reads_a_format_1_file_as_measured(files, fitted, tmp_path, capsys
     assert "the model's measuring step(s) 'smear' are left out" in captured.out
     scores = pd.read_csv(tmp_path / "s.csv", **_CSV_FLOATS)["score"].to_numpy()
     assert_array_equal(scores, measured_model(fitted["smeared"]).predict_proba(X)[:, 1])
+
+
+def test_a_detector_model_saves_and_a_crafted_one_is_refused(data, tmp_path):
+    from sklearn_bsym.preprocessing import DetectorResolution
+
+    X, y = data
+    model = Pipeline([
+        ("smear", MomentumSmearer(DetectorResolution(0.1, strength=0.3), random_state=0)),
+        ("clf", PtReweightedClassifier(make_pipeline(
+            DimuonFeatures(), HistGradientBoostingClassifier(max_iter=3, random_state=0)))),
+    ]).fit(X, y)  # fmt: skip
+    path = save_model(model, tmp_path / "detector.skops")
+    assert read_model_info(path)["measured"]["smearing"][0]["params"]["resolution"] == {
+        "estimator": "DetectorResolution",
+        "params": {"resolution": 0.1, "strength": 0.3, "phi_periods": 1, "endcap": 0.0}}
+    assert_array_equal(load_model(path, measured=False).predict_proba(X),
+                       model.predict_proba(X))
+    members = _members(path)
+    schema = members["schema.json"].decode()
+    assert schema.count('"content": "0.3"') == 1
+    members["schema.json"] = schema.replace('"content": "0.3"', '"content": "7.0"').encode()
+    _refusal(_write(tmp_path / "crafted.skops", members),
+             "its Pipeline['smear'].resolution has parameters its class refuses",
+             "'strength' parameter of DetectorResolution")

@@ -22,8 +22,8 @@ from sklearn.base import BaseEstimator
 
 from ._archive import shown
 
-__all__ = ["MAX_FEATURES", "Unfit", "estimators_of", "foreign_types", "check_objects",
-           "check_network_fitted", "check_network_state", "check_predicts"]
+__all__ = ["MAX_FEATURES", "Unfit", "library_types", "estimators_of", "foreign_types",
+           "check_objects", "check_network_fitted", "check_network_state", "check_predicts"]
 
 #: Widest input of an estimator in a model file: 64 particles of 4 columns (the networks'
 #: pairwise invariants grow as the square of the particles).
@@ -52,19 +52,40 @@ def _name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _allowed() -> set[str]:
-    """The estimator types a model file may hold: this library's public estimators (of
-    :mod:`~sklearn_bsym.nn`, :mod:`~sklearn_bsym.optimal` and
-    :mod:`~sklearn_bsym.preprocessing`) and ``_SKLEARN_ESTIMATORS``."""
+def _library_classes() -> list[type]:
+    """The public classes of :mod:`~sklearn_bsym.nn`, :mod:`~sklearn_bsym.optimal` and
+    :mod:`~sklearn_bsym.preprocessing` (from their ``__all__``: a new one counts as soon as it
+    is public)."""
     from .. import nn, optimal, preprocessing
 
-    names = set(_SKLEARN_ESTIMATORS)
-    for module in (nn, optimal, preprocessing):
-        for public in module.__all__:
-            obj = getattr(module, public)
-            if isinstance(obj, type) and issubclass(obj, BaseEstimator):
-                names.add(_name(obj))
-    return names
+    return [obj for module in (nn, optimal, preprocessing) for obj in
+            (getattr(module, public) for public in module.__all__) if isinstance(obj, type)]
+
+
+def _is_parameter_object(cls: type) -> bool:
+    """A parameter of an estimator that is an object of its own, with scikit-learn's
+    ``get_params`` and a ``validate`` of its parameters (a detector model,
+    :class:`~sklearn_bsym.preprocessing.DetectorResolution`)."""
+    return (not issubclass(cls, BaseEstimator) and callable(getattr(cls, "get_params", None))
+            and callable(getattr(cls, "validate", None)))
+
+
+def library_types() -> set[str]:
+    """The types of this library a model file may hold: its public estimators and parameter
+    objects."""
+    return {_name(c) for c in _library_classes()
+            if issubclass(c, BaseEstimator) or _is_parameter_object(c)}
+
+
+def _allowed() -> set[str]:
+    """The estimator types a model file may hold: this library's public estimators and
+    ``_SKLEARN_ESTIMATORS``."""
+    return set(_SKLEARN_ESTIMATORS) | {_name(c) for c in _library_classes()
+                                       if issubclass(c, BaseEstimator)}
+
+
+def _parameter_types() -> set[type]:
+    return {c for c in _library_classes() if _is_parameter_object(c)}
 
 
 def _is_network(obj) -> bool:
@@ -75,16 +96,17 @@ def _is_network(obj) -> bool:
 
 def estimators_of(obj):
     """``(estimator, where)`` for every estimator inside ``obj`` (itself included), found
-    through attributes, lists, tuples and dicts; a network is yielded, not looked inside."""
-    stack, seen = [(obj, type(obj).__name__)], set()
+    through attributes, lists, tuples and dicts; a network or a parameter object (see
+    :func:`_is_parameter_object`) is yielded, not looked inside."""
+    stack, seen, parameters = [(obj, type(obj).__name__)], set(), tuple(_parameter_types())
     while stack:
         item, where = stack.pop()
         if id(item) in seen:
             continue
         seen.add(id(item))
-        if isinstance(item, BaseEstimator) or _is_network(item):
+        if isinstance(item, BaseEstimator) or _is_network(item) or isinstance(item, parameters):
             yield item, where
-            if _is_network(item):
+            if not isinstance(item, BaseEstimator):
                 continue
             children = [(v, f"{where}.{k}") for k, v in vars(item).items() if k != "steps"]
             steps = vars(item).get("steps")
@@ -108,7 +130,7 @@ def foreign_types(obj) -> list[str]:
     """The estimator types inside ``obj`` that a model file does not hold, sorted."""
     allowed = _allowed()
     return sorted({_name(type(e)) for e, _ in estimators_of(obj)
-                   if not _is_network(e) and _name(type(e)) not in allowed})
+                   if isinstance(e, BaseEstimator) and _name(type(e)) not in allowed})
 
 
 def check_objects(model) -> None:
@@ -121,6 +143,13 @@ def check_objects(model) -> None:
     allowed = _allowed()
     for est, where in estimators_of(model):
         if _is_network(est):
+            continue
+        if not isinstance(est, BaseEstimator):  # a parameter object: its own check
+            try:
+                est.validate()
+            except Exception as exc:
+                raise Unfit(f"its {where} has parameters its class refuses "
+                            f"({' '.join(str(exc).split())[:300]})") from None
             continue
         name = _name(type(est))
         if name not in allowed:

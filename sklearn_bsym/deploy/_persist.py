@@ -61,6 +61,7 @@ from ._checks import (
     check_objects,
     check_predicts,
     foreign_types,
+    library_types,
 )
 
 __all__ = ["save_model", "load_model", "read_model_info", "ModelFileError", "FORMAT_VERSION"]
@@ -109,19 +110,11 @@ def _network_classes() -> dict[str, type]:
 
 
 def _trusted_types() -> list[str]:
-    """The types a model file may hold besides skops' defaults: the estimators of
-    :mod:`sklearn_bsym.preprocessing`, :mod:`sklearn_bsym.nn` and :mod:`sklearn_bsym.optimal`
-    (found from their ``__all__``, so a new one is trusted as soon as it is public),
-    :class:`SavedNetwork` and ``_SKLEARN_TRUSTED``."""
-    from .. import nn, optimal, preprocessing
-
-    types = {f"{SavedNetwork.__module__}.{SavedNetwork.__qualname__}", *_SKLEARN_TRUSTED}
-    for module in (nn, optimal, preprocessing):
-        for name in module.__all__:
-            obj = getattr(module, name)
-            if isinstance(obj, type) and issubclass(obj, BaseEstimator):
-                types.add(f"{obj.__module__}.{obj.__qualname__}")
-    return sorted(types)
+    """The types a model file may hold besides skops' defaults: this library's public
+    estimators and parameter objects (``_checks.library_types``: a new one is trusted as soon
+    as it is public), :class:`SavedNetwork` and ``_SKLEARN_TRUSTED``."""
+    return sorted({f"{SavedNetwork.__module__}.{SavedNetwork.__qualname__}", *_SKLEARN_TRUSTED,
+                   *library_types()})
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -242,7 +235,11 @@ def _measured(model) -> tuple[object, list]:
 
 
 def _json_safe(value):
-    """A step's parameter as the manifest records it: JSON as it is, else its repr."""
+    """A step's parameter as the manifest records it: JSON as it is, an object with
+    parameters (a detector model) as its class and parameters, else its repr."""
+    if callable(getattr(value, "get_params", None)) and not isinstance(value, type):
+        return {"estimator": type(value).__name__,
+                "params": {k: _json_safe(v) for k, v in value.get_params(deep=False).items()}}
     try:
         return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError):
