@@ -535,7 +535,9 @@ def test_fit_then_score_through_the_command_line(tmp_path, capsys, class_files):
         scores = file["scores"]["score"].array(library="np")
     kept = np.setdiff1d(np.arange(300), [3, 4, 250])
     assert np.flatnonzero(np.isnan(scores)).tolist() == [3, 4, 250]
-    clf = load_model(model_file)["clf"]
+    clf = load_model(model_file)  # the measured part: the smearing is left out (format 2)
+    assert type(clf).__name__ == "PtReweightedClassifier"
+    assert read_model_info(model_file)["measured"]["skipped"] == ["smear"]
     assert np.allclose(scores[kept], clf.predict_proba(X[kept])[:, 1], rtol=1e-6, atol=0)
 
 

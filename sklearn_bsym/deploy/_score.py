@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_output, check_output, remove_stale_temporaries
 from ..datasets import read_event_chunks
 from ..preprocessing._reweighting import _signal_score, split_measurement
 
@@ -137,23 +140,16 @@ def score_files(model, inputs, output, *, lepton="mu", tree=None, columns=None, 
     if suffix not in SCORE_SUFFIXES:
         raise ValueError(f"Cannot write scores to {output}: the output must end in "
                          f"{', '.join(SCORE_SUFFIXES)}.")
-    if not output.parent.is_dir():
-        raise FileNotFoundError(f"Cannot write scores to {output}: the folder {output.parent} "
-                                "does not exist.")
+    check_output(output, inputs=inputs, what="scores")
     readers = [read_event_chunks(path, lepton=lepton, tree=tree, columns=columns,
                                  chunk_size=chunk_size) for path in inputs]
-    if any(r.path.resolve() == output.resolve() for r in readers):
-        raise ValueError(f"The output {output} is one of the inputs; write the scores to "
-                         "another file.")
     measured, skipped = measured_model(model, return_skipped=True)
     totals = [r.n_entries for r in readers]
     total = None if None in totals else sum(totals)
-    tmp = output.with_name(f".{output.name}.tmp")
     n_entries = n_scored = 0
-    try:
+    with _writer(output, name) as write:
         # The bar appears only on inputs that take more than a second or two.
-        with _writer(suffix, tmp, name) as write, tqdm(total=total, unit=" entries", delay=2,
-                                                        disable=not progress) as bar:
+        with tqdm(total=total, unit=" entries", delay=2, disable=not progress) as bar:
             for reader in readers:
                 for chunk in reader:
                     scores = np.full(chunk.selected.size, np.nan)
@@ -163,41 +159,38 @@ def score_files(model, inputs, output, *, lepton="mu", tree=None, columns=None, 
                     n_entries += scores.size
                     n_scored += chunk.X.shape[0]
                     bar.update(scores.size)
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
     return ScoreSummary(output, n_entries, n_scored, skipped)
 
 
-class _writer:
-    """A context giving ``write(scores)``, which appends a chunk of scores to the file."""
-
-    def __init__(self, suffix: str, path: Path, name: str):
-        self.suffix, self.path, self.name = suffix, path, name
-        self._file = None
-
-    def __enter__(self):
-        if self.suffix == ".root":
+@contextlib.contextmanager
+def _writer(output: Path, name: str):
+    """``write(scores)``, which appends a chunk of scores to the file ``output`` (its format by
+    its suffix), written whole or not at all through :func:`~sklearn_bsym._files.atomic_output`
+    (a temporary file of this run's own, renamed into place at the end); a temporary file
+    that a killed run left behind for the same output is removed first."""
+    remove_stale_temporaries(output)
+    suffix = output.suffix.lower()
+    with atomic_output(output) as fh:
+        if suffix == ".root":
             import uproot
 
-            self._file = uproot.recreate(self.path)
-            tree = self._file.mktree(SCORE_TREE, {self.name: np.float64})
-            return lambda scores: tree.extend({self.name: scores})
-        if self.suffix == ".parquet":
+            with uproot.recreate(fh) as file:
+                tree = file.mktree(SCORE_TREE, {name: np.float64})
+                yield lambda scores: tree.extend({name: scores})
+        elif suffix == ".parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            schema = pa.schema([(self.name, pa.float64())])
-            self._file = pq.ParquetWriter(self.path, schema)
-            return lambda scores: self._file.write_table(pa.table({self.name: scores},
-                                                                  schema=schema))
-        import pandas as pd
+            schema = pa.schema([(name, pa.float64())])
+            with pq.ParquetWriter(fh, schema) as file:
+                yield lambda scores: file.write_table(pa.table({name: scores}, schema=schema))
+        else:
+            import pandas as pd
 
-        self._file = open(self.path, "w", encoding="utf-8", newline="")
-        self._file.write(f"{self.name}\n")
-        # 17 significant digits read back bit for bit; NaN as "nan" (pandas reads it as NaN)
-        return lambda scores: pd.DataFrame({self.name: scores}).to_csv(
-            self._file, header=False, index=False, float_format="%.17g", na_rep="nan")
-
-    def __exit__(self, *exc):
-        self._file.close()
+            text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+            text.write(f"{name}\n")
+            # 17 significant digits read back bit for bit; NaN as "nan" (pandas reads it as NaN)
+            yield lambda scores: pd.DataFrame({name: scores}).to_csv(
+                text, header=False, index=False, float_format="%.17g", na_rep="nan")
+            text.flush()
+            text.detach()
