@@ -46,18 +46,21 @@ EXIT_INTERRUPTED = 130
 def _column_mapping(text: str) -> str:
     """An argparse type: a column mapping from JSON text or a JSON file, returned as canonical
     JSON text (it enters the result-set id). Text that starts with '[' or '{' is JSON text,
-    whatever its length; anything else names a file."""
+    whatever its length; anything else names a file, read whole only when it is a small
+    regular file."""
+    from ._files import read_bounded
+
     if text.lstrip().startswith(("[", "{")):
         source = text
     else:
         try:
-            source = Path(text).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            source = read_bounded(Path(text), 2**20, follow_links=True).decode("utf-8")
+        except (ValueError, OSError) as exc:  # UnicodeDecodeError is a ValueError
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise argparse.ArgumentTypeError(
-                f"{text[:80]!r} is neither JSON text (a list, starting with '[') nor a readable "
-                f"JSON file ({why}); give the mapping as JSON text, e.g. "
-                '[{"px": "px_0", ...}, {"px": "px_1", ...}], or the path of a file holding it'
+                f"cannot read the mapping file {text[:80]!r} ({why}); give the mapping as JSON "
+                "text (a list, starting with '['), e.g. "
+                '[{"px": "px_0", ...}, {"px": "px_1", ...}], or the path of a JSON file'
             ) from None
     try:
         mapping = json.loads(source)
@@ -544,6 +547,58 @@ def _recipe(estimator, n_events: int) -> str:
     return f"{_describe(estimator)}, scikit-learn's recipe"
 
 
+def _check_fit_files(args) -> None:
+    """What fit refuses before any work: an output it cannot write or that is one of the
+    inputs, the same file as signal and background, a --lepton no input reads."""
+    from ._files import check_output, same_file
+
+    inputs = [*args.signal, *args.background]
+    check_output(args.output, inputs=inputs, what="model file")
+    for signal in args.signal:
+        for background in args.background:
+            if same_file(signal, background):
+                raise ValueError(
+                    f"--signal and --background are the same file ({signal}, {background}): "
+                    "a model cannot tell the classes apart (its AUC would be noise around "
+                    "0.5); pass the background sample as --background."
+                )
+    _check_lepton(args, inputs)
+
+
+def _check_lepton(args, paths) -> None:
+    """--lepton chooses the pair in LHE and ROOT files and in tables mapped with pdg_id; a table
+    of canonical events (or mapped without pdg_id) has no flavours to choose from. Refused when
+    no input reads it, a one-line warning naming the inputs that ignore it otherwise."""
+    import warnings
+
+    from .datasets._io import _LHE_SUFFIXES, _ROOT_SUFFIXES, _suffix
+
+    if args.lepton is None:
+        return
+    mapping = _columns_of(args)
+    flavoured = mapping is not None and any("pdg_id" in particle for particle in mapping)
+    ignored = [str(p) for p in paths if not flavoured
+               and _suffix(Path(p)) not in (*_LHE_SUFFIXES, *_ROOT_SUFFIXES)]
+    if not ignored:
+        return
+    why = (f"--lepton {args.lepton} does not apply to {', '.join(ignored)}: a table's "
+           "particles carry no flavour unless --columns maps a pdg_id (--lepton chooses the "
+           "pair in LHE and ROOT files)")
+    if len(ignored) == len(paths):
+        raise ValueError(f"{why}; remove --lepton.")
+    warnings.warn(f"{why}; those files are read as they are.", UserWarning, stacklevel=2)
+
+
+def _refuse_interrupted(classifier) -> None:
+    """A network whose training a Ctrl-C cut short (skorch ends its loop and keeps the
+    partly trained weights) is no model to save: the interrupt goes on."""
+    from .studies._protocol import _course
+
+    fitted = getattr(classifier, "estimator_", classifier)
+    if _course(fitted)[2] == "interrupted":
+        raise KeyboardInterrupt
+
+
 def _fit(args) -> int:
     import warnings
 
@@ -562,6 +617,7 @@ def _fit(args) -> int:
     from .studies import MODEL_TABLE, StudyConfig
 
     start = time.perf_counter()
+    _check_fit_files(args)
     spec = MODEL_TABLE[args.model]
     params = {}
     if args.batch_size is not None:
@@ -607,6 +663,7 @@ def _fit(args) -> int:
          f"{len(y) - int(y.sum()):,} background events, {measured}, {weights}.")
     _say(f"Recipe: {recipe}.")
     model.fit(X, y)
+    _refuse_interrupted(classifier)
     # The support of the events the model's measured part saw (smeared, with --resolution).
     seen = X
     for name in measured_model(model, return_skipped=True)[1]:
@@ -673,17 +730,37 @@ def _say_masses(lepton, *mappings) -> None:
             _say(f"Masses: {note}")
 
 
+def _check_outputs(args) -> None:
+    """The outputs of ``score`` (one, or one per input of a pattern), checked before any work:
+    not the model file, writable, none of the inputs."""
+    from ._files import same_file
+    from .deploy._score import _outputs
+
+    def not_the_model(output):
+        if same_file(output, args.model):
+            raise ValueError(f"The output {output} is the model file {args.model}; writing the "
+                             "scores there would destroy the model: choose another path.")
+
+    not_the_model(args.output)
+    for output in dict.fromkeys(_outputs(args.output, args.inputs)):
+        not_the_model(output)
+
+
 def _score(args) -> int:
-    from .deploy import SCORE_TREE, load_model, read_model_info, score_files
+    from .deploy import SCORE_TREE, score_files
+    from .deploy._persist import _load
 
     start = time.perf_counter()
-    info = read_model_info(args.model)
-    model = load_model(args.model)
+    _check_outputs(args)
+    _check_lepton(args, args.inputs)
+    # One read of the file: the manifest shown is the one checked against the model loaded.
+    model, info = _load(args.model)
     meta = info.get("metadata", {})
     trained = (f"; trained on {meta['n_signal']:,} signal and {meta['n_background']:,} "
-               "background events" if "n_signal" in meta else "")
-    _say(f"Model: {info['estimator']} (sklearn_bsym {info['versions']['sklearn_bsym']}"
-         f"{trained}).")
+               "background events" if isinstance(meta.get("n_signal"), int)
+               and isinstance(meta.get("n_background"), int) else "")
+    _say(f"Model: {info['measured']['estimator']} (sklearn_bsym "
+         f"{info['versions']['sklearn_bsym']}{trained}).")
     support = meta.get("support")
     if args.support_column is not None and support is None:
         raise ValueError(f"--support-column: the model file {args.model} records no training "
@@ -695,8 +772,9 @@ def _score(args) -> int:
                           support_column=args.support_column, chunk_size=args.chunk_size,
                           n_jobs=args.n_jobs, dask=args.dask, progress=not args.no_progress,
                           **reading)
-    if summary.skipped_steps:
-        steps = ", ".join(repr(s) for s in summary.skipped_steps)
+    skipped = [*info["measured"]["skipped"], *summary.skipped_steps]
+    if skipped:
+        steps = ", ".join(repr(s) for s in skipped)
         print(f"No smearing: the inputs are taken as measured, so the model's measuring "
               f"step(s) {steps} are left out (sklearn_bsym.deploy.measured_model).")
     print(f"Selection: {summary.selection}.")
@@ -752,6 +830,10 @@ def _run_command(name: str, argv) -> int:
         warnings.showwarning = _show_warning
         try:
             return run(args)
+        except KeyboardInterrupt:
+            # Outputs are written whole through a temporary file or not at all.
+            _say(f"Interrupted: nothing was written ({args.output} is as it was).")
+            return EXIT_INTERRUPTED
         except Exception as exc:
             if args.debug:
                 raise

@@ -537,7 +537,9 @@ def test_fit_then_score_through_the_command_line(tmp_path, capsys, class_files):
         scores = file["scores"]["score"].array(library="np")
     kept = np.setdiff1d(np.arange(300), [3, 4, 250])
     assert np.flatnonzero(np.isnan(scores)).tolist() == [3, 4, 250]
-    clf = load_model(model_file)["clf"]
+    clf = load_model(model_file)  # the measured part: the smearing is left out (format 2)
+    assert type(clf).__name__ == "PtReweightedClassifier"
+    assert read_model_info(model_file)["measured"]["skipped"] == ["smear"]
     assert np.allclose(scores[kept], clf.predict_proba(X[kept])[:, 1], rtol=1e-6, atol=0)
 
 
@@ -868,10 +870,10 @@ def test_several_files_scored_in_parallel_as_serially(tmp_path, capsys):
         (["score", "m.skops", "in.root", "--output", "s.root", "--pair", "best"],
          "invalid choice: 'best'"),
         (["score", "m.skops", "in.root", "--output", "s.root", "--columns", "absent.json"],
-         "'absent.json' is neither JSON text (a list, starting with '[') nor a readable JSON "
-         "file (No such file or directory)"),
+         "cannot read the mapping file 'absent.json' (No such file or directory); give the "
+         "mapping as JSON text (a list, starting with '[')"),
         (["score", "m.skops", "in.root", "--output", "s.root", "--columns", "x" * 300],
-         "is neither JSON text"),
+         "(File name too long)"),
     ],
 )
 def test_bad_reader_options_exit_with_a_message(capsys, argv, message):

@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .._files import atomic_output
 from .._random import check_random_state
 from ..events import check_events, check_labels, feature_names
 from ._columns import (
@@ -314,7 +315,8 @@ def save_events(path, X, y=None, truth=None) -> None:
     Parameters
     ----------
     path : str or os.PathLike
-        Output file; ``.parquet``, ``.csv`` or ``.csv.gz``. Overwritten if it exists.
+        Output file; ``.parquet``, ``.csv`` or ``.csv.gz``. Replaced if it exists, once the
+        new file is complete (a link there is replaced, never followed).
     X : array-like of shape (n_events, 4 * n_particles)
         Events in the canonical layout; checked with :func:`sklearn_bsym.events.check_events`.
     y : array-like of shape (n_events,), default=None
@@ -344,10 +346,13 @@ def save_events(path, X, y=None, truth=None) -> None:
             )
         for column in truth.columns:
             table[f"{_TRUTH_PREFIX}{column}"] = truth[column].to_numpy()
-    if suffix == ".parquet":
-        table.to_parquet(path, index=False)
-    else:
-        table.to_csv(path, index=False, float_format="%.17g")
+    # Written whole or not at all, never through a link (see _files.atomic_output).
+    with atomic_output(path) as fh:
+        if suffix == ".parquet":
+            table.to_parquet(fh, index=False)
+        else:
+            table.to_csv(fh, index=False, float_format="%.17g", mode="wb",
+                         compression="gzip" if suffix == ".csv.gz" else None)
 
 
 def _table_guard(path: Path, suffix: str, call, *args, **kwargs):

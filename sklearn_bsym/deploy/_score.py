@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
-from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_output, check_output, remove_stale_temporaries
 from ..datasets import read_event_chunks
 from ..preprocessing._reweighting import _signal_score, split_measurement
 from ._support import SUPPORT_VARIABLES, check_support, outside_support
@@ -209,11 +211,6 @@ def score_files(model, inputs, output, *, lepton="mu", tree=None, columns=None,
     readers = [read_event_chunks(path, lepton=lepton, tree=tree, columns=columns, pair=pair,
                                  pair_mass=pair_mass, n_leptons=n_leptons,
                                  chunk_size=chunk_size, allow_empty=True) for path in inputs]
-    read = {r.path.resolve() for r in readers}
-    for out in dict.fromkeys(outputs):
-        if out.resolve() in read:
-            raise ValueError(f"The output {out} is one of the inputs; write the scores to "
-                             "another file.")
     measured, skipped = measured_model(model, return_skipped=True)
     n_features = getattr(measured, "n_features_in_", None)
     wanted = (support["n_particles"] if support is not None
@@ -267,9 +264,7 @@ def _outputs(output, inputs) -> list[Path]:
         if out.suffix.lower() not in SCORE_SUFFIXES:
             raise ValueError(f"Cannot write scores to {out}: the output must end in "
                              f"{', '.join(SCORE_SUFFIXES)}.")
-        if not out.parent.is_dir():
-            raise FileNotFoundError(f"Cannot write scores to {out}: the folder {out.parent} "
-                                    "does not exist.")
+        check_output(out, inputs=inputs, what="scores")
     return outputs
 
 
@@ -345,7 +340,7 @@ def _run(task, readers, outputs, one, total, n_jobs, dask, progress) -> list[dic
                                                                           strict=True)]
         else:
             stream = _parallel(task, readers, None if one else outputs, n_jobs, dask)
-            with closing(stream) as results:
+            with contextlib.closing(stream) as results:
                 files = _collect(results, task, outputs, one, bar)
     for summary, out in zip(files, outputs, strict=True):
         summary["output"] = str(out)
@@ -396,48 +391,36 @@ def _call(task, reader, output):
     return task(reader, output)
 
 
-@contextmanager
+@contextlib.contextmanager
 def _written(output: Path, columns: dict):
-    """``write(arrays)`` appending chunks of the output's columns to a temporary file beside
-    ``output``, which replaces ``output`` once all is written (and is removed otherwise)."""
-    tmp = output.with_name(f".{output.name}.tmp")
-    try:
-        with _writer(output.suffix.lower(), tmp, columns) as write:
-            yield write
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-class _writer:
-    """A context giving ``write(arrays)``, which appends a chunk of each column to the file."""
-
-    def __init__(self, suffix: str, path: Path, columns: dict):
-        self.suffix, self.path, self.columns = suffix, path, columns
-        self._file = None
-
-    def __enter__(self):
-        if self.suffix == ".root":
+    """``write(arrays)``, which appends a chunk of each of ``columns`` (name -> dtype) to the
+    file ``output`` (its format by its suffix), written whole or not at all through
+    :func:`~sklearn_bsym._files.atomic_output` (a temporary file of this run's own, renamed
+    into place at the end); a temporary file that a killed run left behind for the same output
+    is removed first."""
+    remove_stale_temporaries(output)
+    suffix = output.suffix.lower()
+    with atomic_output(output) as fh:
+        if suffix == ".root":
             import uproot
 
-            self._file = uproot.recreate(self.path)
-            tree = self._file.mktree(SCORE_TREE, dict(self.columns))
-            return tree.extend
-        if self.suffix == ".parquet":
+            with uproot.recreate(fh) as file:
+                yield file.mktree(SCORE_TREE, dict(columns)).extend
+        elif suffix == ".parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
 
             schema = pa.schema([(key, pa.from_numpy_dtype(dtype))
-                                for key, dtype in self.columns.items()])
-            self._file = pq.ParquetWriter(self.path, schema)
-            return lambda arrays: self._file.write_table(pa.table(arrays, schema=schema))
-        import pandas as pd
+                                for key, dtype in columns.items()])
+            with pq.ParquetWriter(fh, schema) as file:
+                yield lambda arrays: file.write_table(pa.table(arrays, schema=schema))
+        else:
+            import pandas as pd
 
-        self._file = open(self.path, "w", encoding="utf-8", newline="")
-        self._file.write(",".join(self.columns) + "\n")
-        # 17 significant digits read back bit for bit; NaN as "nan" (pandas reads it as NaN)
-        return lambda arrays: pd.DataFrame(arrays).to_csv(
-            self._file, header=False, index=False, float_format="%.17g", na_rep="nan")
-
-    def __exit__(self, *exc):
-        self._file.close()
+            text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+            text.write(",".join(columns) + "\n")
+            # 17 significant digits read back bit for bit; NaN as "nan" (pandas reads it as NaN)
+            yield lambda arrays: pd.DataFrame(arrays).to_csv(
+                text, header=False, index=False, float_format="%.17g", na_rep="nan")
+            text.flush()
+            text.detach()

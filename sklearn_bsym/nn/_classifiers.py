@@ -329,13 +329,19 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         return kwargs
 
     def initialize_module(self):
+        self.module_ = self.build_module()
+        return self
+
+    def build_module(self):
+        """The network this classifier's settings describe, untrained, for ``n_features_in_``
+        inputs (8 before a fit); its tensors go on torch's default device (on ``"meta"``, under
+        ``with torch.device("meta")``, its shapes cost no memory)."""
         kwargs = self._module_kwargs()
         if "n_particles" in inspect.signature(self.module).parameters:
             kwargs["n_particles"] = getattr(self, "n_features_in_", 8) // 4
         # module__ routing wins over the friendly names.
         kwargs.update(self.get_params_for("module"))
-        self.module_ = self.module(**kwargs)
-        return self
+        return self.module(**kwargs)
 
     def initialize(self):
         """Set up the network, its loss, optimizer and callbacks for the current parameters

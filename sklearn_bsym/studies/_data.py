@@ -6,10 +6,10 @@ import json
 import threading
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from .._files import same_file
 from .._random import spawn_seeds
 from ._config import MIN_TRAIN_EVENTS, StudyConfig, n_train
 
@@ -106,7 +106,7 @@ def load_study_data(config: StudyConfig) -> StudyData:
 def _read_files(config: StudyConfig, seed: int):
     from ..datasets import make_labelled_dataset
 
-    if Path(config.signal).resolve() == Path(config.background).resolve():
+    if same_file(config.signal, config.background):  # also through a link
         warnings.warn(
             f"--signal and --background are the same file ({config.signal}): the networks "
             "cannot tell the classes apart and every AUC is noise around 0.5; pass the "
