@@ -104,7 +104,7 @@ def load_study_data(config: StudyConfig) -> StudyData:
 
 
 def _read_files(config: StudyConfig, seed: int):
-    from ..datasets import load_event_file, make_labelled_dataset
+    from ..datasets import make_labelled_dataset
 
     if same_file(config.signal, config.background):  # also through a link
         warnings.warn(
@@ -114,14 +114,15 @@ def _read_files(config: StudyConfig, seed: int):
             ClassMixWarning,
             stacklevel=2,
         )
-    read = {"lepton": config.lepton}
-    if config.tree is not None:
-        read["tree"] = config.tree
-    if config.columns is not None:
-        read["columns"] = json.loads(config.columns)
-    signal = load_event_file(config.signal, **read)
-    background = load_event_file(config.background, **read)
-    X, y = make_labelled_dataset(signal, background, random_state=seed)
+    def mapping(text):
+        return None if text is None else json.loads(text)
+
+    X, y = make_labelled_dataset(
+        config.signal, config.background, random_state=seed, lepton=config.lepton,
+        tree=config.tree, columns=mapping(config.columns),
+        signal_columns=mapping(config.signal_columns),
+        background_columns=mapping(config.background_columns), pair=config.pair,
+        pair_mass=config.pair_mass, n_leptons=config.n_leptons)
     if config.n_events is not None and config.n_events < len(y):
         keep = np.sort(np.random.default_rng(seed).permutation(len(y))[: config.n_events])
         X, y = X[keep], y[keep]
