@@ -32,10 +32,13 @@ __all__ = [
     "system",
     "boost",
     "boost_z",
+    "rotate_z",
     "from_pt_eta_phi_mass",
     "signed_log",
     "minkowski_invariants",
     "invariant_feature_names",
+    "longitudinal_invariants",
+    "longitudinal_feature_names",
 ]
 
 Array = Any  # numpy.ndarray or torch.Tensor
@@ -182,10 +185,30 @@ def boost_z(p: Array, y: Array) -> Array:
     return _stack([p[..., 0], p[..., 1], pz, energy], like=p)
 
 
+def rotate_z(p: Array, angle: Array) -> Array:
+    """Rotation about the z (beam) axis by ``angle`` in radians (broadcast against p's batch
+    shape): the azimuth grows by ``angle``; pT, pz and E are kept.
+
+    >>> [round(float(c), 6) for c in rotate_z(np.array([1.0, 0.0, 2.0, 3.0]), np.pi / 2)]
+    [0.0, 1.0, 2.0, 3.0]
+    """
+    p = _asarray(p)
+    xp = _xp(p)
+    c, s = xp.cos(angle), xp.sin(angle)
+    return _stack([p[..., 0] * c - p[..., 1] * s, p[..., 0] * s + p[..., 1] * c,
+                   p[..., 2], p[..., 3]], like=p)
+
+
 def signed_log(x: Array) -> Array:
     """``sign(x) * log(1 + |x|)``, the paper's compression of invariants."""
     xp = _xp(x)
     return xp.sign(x) * xp.log1p(xp.abs(x))
+
+
+def _pair_labels(n_particles: int) -> list[str]:
+    """``"01"`` for the pair (0, 1); ``"0_1"`` when there are more than 10 particles."""
+    sep = "" if n_particles <= 10 else "_"
+    return [f"{i}{sep}{j}" for i, j in combinations(range(n_particles), 2)]
 
 
 def invariant_feature_names(n_particles: int) -> list[str]:
@@ -194,8 +217,7 @@ def invariant_feature_names(n_particles: int) -> list[str]:
     >>> invariant_feature_names(2)
     ['dot_01', 'm2_0', 'm2_1', 'm2_01']
     """
-    pairs = [f"dot_{i}{j}" if n_particles <= 10 else f"dot_{i}_{j}"
-             for i, j in combinations(range(n_particles), 2)]
+    pairs = [f"dot_{pair}" for pair in _pair_labels(n_particles)]
     masses = [f"m2_{i}" for i in range(n_particles)]
     sep = "" if n_particles <= 10 else "_"
     total = "m2_" + sep.join(str(i) for i in range(n_particles))
@@ -226,3 +248,71 @@ def minkowski_invariants(particles: Array, *, log_scale: bool = False) -> Array:
     out = _stack(feats, like=particles)
     return signed_log(out) if log_scale else out
 
+
+
+def longitudinal_feature_names(n_particles: int) -> list[str]:
+    """Names of :func:`longitudinal_invariants`' outputs, in order.
+
+    >>> longitudinal_feature_names(2)
+    ['pt_0', 'pt_1', 'm2_0', 'm2_1', 'dy_01', 'cos_dphi_01', 'sin_dphi_01']
+    """
+    pairs = _pair_labels(n_particles)
+    return ([f"pt_{i}" for i in range(n_particles)] + [f"m2_{i}" for i in range(n_particles)]
+            + [f"dy_{pair}" for pair in pairs] + [f"cos_dphi_{pair}" for pair in pairs]
+            + [f"sin_dphi_{pair}" for pair in pairs])
+
+
+def longitudinal_invariants(particles: Array, *, log_scale: bool = False) -> Array:
+    """All invariants of an event under the longitudinal group: rotations about the beam axis
+    times boosts along it (the symmetry that a detector measuring pT alone keeps).
+
+    Each particle's transverse momentum ``pt_i`` and squared mass ``m2_i``, then for every pair
+    ``i < j`` its rapidity difference ``dy_ij = y_i - y_j`` and the cosine and sine of its
+    azimuthal difference ``phi_i - phi_j``.
+
+    Rapidity, not pseudorapidity: a boost along z shifts every rapidity by the same amount, so
+    rapidity differences are exact invariants for massive particles too, whereas
+    pseudorapidity differences are invariant only for massless ones (for which the two agree).
+    The azimuthal difference as its cosine and sine: continuous across +-pi, where back-to-back
+    pairs sit (a wrapped angle would jump there between -pi and pi), and computed from the
+    components ``(px_i px_j + py_i py_j) / (pT_i pT_j)`` without trigonometric functions.
+    A pair with a padding slot (or a particle of pT 0, which has no azimuth) gives 0.
+
+    Parameters
+    ----------
+    particles : array or tensor of shape (..., n_particles, 4)
+        Four-vectors (px, py, pz, E); padding slots are all zero and give 0.
+    log_scale : bool
+        Apply :func:`signed_log` to every feature (as :func:`minkowski_invariants` does).
+
+    Returns
+    -------
+    array or tensor of shape (..., n_features), in the order of
+    :func:`longitudinal_feature_names`.
+
+    >>> p = np.array([[3.0, 4.0, 0.0, 5.0], [-3.0, -4.0, 0.0, 5.0]])
+    >>> longitudinal_invariants(p).round(6).tolist()
+    [5.0, 5.0, 0.0, 0.0, 0.0, -1.0, 0.0]
+    """
+    particles = _asarray(particles)
+    xp = _xp(particles)
+    n = particles.shape[-2]
+    pts = [pt(particles[..., i, :]) for i in range(n)]
+    ys = [rapidity(particles[..., i, :]) for i in range(n)]
+    real = [particles[..., i, 3] != 0 for i in range(n)]  # padding is all zero, a particle E > 0
+    feats = pts + [m2(particles[..., i, :]) for i in range(n)]
+    pairs = list(combinations(range(n), 2))
+    zero = xp.zeros_like(pts[0])
+    feats += [xp.where(real[i] & real[j], ys[i] - ys[j], zero) for i, j in pairs]
+    cosines, sines = [], []
+    for i, j in pairs:
+        a, b = particles[..., i, :], particles[..., j, :]
+        norm = pts[i] * pts[j]
+        has_angle = norm > 0
+        safe = xp.where(has_angle, norm, xp.ones_like(norm))
+        cosines.append(xp.where(has_angle, (a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1]) / safe,
+                                zero))
+        sines.append(xp.where(has_angle, (a[..., 1] * b[..., 0] - a[..., 0] * b[..., 1]) / safe,
+                              zero))
+    out = _stack(feats + cosines + sines, like=particles)
+    return signed_log(out) if log_scale else out

@@ -2,10 +2,13 @@
 
 For events from :func:`sklearn_bsym.datasets.make_dimuon_events` in its default configuration
 (leading order, ``boson_pt=False``) measured with the paper's "transverse" smearing
-(:class:`sklearn_bsym.preprocessing.MomentumSmearer` with a float ``resolution=r``: each muon's
-px and py scaled by its own ``f = 1 + r z``, pz kept), the likelihood of a measured event under
-each class is known, and by Neyman-Pearson their ratio is the best possible discriminant: no
-classifier trained on these events can have a higher AUC.
+(:class:`sklearn_bsym.preprocessing.MomentumSmearer`: each muon's px and py scaled by its own
+``f = 1 + r_i z``, pz kept), the likelihood of a measured event under each class is known, and
+by Neyman-Pearson their ratio is the best possible discriminant: no classifier trained on these
+events can have a higher AUC. The relative resolution ``r_i = sigma / pT`` of a muon may be the
+paper's constant ``r``, or depend on the muon's true pT, pseudorapidity and azimuth: every
+resolution the smearer takes (the ``(a, b)`` pair, a callable ``sigma(pT)``, a detector model
+such as :class:`~sklearn_bsym.preprocessing.DetectorResolution`).
 
 The computation. At LO both true muons have the same pT ``p`` and opposite azimuths; smearing
 keeps pz and the azimuths, so given the measured event only ``p`` is unknown. With
@@ -18,20 +21,32 @@ keeps pz and the azimuths, so given the measured event only ``p`` is unknown. Wi
 (``E_i = sqrt(p^2 + pz_i^2)``; the Jacobian of ``(m, y, cos theta*) -> (p, pz_1, pz_2)``), where
 ``f_k``, ``f_y``, ``f_c`` are the generator's densities and ``A_k`` the class's cut acceptance,
 computed once by numerical integration. The measured likelihood is
-``L_k = int dp g_k(p) N(pT_1'; p, r p) N(pT_2'; p, r p)``. Substituting ``t = 1/p`` turns the
-two Gaussian factors into one Gaussian in ``t``; the integral runs over the window where it is
-non-negligible, intersected with the cuts (all of which are lower bounds on ``p`` at fixed
-pz's), on a trapezoid grid that is the union of nodes uniform in ``t`` and nodes at quantiles of
-the Breit-Wigner in ``m`` (so the narrow Z peak is resolved), with the Gaussian scaled to 1 at
-its largest node (no underflow).
+``L_k = int dp g_k(p) N(pT_1'; p, r_1 p) N(pT_2'; p, r_2 p)`` with ``r_i = r(p, eta_i(p),
+phi_i)``. Substituting ``t = 1/p`` turns each Gaussian factor into
+``exp(-(pT_i' t - 1)^2 / (2 r_i^2)) t / r_i``, a Gaussian in ``t`` where ``r_i`` is constant (the
+paper's model, or one that depends on the azimuth alone); a resolution that depends on pT or on
+the pseudorapidity changes along the integral through ``p`` and ``eta_i = asinh(pz_i t)``, and
+is evaluated at every node, with its normalisation ``1 / (r_1 r_2)``. The integral runs over a
+window of +-8 widths of the Gaussian around its peak, the width that of the largest ``r_i`` in
+the window (found in two passes), intersected with the cuts (all of which are lower bounds on
+``p`` at fixed pz's), on a trapezoid grid that is the union of nodes uniform in ``t`` and nodes
+at quantiles of the Breit-Wigner in ``m`` (so the narrow Z peak is resolved), with the integrand
+scaled to 1 at its largest node (no underflow).
 Terms common to both classes (the azimuth densities, the ``pT' -> (px', py')`` Jacobians)
 cancel in the ratio and are left out. At ``r = 0`` the true event is measured and the ratio is
 that of the true-level densities, which reduces to the ratio of the mass densities.
 
+A resolution that depends on the azimuth breaks the longitudinal symmetry (rotations about the
+beam): the ratio then depends on each muon's azimuth, which a classifier invariant under that
+symmetry does not see. An efficiency that depends on the azimuth alone would not: at LO the
+azimuth is independent of the class and of everything else, so its factor
+``eps(phi_1) eps(phi_2)`` and its effect on the acceptances are the same for both classes and
+cancel in the ratio; it is not modelled.
+
 Not covered: ``boson_pt=True`` (the unknowns are then the boson pT vector as well, a 3-D
 integral per event; no exact ceiling is provided for that option: use a large trained model as
-an empirical ceiling and label it so), resolution models other than a constant ``r`` in
-"transverse" mode, and the authors' one-draw-per-event smearing.
+an empirical ceiling and label it so), the smearer's "momentum" mode, and the authors'
+one-draw-per-event smearing.
 
 With pT weights (``reweighter``), the weighted background density is ``w(x) p_b(x)``, so the
 Bayes-optimal discriminant of the weighted problem is ``log(p_s / p_b) - log w(x)``.
@@ -44,15 +59,21 @@ from numbers import Real
 
 import numpy as np
 from scipy import integrate
-from scipy.special import expit
+from scipy.special import expit, logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from . import kinematics
 from .datasets import _generator as gen
 from .events import to_particles, validate_events
-from .preprocessing._smearing import check_relative
+from .preprocessing._smearing import (
+    DetectorResolution,
+    _is_model,
+    _is_zero,
+    check_resolution,
+    relative_resolution,
+)
 
 __all__ = ["optimal_discriminant", "BayesOptimalClassifier", "class_acceptance"]
 
@@ -61,6 +82,8 @@ _WINDOW = 8.0
 # Smallest t = 1/p on the grid, as a fraction of the Gaussian's peak (p up to 20x the measured).
 _T_FLOOR = 0.05
 _CHUNK = 20_000
+# Rotations about the beam averaged over by the azimuthally invariant discriminant.
+_N_AZIMUTHS = 32
 # log of the smallest background weight used (a weight 0 would make the ratio infinite).
 _LOG_TINY = np.log(np.finfo(np.float64).tiny)
 
@@ -111,8 +134,48 @@ def _lo_mass(p, pz1, pz2):
     return np.sqrt(2.0 * (np.sqrt((p * p + pz1 * pz1) * (p * p + pz2 * pz2)) - pz1 * pz2 + p * p))
 
 
-def _likelihoods(a, b, pz1, pz2, r, n_nodes):
-    """L_s, L_b up to one common factor per event, for events with measured pT a, b."""
+def _depends_on_phi(resolution) -> bool:
+    """Whether sigma/pT may depend on the azimuth: a detector model's may (unless it is a
+    DetectorResolution without azimuthal modulation)."""
+    if isinstance(resolution, DetectorResolution):
+        return resolution.strength != 0
+    return _is_model(resolution)
+
+
+def _relative(resolution, p, pz, phi):
+    """sigma/pT of a muon of true pT ``p`` (any shape), with ``pz`` and ``phi`` broadcast to
+    it: its pseudorapidity is ``asinh(pz / p)``. A constant resolution stays a float."""
+    if isinstance(resolution, float):
+        return resolution
+    p = np.asarray(p, dtype=np.float64)
+    pz, phi = np.broadcast_to(pz, p.shape), np.broadcast_to(phi, p.shape)
+    rel = relative_resolution(resolution, p, eta=np.arcsinh(pz / p), phi=phi)
+    return np.broadcast_to(rel, p.shape)
+
+
+def _peak(a, b, r1, r2):
+    """Peak and width in t = 1/p of exp(-(a t - 1)^2 / (2 r1^2) - (b t - 1)^2 / (2 r2^2))."""
+    w1, w2 = 1.0 / (r1 * r1), 1.0 / (r2 * r2)
+    precision = a * a * w1 + b * b * w2
+    return (a * w1 + b * w2) / precision, 1.0 / np.sqrt(precision)
+
+
+def _window(t0, sd, t_max):
+    """The integration window [lo, hi] in t: +-_WINDOW widths around the peak within the cuts.
+    A peak beyond the cuts puts the integrand at the edge t_max, falling on the scale
+    sd^2 / distance."""
+    lo = np.maximum(t0 - _WINDOW * sd, _T_FLOOR * t0)
+    hi = np.minimum(t0 + _WINDOW * sd, t_max)
+    outside = lo >= hi
+    width = _WINDOW * np.minimum(sd, sd * sd / np.maximum(t0 - t_max, 1e-300))
+    hi = np.where(outside, t_max, hi)
+    lo = np.where(outside, np.maximum(t_max - width, 0.5 * t_max), lo)
+    return lo, hi
+
+
+def _log_likelihoods(a, b, pz1, pz2, phi1, phi2, resolution, n_nodes):
+    """log L_s, log L_b up to one additive constant per event that depends on the measured pTs
+    alone (not on the azimuths), for events with measured pT a, b."""
     n = a.size
     sinh_eta = np.sinh(gen.ETA_MAX)
     p_min = np.maximum.reduce([
@@ -122,16 +185,29 @@ def _likelihoods(a, b, pz1, pz2, r, n_nodes):
         _p_of_mass(gen.MASS_MIN, pz1, pz2),
     ])
     t_max = (1.0 - 1e-12) / p_min
-    t0 = (a + b) / (a * a + b * b)
-    sd = r / np.sqrt(a * a + b * b)
-    lo = np.maximum(t0 - _WINDOW * sd, _T_FLOOR * t0)
-    hi = np.minimum(t0 + _WINDOW * sd, t_max)
-    # Peak beyond the cuts: the integrand then lives at the edge t_max, falling on the scale
-    # sd^2 / distance.
-    outside = lo >= hi
-    width = _WINDOW * np.minimum(sd, sd * sd / np.maximum(t0 - t_max, 1e-300))
-    hi = np.where(outside, t_max, hi)
-    lo = np.where(outside, np.maximum(t_max - width, 0.5 * t_max), lo)
+
+    # The peak from each muon's resolution at its measured pT, then at the peak's true pT.
+    r1, r2 = _relative(resolution, a, pz1, phi1), _relative(resolution, b, pz2, phi2)
+    if np.any(np.asarray(r1) <= 0) or np.any(np.asarray(r2) <= 0):
+        raise ValueError(
+            "The resolution is 0 for some muons and not for others; the optimal discriminant "
+            "needs sigma/pT > 0 for every muon (or a resolution that is 0 everywhere)."
+        )
+    t0, sd = _peak(a, b, r1, r2)
+    if not isinstance(resolution, float):
+        r1 = _relative(resolution, 1.0 / t0, pz1, phi1)
+        r2 = _relative(resolution, 1.0 / t0, pz2, phi2)
+        t0, sd = _peak(a, b, r1, r2)
+    # The window is as wide as the widest Gaussian in it: where sigma/pT grows away from the
+    # peak (with |eta| or pT), the integrand's tail does too.
+    probe = np.linspace(0.0, 1.0, 17)
+    for _ in range(0 if isinstance(resolution, float) else 2):
+        lo, hi = _window(t0, sd, t_max)
+        p_probe = 1.0 / (lo[:, None] + (hi - lo)[:, None] * probe)
+        r1 = np.maximum(r1, _relative(resolution, p_probe, pz1[:, None], phi1[:, None]).max(1))
+        r2 = np.maximum(r2, _relative(resolution, p_probe, pz2[:, None], phi2[:, None]).max(1))
+        sd = _peak(a, b, r1, r2)[1]
+    lo, hi = _window(t0, sd, t_max)
 
     u = np.linspace(0.0, 1.0, n_nodes)
     t_uniform = lo[:, None] + (hi - lo)[:, None] * u
@@ -154,14 +230,20 @@ def _likelihoods(a, b, pz1, pz2, r, n_nodes):
     denom = energy1 * energy2 - pz1_ * pz2_ + p * p
     m = np.sqrt(2.0 * denom)
     cos_theta = (pz1_ * energy2 - pz2_ * energy1) / denom
-    gauss = ((a[:, None] * t - 1.0) ** 2 + (b[:, None] * t - 1.0) ** 2) / (2.0 * r * r)
-    gauss -= gauss.min(axis=1, keepdims=True)
+    r1 = _relative(resolution, p, pz1_, phi1[:, None])
+    r2 = _relative(resolution, p, pz2_, phi2[:, None])
+    gauss = (((a[:, None] * t - 1.0) / r1) ** 2 + ((b[:, None] * t - 1.0) / r2) ** 2) / 2.0
+    gauss += np.log(r1 * r2)  # each Gaussian's normalisation, where r varies along t
+    offset = gauss.min(axis=1, keepdims=True)
+    gauss -= offset
     # Inside the cuts |y| < ETA_MAX, where the rapidity density is constant.
     common = (np.exp(-gauss) * gen.rapidity_pdf(0.0) * gen.cos_theta_pdf(cos_theta)
               * 2.0 * p / (m * energy1 * energy2))
     like_s = integrate.trapezoid(common * gen.signal_mass_pdf(m), t, axis=1)
     like_b = integrate.trapezoid(common * gen.background_mass_pdf(m), t, axis=1)
-    return like_s / class_acceptance(1), like_b / class_acceptance(0)
+    with np.errstate(divide="ignore"):
+        return (np.log(like_s / class_acceptance(1)) - offset[:, 0],
+                np.log(like_b / class_acceptance(0)) - offset[:, 0])
 
 
 def _background_log_weight(reweighter, X):
@@ -186,7 +268,22 @@ def _background_log_weight(reweighter, X):
         return np.maximum(np.log(weight), _LOG_TINY)
 
 
-def optimal_discriminant(X, *, resolution=0.10, reweighter=None, n_nodes=64):
+def _check_optimal_resolution(resolution) -> None:
+    if isinstance(resolution, Real) and not isinstance(resolution, bool):
+        known = bool(np.isfinite(resolution) and resolution >= 0)
+    else:
+        known = isinstance(resolution, tuple) or callable(resolution) or _is_model(resolution)
+    if not known:
+        raise ValueError(
+            f"resolution must be a finite float >= 0, a pair (a, b), a callable sigma(pT) or a "
+            f"detector model such as DetectorResolution (what MomentumSmearer takes), got "
+            f"{resolution!r}. The events must be smeared in the 'transverse' mode."
+        )
+    check_resolution(resolution)
+
+
+def optimal_discriminant(X, *, resolution=0.10, reweighter=None, n_nodes=64,
+                         azimuthally_invariant=False):
     """Exact log likelihood ratio ``log p_s(x) / p_b(x)`` of measured events under the built-in
     generator's default configuration (see the module notes for the model and its limits).
 
@@ -194,8 +291,12 @@ def optimal_discriminant(X, *, resolution=0.10, reweighter=None, n_nodes=64):
     ----------
     X : array-like or DataFrame of shape (n_events, 8)
         Measured (smeared) events, mu+ then mu-, in the canonical layout.
-    resolution : float, default=0.10
-        The "transverse" smearing ``sigma = r pT`` that produced ``X`` (``0``: no smearing).
+    resolution : float, tuple, callable or detector model, default=0.10
+        The "transverse" smearing that produced ``X``, as
+        :class:`~sklearn_bsym.preprocessing.MomentumSmearer` takes it: a float ``r`` for
+        ``sigma = r pT`` (``0``: no smearing), a pair ``(a, b)``, a callable ``sigma(pT)``, or
+        a detector model such as :class:`~sklearn_bsym.preprocessing.DetectorResolution`
+        (sigma/pT depending on the muon's azimuth and pseudorapidity).
     reweighter : fitted PtReweighter, callable or None, default=None
         Background weights ``w(x)`` of the weighted problem; the result is then
         ``log p_s / p_b - log w`` (weight 0, an event the weighted background cannot produce,
@@ -204,6 +305,13 @@ def optimal_discriminant(X, *, resolution=0.10, reweighter=None, n_nodes=64):
         Nodes of each of the two node sets of the grid. The quadrature error falls like
         ``1 / n_nodes^2``: at 64 it is below 4e-3 in the log ratio at ``r <= 0.2`` (measured
         against 4096), at 256 below 2e-4; the AUC is unaffected.
+    azimuthally_invariant : bool, default=False
+        The best discriminant among those invariant under rotations about the beam axis
+        instead: the likelihood ratio of the event's orbit, each class's likelihood averaged
+        over rotations of the whole event (32 of them; the cost is 32 times). It is the limit
+        of a classifier with that symmetry built in (an upper bound on the limit of one
+        invariant under the whole longitudinal group, boosts along the beam included). It
+        differs from the default only for a resolution that depends on the azimuth.
 
     Returns
     -------
@@ -218,20 +326,17 @@ def optimal_discriminant(X, *, resolution=0.10, reweighter=None, n_nodes=64):
     >>> bool(d[y == 1].mean() > d[y == 0].mean())
     True
     """
-    if isinstance(resolution, bool) or not isinstance(resolution, Real) \
-            or not np.isfinite(resolution) or resolution < 0:
-        raise ValueError(
-            f"resolution must be a finite float >= 0 (the 'transverse' sigma = r * pT), got "
-            f"{resolution!r}. Only a constant relative resolution has an exact ceiling here."
-        )
-    check_relative(resolution)
+    _check_optimal_resolution(resolution)
     if isinstance(n_nodes, bool) or not isinstance(n_nodes, int) or n_nodes < 8:
         raise ValueError(f"n_nodes must be an int >= 8, got {n_nodes!r}; the default is 64.")
+    if not isinstance(azimuthally_invariant, (bool, np.bool_)):
+        raise ValueError(f"azimuthally_invariant must be True or False, got "
+                         f"{azimuthally_invariant!r}.")
     X = validate_events("optimal_discriminant", X, dtype=np.float64, n_particles=2)
     particles = to_particles(X)
     pts = kinematics.pt(particles)
     pz1, pz2 = particles[:, 0, 2], particles[:, 1, 2]
-    if resolution == 0:
+    if _is_zero(resolution):
         # The true event is measured; everything but the mass density cancels in the ratio.
         p = pts.mean(axis=1)
         m = _lo_mass(p, pz1, pz2)
@@ -243,12 +348,22 @@ def optimal_discriminant(X, *, resolution=0.10, reweighter=None, n_nodes=64):
         out = np.empty(X.shape[0])
         # A zero measured pT (impossible after clipped smearing) would leave t undefined.
         a, b = np.maximum(pts[:, 0], 1e-9), np.maximum(pts[:, 1], 1e-9)
+        phi1, phi2 = kinematics.phi(particles[:, 0]), kinematics.phi(particles[:, 1])
+        if isinstance(resolution, Real):
+            resolution = float(resolution)
+        # The orbit of the event under rotations about the beam: its likelihood is the mean
+        # over the rotations (the trapezoid rule over a period, exact for harmonics below
+        # _N_AZIMUTHS).
+        rotations = (np.linspace(0.0, 2 * np.pi, _N_AZIMUTHS, endpoint=False)
+                     if azimuthally_invariant and _depends_on_phi(resolution) else [0.0])
         for start in range(0, X.shape[0], _CHUNK):
             sl = slice(start, start + _CHUNK)
-            like_s, like_b = _likelihoods(a[sl], b[sl], pz1[sl], pz2[sl], float(resolution),
-                                          n_nodes)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out[sl] = np.log(like_s) - np.log(like_b)
+            logs = np.array([
+                _log_likelihoods(a[sl], b[sl], pz1[sl], pz2[sl], phi1[sl] + angle,
+                                 phi2[sl] + angle, resolution, n_nodes)
+                for angle in rotations])  # (n_rotations, 2, n)
+            with np.errstate(invalid="ignore"):
+                out[sl] = np.diff(logsumexp(logs, axis=0)[::-1], axis=0)[0]
     if reweighter is not None:
         out = out - _background_log_weight(reweighter, X)
     return np.clip(np.nan_to_num(out, nan=0.0), -1e300, 1e300)
@@ -263,10 +378,15 @@ class BayesOptimalClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    resolution : float, default=0.10
-        The "transverse" smearing ``sigma = r pT`` of the events it will score.
+    resolution : float, tuple, callable or detector model, default=0.10
+        The "transverse" smearing of the events it will score, as
+        :class:`~sklearn_bsym.preprocessing.MomentumSmearer` takes it (see
+        :func:`optimal_discriminant`).
     reweighter : fitted PtReweighter, callable or None, default=None
         Background weights of a weighted problem (see :func:`optimal_discriminant`).
+    azimuthally_invariant : bool, default=False
+        The limit of classifiers invariant under rotations about the beam axis instead (see
+        :func:`optimal_discriminant`): the ceiling line of a network with that symmetry.
 
     Examples
     --------
@@ -278,18 +398,21 @@ class BayesOptimalClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "resolution": [Interval(Real, 0, None, closed="left")],
+        "resolution": [Interval(Real, 0, None, closed="left"), tuple, callable,
+                       HasMethods(["relative_resolution"])],
         "reweighter": "no_validation",
+        "azimuthally_invariant": ["boolean"],
     }
 
-    def __init__(self, resolution=0.10, *, reweighter=None):
+    def __init__(self, resolution=0.10, *, reweighter=None, azimuthally_invariant=False):
         self.resolution = resolution
         self.reweighter = reweighter
+        self.azimuthally_invariant = azimuthally_invariant
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Validate ``X`` (n_events, 8) and ``y`` (0/1); nothing is learned."""
-        check_relative(self.resolution)
+        check_resolution(self.resolution)
         validate_events(self, X, y, reset=True, n_particles=2)
         self.classes_ = np.array([0, 1])
         return self
@@ -298,7 +421,8 @@ class BayesOptimalClassifier(ClassifierMixin, BaseEstimator):
         """The log likelihood ratio of each event (n_events,)."""
         check_is_fitted(self)
         X = validate_events(self, X, reset=False, n_particles=2)
-        return optimal_discriminant(X, resolution=self.resolution, reweighter=self.reweighter)
+        return optimal_discriminant(X, resolution=self.resolution, reweighter=self.reweighter,
+                                    azimuthally_invariant=self.azimuthally_invariant)
 
     def predict_proba(self, X):
         """(n_events, 2): P(background), P(signal) for equal priors."""

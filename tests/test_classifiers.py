@@ -494,6 +494,35 @@ def test_recipe_follows_the_training_size(cls):
     assert "from 16,000" in unsized or "from 4,000" in unsized, unsized
 
 
+@pytest.mark.parametrize("cls", CLASSES)
+def test_default_recipe_fits_a_few_dozen_events(cls, data):
+    """Default parameters fit 40 events with both classes: the preset's batch is half of them
+    (two batches per epoch), and a validation share that would hold out fewer than 50 events is
+    not used (the fit trains on all of them, for its fixed epochs); the recipe says both."""
+    from sklearn_bsym.nn._training import MIN_VALID_EVENTS
+
+    X, y = data
+    recipe = cls(validation_fraction=0.2).recipe(40)
+    assert (recipe.batch_size, recipe.n_train, recipe.batches_per_epoch) == (20, 40, 2)
+    assert recipe.validation_fraction is None and not recipe.early_stopping
+    text = str(recipe)
+    assert "batch 20 (half the 40 training events, fewer than the preset's 256)" in text
+    assert f"a 0.2 share would hold out 8 events, fewer than {MIN_VALID_EVENTS}" in text
+    clf = cls(validation_fraction=0.2, random_state=0).fit(X[:40], y[:40])
+    assert clf.stop_reason_ == "completed" and len(clf.history) == recipe.max_epochs
+    assert "valid_auc" not in clf.history[-1]
+    assert all(len(epoch["batches"]) == 2 for epoch in clf.history)
+    assert np.isfinite(clf.predict_proba(X)).all()
+    # From 50 held-out events on, the split and early stopping are used as asked.
+    assert cls(validation_fraction=0.2).recipe(250).n_valid == 50
+    # The paper preset's batch follows the sample alike; an explicit batch is the user's.
+    assert cls(preset="paper").recipe(40).batch_size == 20
+    with pytest.raises(ValueError, match="fewer than one batch .* leave batch_size=None"):
+        cls(batch_size=64).fit(X[:40], y[:40])
+    with pytest.raises(ValueError, match="Got 3 training events; a network trains on at least 4"):
+        cls().fit(X[:3], np.array([0, 1, 0]))
+
+
 def test_explicit_network_settings_override_the_size_rules():
     clf = HybridClassifier(invariant_weight_init=0.5, F_sizes=(32,))
     assert dict(clf.recipe(80_000).module) == {"F_sizes": (32,), "invariant_sizes": (64, 16),

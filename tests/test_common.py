@@ -59,6 +59,7 @@ _NET = {"max_epochs": 2, "batch_size": 8, "random_state": 0}
 TINY = {
     "MomentumSmearer": {"random_state": 0},
     "MinkowskiInvariants": {},
+    "SymmetryInvariants": {"symmetry": "longitudinal"},
     "DimuonFeatures": {},
     "ColliderFeatures": {},
     "PtReweighter": {"n_bins": 10},
@@ -124,6 +125,7 @@ _WEIGHTED = {"check_all_zero_sample_weights_error", "check_classifiers_one_label
 _CONTRACT_FAILS = {
     "MomentumSmearer": _DATA | _FIT | _TRANSFORMER,
     "MinkowskiInvariants": _DATA | _FIT | _TRANSFORMER,
+    "SymmetryInvariants": _DATA | _FIT | _TRANSFORMER,
     "DimuonFeatures": _DATA | _FIT | _TRANSFORMER,
     "ColliderFeatures": _DATA | _FIT | _TRANSFORMER,
     "PtReweighter": _DATA | _FIT,

@@ -1,5 +1,5 @@
-"""MinkowskiInvariants, DimuonFeatures, ColliderFeatures, and the one invariant definition for numpy
-and torch."""
+"""MinkowskiInvariants, SymmetryInvariants, DimuonFeatures, ColliderFeatures, and the one
+invariant definition for numpy and torch."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn_bsym import kinematics
 from sklearn_bsym.datasets import make_dimuon_events
 from sklearn_bsym.events import to_particles
-from sklearn_bsym.preprocessing import ColliderFeatures, DimuonFeatures, MinkowskiInvariants
+from sklearn_bsym.preprocessing import (
+    ColliderFeatures,
+    DimuonFeatures,
+    MinkowskiInvariants,
+    SymmetryInvariants,
+)
+from sklearn_bsym.symmetries import Symmetry
 
 # two hand-made muons: p1 = (3, 4, 0; 5), p2 = (-3, 0, 4; 5)
 HAND = np.array([[3.0, 4.0, 0.0, 5.0, -3.0, 0.0, 4.0, 5.0]])
@@ -73,7 +79,8 @@ def test_padding_slots_give_zero():
 
 
 @pytest.mark.parametrize("transformer",
-                         [MinkowskiInvariants(), DimuonFeatures(), ColliderFeatures()])
+                         [MinkowskiInvariants(), DimuonFeatures(), ColliderFeatures(),
+                          SymmetryInvariants(symmetry="longitudinal")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_dtype_kept(events, transformer, dtype):
     out = transformer.fit_transform(events.astype(dtype))
@@ -99,7 +106,8 @@ def test_numpy_and_torch_invariants_agree(events):
 
 
 @pytest.mark.parametrize("transformer",
-                         [MinkowskiInvariants(), DimuonFeatures(), ColliderFeatures()])
+                         [MinkowskiInvariants(), DimuonFeatures(), ColliderFeatures(),
+                          SymmetryInvariants()])
 @pytest.mark.parametrize(
     ("X", "match"),
     [
@@ -162,3 +170,50 @@ def test_collider_features_wrap_delta_phi_and_pad():
 def test_collider_features_need_a_pair():
     with pytest.raises(ValueError, match="at least two particles"):
         ColliderFeatures().fit(HAND[:, :4])
+
+
+@pytest.mark.parametrize("log_scale", [False, True])
+def test_lorentz_symmetry_invariants_are_the_minkowski_invariants(events, log_scale):
+    ours = SymmetryInvariants(symmetry="lorentz", log_scale=log_scale).fit(events)
+    assert_array_equal(ours.transform(events),
+                       MinkowskiInvariants(log_scale=log_scale).fit_transform(events))
+    assert_array_equal(ours.get_feature_names_out(),
+                       MinkowskiInvariants().fit(events).get_feature_names_out())
+
+
+def test_longitudinal_symmetry_invariants(events):
+    lon = SymmetryInvariants(symmetry="longitudinal", log_scale=False).fit(events)
+    out = lon.transform(events)
+    assert_array_equal(out, kinematics.longitudinal_invariants(to_particles(events)))
+    # leading order: one pT, back to back
+    assert_allclose(out[:, 0], out[:, 1], rtol=1e-9)
+    assert_allclose(out[:, 5:], np.tile([-1.0, 0.0], (len(events), 1)), atol=1e-9)
+    frame = lon.set_output(transform="pandas").transform(events)
+    assert frame.columns.tolist() == kinematics.longitudinal_feature_names(2)
+
+
+def _pair_mass_and_pts(p):
+    # (..., 2, 4) -> (..., 3): numpy only (np.stack), which is what the transformer passes
+    mass = kinematics.mass(kinematics.system(p))
+    return np.stack([mass, kinematics.pt(p[..., 0, :]), kinematics.pt(p[..., 1, :])], axis=-1)
+
+
+def test_user_symmetry(events):
+    sym = Symmetry("pair", _pair_mass_and_pts,
+                   feature_names=lambda n: ["mass", "pt_0", "pt_1"])
+    out = SymmetryInvariants(symmetry=sym, log_scale=False).fit_transform(events)
+    assert_allclose(out, DimuonFeatures().fit_transform(events))
+    names = SymmetryInvariants(symmetry=sym).fit(events).get_feature_names_out()
+    assert names.tolist() == ["mass", "pt_0", "pt_1"]
+
+
+def test_user_symmetry_of_the_wrong_shape_is_refused_at_fit(events):
+    sym = Symmetry("pair", _pair_mass_and_pts, feature_names=lambda n: ["mass"])
+    with pytest.raises(ValueError, match=r"Symmetry 'pair' returned shape \(2, 3\) for 2 events "
+                                         r"of 2 particles; expected \(n_events, 1\)"):
+        SymmetryInvariants(symmetry=sym).fit(events)
+
+
+def test_unknown_symmetry_is_refused(events):
+    with pytest.raises(ValueError, match="The 'symmetry' parameter of SymmetryInvariants must be"):
+        SymmetryInvariants(symmetry="galilean").fit(events)

@@ -22,6 +22,7 @@ FLOORS = {
     "_files": 0,
     "_threads": 0,
     "kinematics": 0,
+    "symmetries": 0,
     "events": 0,
     "datasets": 1,
     "preprocessing": 2,

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
+from sklearn.base import clone
 from sklearn.model_selection import KFold
 
 from sklearn_bsym import kinematics
 from sklearn_bsym.datasets import make_dimuon_events
 from sklearn_bsym.events import to_particles
-from sklearn_bsym.preprocessing import MomentumSmearer
+from sklearn_bsym.preprocessing import DetectorResolution, MomentumSmearer
 
 #: The documented floor of the smearing factor (MomentumSmearer's notes: "clipped to f = 1e-3").
 MIN_FACTOR = 1e-3
@@ -262,3 +263,93 @@ def test_a_resolution_given_as_a_percentage_is_refused_with_the_fraction():
     with pytest.raises(ValueError, match=r"for 10 % write resolution=\(0\.1, 0\.0005\)\.$"):
         MomentumSmearer((10, 0.0005)).fit(X)
     assert MomentumSmearer(1.0, random_state=0).fit(X).transform(X).shape == X.shape
+
+
+# ---------------------------------------------------------------- detector models
+@pytest.mark.parametrize(
+    "detector",
+    [DetectorResolution(0.1, strength=0.6), DetectorResolution(0.05, strength=0.3, phi_periods=2,
+                                                               endcap=0.2)],
+    ids=["phi", "phi_eta"],
+)
+@pytest.mark.parametrize("mode", ["transverse", "momentum"])
+def test_detector_model_scales_each_draw_by_its_own_resolution(events, detector, mode):
+    z = event_normals(events, 5)
+    Xs = MomentumSmearer(detector, mode=mode, random_state=5).fit_transform(events)
+    p = to_particles(events)
+    rel = detector.relative_resolution(kinematics.pt(p), kinematics.eta(p), kinematics.phi(p))
+    assert_allclose(_factors(events, Xs), 1.0 + rel * z, rtol=1e-9)
+    # the resolution is evaluated on the true particle: phi is kept, so the measured azimuth
+    # tells the resolution
+    assert_allclose(kinematics.phi(to_particles(Xs)), kinematics.phi(p), atol=1e-12)
+
+
+def test_detector_model_breaks_the_azimuthal_symmetry(events):
+    detector = DetectorResolution(0.1, strength=0.8)
+    f = _factors(events, MomentumSmearer(detector, random_state=1).fit_transform(events))
+    phi = kinematics.phi(to_particles(events))
+    good, bad = np.abs(phi) > 0.75 * np.pi, np.abs(phi) < 0.25 * np.pi
+    # sigma/pT = 0.1 (1 + 0.8 cos phi): about 0.03 near phi = pi, 0.17 near phi = 0
+    assert np.std(f[good] - 1) < 0.04 < 0.15 < np.std(f[bad] - 1)
+
+
+def test_detector_model_without_breaking_is_the_constant_resolution(events):
+    detector = DetectorResolution(0.1, strength=0.0)
+    assert_array_equal(MomentumSmearer(detector, random_state=2).fit_transform(events),
+                       MomentumSmearer(0.1, random_state=2).fit_transform(events))
+    assert_array_equal(MomentumSmearer(DetectorResolution(0.0), random_state=2)
+                       .fit_transform(events), events)
+
+
+def test_detector_model_params_reach_through_the_smearer(events):
+    smearer = MomentumSmearer(DetectorResolution(0.1, strength=0.2), random_state=0)
+    assert smearer.get_params()["resolution__strength"] == 0.2
+    smearer.set_params(resolution__strength=0.7, resolution__endcap=0.1)
+    assert smearer.resolution == DetectorResolution(0.1, strength=0.7, endcap=0.1)
+    copy = clone(smearer)
+    assert copy.resolution == smearer.resolution and copy.resolution is not smearer.resolution
+    assert_array_equal(copy.fit_transform(events), smearer.fit_transform(events))
+    with pytest.raises(ValueError, match="Invalid parameter 'period' for DetectorResolution"):
+        smearer.set_params(resolution__period=2)
+
+
+class _WorseAtHighPt:
+    """A user's detector model: sigma/pT = 0.02 + 0.001 pT, worse for phi > 0."""
+
+    def relative_resolution(self, pt, eta, phi):
+        return (0.02 + 0.001 * pt) * np.where(phi > 0, 1.5, 1.0)
+
+
+def test_user_detector_model(events):
+    z = event_normals(events, 3)
+    Xs = MomentumSmearer(_WorseAtHighPt(), random_state=3).fit_transform(events)
+    p = to_particles(events)
+    expected = (0.02 + 0.001 * kinematics.pt(p)) * np.where(kinematics.phi(p) > 0, 1.5, 1.0)
+    assert_allclose(_factors(events, Xs), 1.0 + expected * z, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("detector", "match"),
+    [
+        (DetectorResolution(strength=1.0),
+         r"The 'strength' parameter of DetectorResolution must be a float in the range "
+         r"\[0.0, 1.0\)"),
+        (DetectorResolution(phi_periods=0.5), "The 'phi_periods' parameter of DetectorResolution"),
+        (DetectorResolution(endcap=-1), "The 'endcap' parameter of DetectorResolution"),
+        (DetectorResolution(10), r"DetectorResolution\(resolution=10\) is a relative resolution"),
+    ],
+)
+def test_bad_detector_parameters(events, detector, match):
+    with pytest.raises(ValueError, match=match):
+        MomentumSmearer(detector).fit(events)
+
+
+def test_bad_detector_model_output(events):
+    class Broken:
+        def relative_resolution(self, pt, eta, phi):
+            return -np.ones_like(pt)
+
+    smearer = MomentumSmearer(Broken()).fit(events)
+    with pytest.raises(ValueError, match=r"Broken.relative_resolution\(pt, eta, phi\) must "
+                                         "return sigma/pT of the same shape"):
+        smearer.transform(events)

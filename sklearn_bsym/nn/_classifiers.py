@@ -21,6 +21,14 @@ networks are a few times smaller than the authors' (``"auto"`` sizes, ``preset_m
 weight decay 0.01, batch 128, 100 epochs, constant learning rate, the authors' network sizes.
 Explicit ``lr``, ``batch_size``, ``max_epochs`` and ``weight_decay`` override either preset.
 
+Small samples (control regions, rare signals): default parameters fit any sample with both
+classes from 4 training events on. Where the training events are fewer than the preset's
+batch, the batch is half of them (two batches per epoch; an explicit ``batch_size`` larger
+than the sample is an error), and a ``validation_fraction`` that would hold out fewer than 50
+events is not used: the fit trains on every event for its fixed epochs, without early stopping
+(on so few events a validation AUC picks epochs by noise). ``clf.recipe(n_events)`` states
+both.
+
 skorch callbacks
 ----------------
 ``callbacks=[...]`` takes skorch's callbacks. An ``LRScheduler`` replaces the built-in
@@ -57,6 +65,8 @@ from ._modules import (
     ParticleFlowNetwork,
 )
 from ._training import (
+    MIN_FIT_EVENTS,
+    MIN_VALID_EVENTS,
     PREDICT_BATCH,
     PRESETS,
     BatchIterator,
@@ -68,6 +78,7 @@ from ._training import (
     by_size,
     resolve_device,
     resolve_recipe,
+    validation_share,
     weighted_bce,
 )
 
@@ -273,16 +284,22 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
     def _check_callbacks(self):
         for cb in self._user_callbacks():
             monitor = getattr(cb, "monitor", None)
-            if (isinstance(cb, EarlyStopping) and self.validation_fraction is None
+            if (isinstance(cb, EarlyStopping) and self._validation_share() is None
                     and isinstance(monitor, str) and monitor.startswith("valid")):
                 raise ValueError(
                     f"EarlyStopping monitors {monitor!r}, but this classifier trains on every "
-                    "event and has no validation split; set validation_fraction (e.g. 0.2), "
-                    "which also turns on the built-in early stopping on the validation AUC.")
+                    "event and has no validation split; set validation_fraction (e.g. 0.2; a "
+                    f"split needs {MIN_VALID_EVENTS} held-out events), which also turns on "
+                    "the built-in early stopping on the validation AUC.")
 
     # -- skorch hooks --------------------------------------------------------------------
+    def _validation_share(self):
+        """The validation share this classifier's fit holds out (None: no split), unchecked:
+        ``validation_fraction``, unless the fit (``n_events_``) is too small for it."""
+        return validation_share(self.validation_fraction, getattr(self, "n_events_", None))
+
     def _recorders(self):
-        if self.validation_fraction is None:
+        if self._validation_share() is None:
             return []
         return [("valid_auc", WeightedValidAUC())]
 
@@ -312,13 +329,19 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         return kwargs
 
     def initialize_module(self):
+        self.module_ = self.build_module()
+        return self
+
+    def build_module(self):
+        """The network this classifier's settings describe, untrained, for ``n_features_in_``
+        inputs (8 before a fit); its tensors go on torch's default device (on ``"meta"``, under
+        ``with torch.device("meta")``, its shapes cost no memory)."""
         kwargs = self._module_kwargs()
         if "n_particles" in inspect.signature(self.module).parameters:
             kwargs["n_particles"] = getattr(self, "n_features_in_", 8) // 4
         # module__ routing wins over the friendly names.
         kwargs.update(self.get_params_for("module"))
-        self.module_ = self.module(**kwargs)
-        return self
+        return self.module(**kwargs)
 
     def initialize(self):
         """Set up the network, its loss, optimizer and callbacks for the current parameters
@@ -365,11 +388,12 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
 
     def get_split_datasets(self, X, y=None, **fit_params):
         dataset = self.get_dataset(X, y)
-        if self.validation_fraction is None:
+        share = self._validation_share()
+        if share is None:
             return dataset, None
         idx = np.arange(len(dataset))
         split_seed = spawn_seeds(getattr(self, "seed_", 0), 2)[1]
-        train, valid = train_test_split(idx, test_size=self.validation_fraction,
+        train, valid = train_test_split(idx, test_size=share,
                                         stratify=dataset.y.cpu().numpy(),
                                         random_state=split_seed)
         return dataset.subset(np.sort(train)), dataset.subset(np.sort(valid))
@@ -408,10 +432,16 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
     def _check_enough_events(self, dataset: EventTensors):
         recipe = self.recipe(len(dataset))
         n_train = recipe.n_train
-        if n_train < max(2, recipe.batch_size):
+        if n_train < MIN_FIT_EVENTS:
+            raise ValueError(
+                f"Got {n_train} training events; a network trains on at least "
+                f"{MIN_FIT_EVENTS} (two batches of two). Pass more events."
+            )
+        if n_train < recipe.batch_size:
             raise ValueError(
                 f"Got {n_train} training events, fewer than one batch (batch_size="
-                f"{recipe.batch_size}). Pass more events or a smaller batch_size."
+                f"{recipe.batch_size}). Pass more events or a smaller batch_size, or leave "
+                "batch_size=None: the preset's batch follows the sample."
             )
 
     # -- public API ----------------------------------------------------------------------

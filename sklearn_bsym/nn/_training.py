@@ -46,6 +46,9 @@ __all__ = [
     "by_size",
     "PRESETS",
     "PREDICT_BATCH",
+    "MIN_FIT_EVENTS",
+    "MIN_VALID_EVENTS",
+    "validation_share",
     "Recipe",
     "resolve_recipe",
     "make_optimizer",
@@ -134,6 +137,25 @@ PRESETS = {
 #: Events per batch at prediction time: BatchNorm is frozen there, so bigger is just faster.
 PREDICT_BATCH = 8192
 
+#: The fewest training events a network fits: two batches of two (BatchNorm needs two events
+#: per batch). Below one preset batch of training events, the preset's batch is half of them.
+MIN_FIT_EVENTS = 4
+
+#: The fewest held-out events that early stopping uses: on fewer, a validation AUC picks epochs
+#: by noise, so a fit that would hold out fewer trains on every event for its fixed epochs.
+MIN_VALID_EVENTS = 50
+
+
+def validation_share(fraction, n_events: int | None):
+    """The validation share a fit on ``n_events`` events holds out: ``fraction``, or None when
+    it would hold out fewer than :data:`MIN_VALID_EVENTS` events (the fit then trains on every
+    event with no early stopping). Unsized (``n_events`` None) or unchecked values are returned
+    as they are."""
+    if (n_events is None or isinstance(fraction, bool) or not isinstance(fraction, int | float)
+            or not 0 < fraction < 1):
+        return fraction
+    return fraction if np.ceil(fraction * n_events) >= MIN_VALID_EVENTS else None
+
 
 def resolve_device(device) -> str:
     """"auto" -> "cuda" when available, else "cpu"; other values are checked and returned."""
@@ -182,6 +204,12 @@ class Recipe:
     n_events: int | None = None
     rules: tuple[tuple[str, BySize], ...] = ()
     module: tuple[tuple[str, object], ...] = ()
+    #: The preset's batch when the training events are fewer (``batch_size`` is then half of
+    #: them), else None.
+    preset_batch: int | None = None
+    #: The validation share asked for when it would hold out fewer than ``MIN_VALID_EVENTS``
+    #: events (``validation_fraction`` is then None: no early stopping), else None.
+    unused_validation: float | None = None
 
     @property
     def early_stopping(self) -> bool:
@@ -224,14 +252,25 @@ class Recipe:
         schedule = {"onecycle": "one-cycle schedule peaking at", None: "constant"}[self.schedule]
         epochs = (f"epochs {rules['max_epochs']}" if "max_epochs" in rules
                   else f"{self.max_epochs} epochs")
+        batch = setting("batch_size", self.batch_size)
+        if self.preset_batch is not None:
+            batch += (f" (half the {self.n_train:,} training events, fewer than the preset's "
+                      f"{self.preset_batch:,})")
+        elif self.n_events is None and "batch_size" in rules:
+            batch += " (half the training events where they are fewer)"
         text = (f"preset {self.preset!r}: AdamW, {schedule} lr {setting('lr', self.lr)}, weight "
-                f"decay {self.weight_decay:g}, batch {setting('batch_size', self.batch_size)}, "
-                f"{epochs}")
+                f"decay {self.weight_decay:g}, batch {batch}, {epochs}")
         network = ("; network " + ", ".join(f"{name} {setting(name, value)}"
                                             for name, value in self.module)
                    if self.module else "")
         stop = (f"early stopping on the weighted AUC of a {self.validation_fraction:g} share "
                 f"(patience {self.patience})" if self.early_stopping else "no early stopping")
+        if self.unused_validation is not None:
+            held = int(np.ceil(self.unused_validation * self.n_events))
+            stop += (f": a {self.unused_validation:g} share would hold out {held:,} events, "
+                     f"fewer than {MIN_VALID_EVENTS}")
+        elif self.early_stopping and self.n_events is None:
+            stop += f" when it holds out {MIN_VALID_EVENTS} events or more"
         if self.n_events is None:
             return f"{text}{network}; {stop}, on {self.device}"
         held = (f", {self.n_valid:,} held out for validation" if self.early_stopping else "")
@@ -272,6 +311,10 @@ def resolve_recipe(net, n_events: int | None = None) -> Recipe:
     everything; a None value takes the network's ``preset_recipe[preset]`` (a value or a
     :class:`BySize` rule), else the preset's. The network's ``"auto"`` hyperparameters come
     from its ``preset_module[preset]`` likewise (``net._module_kwargs``).
+
+    Small fits: the preset's batch (not an explicit one) is half the training events where they
+    are fewer than it, and a validation share that would hold out fewer than
+    :data:`MIN_VALID_EVENTS` events is not used (:func:`validation_share`).
     """
     preset = PRESETS[net.preset]
     own = net.preset_recipe.get(net.preset, {})
@@ -286,6 +329,14 @@ def resolve_recipe(net, n_events: int | None = None) -> Recipe:
         if isinstance(value, BySize):
             rules[name] = value
         values[name] = by_size(value, n_events)
+    share = validation_share(net.validation_fraction, n_events)
+    preset_batch = None
+    if n_events is not None and given["batch_size"] is None:
+        # The preset's batch follows the sample: below one batch of training events, half.
+        n_train = n_events - (0 if share is None else int(np.ceil(share * n_events)))
+        if n_train < values["batch_size"]:
+            preset_batch = int(values["batch_size"])
+            values["batch_size"] = max(2, n_train // 2)
     auto = net.preset_module.get(net.preset, {})
     module = {name: value for name, value in net._module_kwargs(n_events).items()
               if name in auto}
@@ -295,9 +346,11 @@ def resolve_recipe(net, n_events: int | None = None) -> Recipe:
         preset=net.preset, lr=float(values["lr"]), batch_size=int(values["batch_size"]),
         max_epochs=int(values["max_epochs"]), weight_decay=float(values["weight_decay"]),
         schedule=preset["schedule"], device=resolve_device(net.device),
-        validation_fraction=net.validation_fraction, patience=int(net.patience),
+        validation_fraction=share, patience=int(net.patience),
         n_events=None if n_events is None else int(n_events), rules=tuple(rules.items()),
-        module=tuple(module.items()))
+        module=tuple(module.items()), preset_batch=preset_batch,
+        unused_validation=(net.validation_fraction if share is None
+                           and net.validation_fraction is not None else None))
 
 
 class Trainer(abc.ABC):
@@ -350,7 +403,8 @@ class Trainer(abc.ABC):
     def _default_callbacks(self):
         callbacks = [("epoch_timer", EpochTimer()),
                      ("train_loss", PassthroughScoring(name="train_loss", on_train=True))]
-        validation = self.validation_fraction is not None
+        validation = validation_share(self.validation_fraction,
+                                      getattr(self, "n_events_", None)) is not None
         if validation:
             callbacks.append(("valid_loss", PassthroughScoring(name="valid_loss")))
         callbacks += self._recorders()

@@ -1,4 +1,4 @@
-"""Transformers of events: detector smearing, pT reweighting, Lorentz invariants.
+"""Transformers of events: detector smearing, pT reweighting, the invariants of a symmetry.
 
 All of them are scikit-learn estimators working on the canonical event layout
 (:mod:`sklearn_bsym.events`) and need no torch. A smeared, invariant-feature tree classifier,
@@ -24,7 +24,12 @@ True
 
 from __future__ import annotations
 
-from ._invariants import ColliderFeatures, DimuonFeatures, MinkowskiInvariants
+from ._invariants import (
+    ColliderFeatures,
+    DimuonFeatures,
+    MinkowskiInvariants,
+    SymmetryInvariants,
+)
 from ._reweighting import (
     PtReweightedClassifier,
     PtReweighter,
@@ -32,16 +37,18 @@ from ._reweighting import (
     roc_auc_contributions,
     weighted_roc_auc,
 )
-from ._smearing import MomentumSmearer
+from ._smearing import DetectorResolution, MomentumSmearer
 
 __all__ = [
     "MomentumSmearer",
+    "DetectorResolution",
     "PtReweighter",
     "PtReweightedClassifier",
     "pt_weighted_roc_auc",
     "weighted_roc_auc",
     "roc_auc_contributions",
     "MinkowskiInvariants",
+    "SymmetryInvariants",
     "DimuonFeatures",
     "ColliderFeatures",
 ]

@@ -1,16 +1,18 @@
-"""Feature maps of events: the Lorentz invariants, and the physics features of the trees."""
+"""Feature maps of events: the invariants of a symmetry, and the physics features of the trees."""
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from .. import kinematics
 from ..events import to_particles, validate_events
+from ..symmetries import SYMMETRIES, Symmetry, get_symmetry
 from ._common import map_row_blocks
 
-__all__ = ["MinkowskiInvariants", "DimuonFeatures", "ColliderFeatures"]
+__all__ = ["MinkowskiInvariants", "SymmetryInvariants", "DimuonFeatures", "ColliderFeatures"]
 
 
 class _EventFeatures(TransformerMixin, BaseEstimator):
@@ -104,6 +106,95 @@ class MinkowskiInvariants(_EventFeatures):
 
     def _names(self, n_particles):
         return kinematics.invariant_feature_names(n_particles)
+
+
+class SymmetryInvariants(_EventFeatures):
+    """The invariants of each event under a symmetry that you name: the features a classifier
+    with that symmetry built in sees.
+
+    Parameters
+    ----------
+    symmetry : {"lorentz", "longitudinal"} or Symmetry, default="lorentz"
+        The symmetry (:mod:`sklearn_bsym.symmetries`): ``"lorentz"``, the Lorentz invariants
+        (the same features as :class:`MinkowskiInvariants`); ``"longitudinal"``, the invariants
+        of rotations about the beam axis and boosts along it (each particle's pT and squared
+        mass, each pair's rapidity difference and the cosine and sine of its azimuthal
+        difference, :func:`sklearn_bsym.kinematics.longitudinal_invariants`); or a
+        :class:`~sklearn_bsym.symmetries.Symmetry` built from your own invariant map.
+    log_scale : bool, default=True
+        Apply ``sign(x) * log(1 + |x|)`` to every feature, as :class:`MinkowskiInvariants`
+        does (a monotonic map: a tree gives the same splits either way).
+
+    Attributes
+    ----------
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    Notes
+    -----
+    A separate transformer rather than a ``symmetry`` parameter of :class:`MinkowskiInvariants`,
+    whose name says what it computes (and whose features and parameters stay as they were).
+    The features are computed in float64 and returned in the input's dtype. The fitted
+    transformer holds the symmetry as given: a library symmetry by its name, so that a model
+    file (:mod:`sklearn_bsym.deploy`) can hold it; a model file refuses a symmetry of your
+    own, whose map is code it would have to run to load.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_bsym.preprocessing import SymmetryInvariants
+    >>> X = np.array([[30.0, 40.0, 0.0, 50.0, -30.0, -40.0, 0.0, 50.0]])
+    >>> lon = SymmetryInvariants(symmetry="longitudinal", log_scale=False).fit(X)
+    >>> lon.transform(X)
+    array([[50., 50.,  0.,  0.,  0., -1.,  0.]])
+    >>> lon.get_feature_names_out().tolist()
+    ['pt_0', 'pt_1', 'm2_0', 'm2_1', 'dy_01', 'cos_dphi_01', 'sin_dphi_01']
+    """
+
+    _parameter_constraints: dict = {
+        "symmetry": [StrOptions(set(SYMMETRIES)), Symmetry],
+        "log_scale": ["boolean"],
+    }
+
+    def __init__(self, *, symmetry="lorentz", log_scale=True):
+        self.symmetry = symmetry
+        self.log_scale = log_scale
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Validate ``X`` (canonical event layout) and the symmetry's map on its first events.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_events, 4 * n_particles)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        X = validate_events(self, X, reset=True)
+        n_particles = self.n_features_in_ // 4
+        names = self._names(n_particles)
+        sample = self._features(to_particles(X[:2]))
+        if np.shape(sample) != (min(len(X), 2), len(names)):
+            raise ValueError(
+                f"The invariant map of Symmetry {get_symmetry(self.symmetry).name!r} returned "
+                f"shape "
+                f"{np.shape(sample)} for {min(len(X), 2)} events of {n_particles} particles; "
+                f"expected (n_events, {len(names)}), one column per feature name. Make it map "
+                "(..., n_particles, 4) to (..., n_features)."
+            )
+        return self
+
+    def _features(self, particles):
+        symmetry = get_symmetry(self.symmetry)
+        out = np.asarray(symmetry.transform(particles.astype(np.float64, copy=False)),
+                         dtype=np.float64)
+        return kinematics.signed_log(out) if self.log_scale else out
+
+    def _names(self, n_particles):
+        return get_symmetry(self.symmetry).get_feature_names(n_particles)
 
 
 class DimuonFeatures(_EventFeatures):

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from .. import kinematics
@@ -14,7 +19,7 @@ from .._random import as_seed
 from ..events import feature_names, to_particles, validate_events
 from ._common import map_row_blocks
 
-__all__ = ["MomentumSmearer"]
+__all__ = ["MomentumSmearer", "DetectorResolution"]
 
 #: A smearing factor below this is clipped to it: a draw that would make pT zero or negative.
 MIN_FACTOR = 1e-3
@@ -110,6 +115,11 @@ class MomentumSmearer(TransformerMixin, BaseEstimator):
           quadrature.
         - callable ``sigma(pT)``: called once per particle slot with a 1-D float64 array of the
           (positive) pT values in GeV; must return sigma in GeV, same shape, finite, >= 0.
+        - a detector model: an object with a method ``relative_resolution(pt, eta, phi)``
+          that returns ``sigma / pT`` (finite, >= 0, the shape of ``pt``) for particles of
+          true transverse momentum ``pt`` (GeV), pseudorapidity ``eta`` and azimuth ``phi``,
+          such as :class:`DetectorResolution` (a resolution that depends on the azimuth and
+          the pseudorapidity, which breaks the longitudinal symmetry as well).
 
         ``resolution=0`` returns the input unchanged (a copy).
     mode : {"transverse", "momentum"}, default="transverse"
@@ -161,7 +171,8 @@ class MomentumSmearer(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "resolution": [Interval(Real, 0, None, closed="left"), tuple, callable],
+        "resolution": [Interval(Real, 0, None, closed="left"), tuple, callable,
+                       HasMethods(["relative_resolution"])],
         "mode": [StrOptions({"transverse", "momentum"})],
         "random_state": ["random_state"],
     }
@@ -185,7 +196,7 @@ class MomentumSmearer(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        _check_resolution(self.resolution)
+        check_resolution(self.resolution)
         validate_events(self, X, reset=True)
         self.seed_ = as_seed(self.random_state)
         return self
@@ -219,7 +230,7 @@ class MomentumSmearer(TransformerMixin, BaseEstimator):
         """Smeared four-vectors (n, 4) float64 of one particle slot ``p`` (n, 4)."""
         p = p.astype(np.float64, copy=False)
         pt = kinematics.pt(p)
-        rel = _relative_resolution(self.resolution, pt)
+        rel = relative_resolution(self.resolution, pt, p)
         factor = 1.0 + rel * z
         np.maximum(factor, MIN_FACTOR, out=factor)
         factor[pt == 0] = 1.0
@@ -256,7 +267,13 @@ class MomentumSmearer(TransformerMixin, BaseEstimator):
 def _is_zero(resolution) -> bool:
     if isinstance(resolution, tuple):
         return all(v == 0 for v in resolution)
-    return not callable(resolution) and resolution == 0
+    if isinstance(resolution, DetectorResolution):
+        return resolution.resolution == 0
+    return not callable(resolution) and not _is_model(resolution) and resolution == 0
+
+
+def _is_model(resolution) -> bool:
+    return callable(getattr(resolution, "relative_resolution", None))
 
 
 def check_relative(value, written: str = "resolution={}") -> None:
@@ -271,10 +288,12 @@ def check_relative(value, written: str = "resolution={}") -> None:
         )
 
 
-def _check_resolution(resolution) -> None:
+def check_resolution(resolution) -> None:
     """What the parameter constraints cannot say: a float or the pair's constant term above 1
-    (a percentage), the (a, b) pair's values."""
+    (a percentage), the (a, b) pair's values, a :class:`DetectorResolution`'s parameters."""
     check_relative(resolution)
+    if isinstance(resolution, DetectorResolution):
+        resolution.validate()
     if isinstance(resolution, tuple):
         ok = len(resolution) == 2 and all(
             isinstance(v, Real) and not isinstance(v, bool) and np.isfinite(v) and v >= 0
@@ -288,25 +307,140 @@ def _check_resolution(resolution) -> None:
         check_relative(resolution[0], f"resolution=({{}}, {resolution[1]!r})")
 
 
-def _relative_resolution(resolution, pt: np.ndarray):
-    """sigma(pT) / pT for each pT; 0 where pT == 0 (nothing to smear there)."""
+def relative_resolution(resolution, pt: np.ndarray, particles: np.ndarray | None = None, *,
+                        eta: np.ndarray | None = None, phi: np.ndarray | None = None):
+    """sigma / pT for particles of true transverse momentum ``pt`` (any shape); 0 where
+    pT == 0 (nothing to smear there).
+
+    A detector model also needs each particle's pseudorapidity and azimuth: from the
+    four-vectors ``particles`` (``pt.shape + (4,)``), or given as ``eta`` and ``phi``.
+    """
     if isinstance(resolution, tuple):
         a, b = resolution
         return np.sqrt(a**2 + (b * pt) ** 2)
-    if not callable(resolution):
+    if not callable(resolution) and not _is_model(resolution):
         return float(resolution)
     rel = np.zeros_like(pt)
     positive = pt > 0
     if not positive.any():
         return rel
     pt_pos = pt[positive]
-    sigma = np.asarray(resolution(pt_pos), dtype=np.float64)
-    if sigma.shape != pt_pos.shape or not np.all(np.isfinite(sigma)) or np.any(sigma < 0):
+    if _is_model(resolution):
+        if eta is None:
+            eta, phi = kinematics.eta(particles), kinematics.phi(particles)
+        value = np.asarray(resolution.relative_resolution(pt_pos, eta[positive], phi[positive]),
+                           dtype=np.float64)
+        what = (f"{type(resolution).__name__}.relative_resolution(pt, eta, phi) must return "
+                "sigma/pT")
+        example = ""
+    else:
+        value = np.asarray(resolution(pt_pos), dtype=np.float64)
+        if value.shape == pt_pos.shape:
+            value = value / pt_pos
+        what = "The resolution callable must map a 1-D array of pT values to sigma in GeV"
+        example = (". Write it with numpy operations, e.g. lambda pt: 0.01 * pt + 0.0001 * "
+                   "pt**2")
+    if value.shape != pt_pos.shape or not np.all(np.isfinite(value)) or np.any(value < 0):
         raise ValueError(
-            f"The resolution callable must map a 1-D array of pT values (shape {pt_pos.shape}) "
-            f"to sigma in GeV of the same shape, finite and >= 0; got shape {sigma.shape}"
-            + ("" if sigma.shape != pt_pos.shape else " with negative or non-finite values")
-            + ". Write it with numpy operations, e.g. lambda pt: 0.01 * pt + 0.0001 * pt**2."
+            f"{what} of the same shape ({pt_pos.shape}), finite and >= 0; got shape "
+            f"{value.shape}"
+            + ("" if value.shape != pt_pos.shape else " with negative or non-finite values")
+            + f"{example}."
         )
-    rel[positive] = sigma / pt_pos
+    rel[positive] = value
     return rel
+
+
+class DetectorResolution:
+    """A momentum resolution that depends on where the particle goes: its azimuth and its
+    pseudorapidity. A detector model for :class:`MomentumSmearer` and the Bayes-optimal
+    discriminant (:func:`sklearn_bsym.optimal.optimal_discriminant`).
+
+    ``sigma / pT = resolution * (1 + strength * cos(phi_periods * phi)) * (1 + endcap * eta**2)``
+
+    for a particle of true azimuth ``phi`` and pseudorapidity ``eta``. The azimuthal term stands
+    for what makes real detectors differ around the beam (dead or misaligned modules, the
+    magnetic field's structure): at ``strength > 0`` the resolution, and with it the measured
+    event, depends on the azimuth, so the measurement breaks the longitudinal symmetry
+    (rotations about the beam and boosts along it) that a pT-only resolution keeps, and a
+    classifier invariant under it has a ceiling. The ``endcap`` term makes forward particles
+    (the endcaps) worse measured than central ones (the barrel), which breaks the boosts
+    along the beam as well. At ``strength = endcap = 0`` it is the paper's constant ``sigma =
+    resolution * pT``.
+
+    Like a scikit-learn kernel it has ``get_params`` and ``set_params``, so a scan reaches its
+    parameters through the smearer: ``smearer.set_params(resolution__strength=0.5)``.
+
+    Parameters
+    ----------
+    resolution : float in [0, 1], default=0.10
+        The relative resolution sigma/pT averaged over the azimuth, at ``eta = 0``.
+    strength : float in [0, 1), default=0.5
+        Amplitude of the azimuthal modulation: sigma/pT ranges over ``resolution * (1 +-
+        strength)`` around the beam.
+    phi_periods : int >= 1, default=1
+        Periods of the modulation around the beam. With an odd number the two muons of a
+        back-to-back pair sit at opposite phases: one is measured better, the other worse.
+    endcap : float >= 0, default=0.0
+        Growth of sigma/pT with the pseudorapidity (0.16 doubles it at ``|eta| = 2.5``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_bsym.preprocessing import DetectorResolution, MomentumSmearer
+    >>> detector = DetectorResolution(0.10, strength=0.5)
+    >>> detector.relative_resolution(np.array([40.0, 40.0]), np.zeros(2),
+    ...                              np.array([0.0, np.pi])).round(3).tolist()
+    [0.15, 0.05]
+    >>> smearer = MomentumSmearer(detector, random_state=0)
+    >>> smearer.set_params(resolution__strength=0.8).resolution
+    DetectorResolution(resolution=0.1, strength=0.8, phi_periods=1, endcap=0.0)
+    """
+
+    _parameter_constraints: dict = {
+        "resolution": [Interval(Real, 0, 1, closed="both")],
+        "strength": [Interval(Real, 0, 1, closed="left")],
+        "phi_periods": [Interval(Integral, 1, None, closed="left")],
+        "endcap": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, resolution=0.10, *, strength=0.5, phi_periods=1, endcap=0.0):
+        self.resolution = resolution
+        self.strength = strength
+        self.phi_periods = phi_periods
+        self.endcap = endcap
+
+    def validate(self) -> None:
+        """Check the parameters (the scikit-learn message for a bad one)."""
+        check_relative(self.resolution, "DetectorResolution(resolution={})")
+        validate_parameter_constraints(self._parameter_constraints, self.get_params(),
+                                       caller_name=type(self).__name__)
+
+    def relative_resolution(self, pt, eta, phi):
+        """sigma / pT of particles of true transverse momentum ``pt`` (GeV; unused here),
+        pseudorapidity ``eta`` and azimuth ``phi``, arrays of one shape."""
+        azimuthal = 1.0 + self.strength * np.cos(self.phi_periods * np.asarray(phi))
+        forward = 1.0 + self.endcap * np.square(eta)
+        return np.broadcast_to(self.resolution * azimuthal * forward, np.shape(pt)).copy()
+
+    def get_params(self, deep=True):
+        """The parameters by name (``deep`` is ignored: there are no nested objects)."""
+        return {name: getattr(self, name) for name in self._parameter_constraints}
+
+    def set_params(self, **params):
+        """Set parameters by name; returns self."""
+        for name, value in params.items():
+            if name not in self._parameter_constraints:
+                raise ValueError(
+                    f"Invalid parameter {name!r} for DetectorResolution; valid parameters: "
+                    f"{sorted(self._parameter_constraints)}."
+                )
+            setattr(self, name, value)
+        return self
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.get_params() == self.get_params()
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"

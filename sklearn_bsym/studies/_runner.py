@@ -22,6 +22,7 @@ runs them one by one in this process when the cluster has a single worker thread
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -107,7 +108,14 @@ def dask_backend(
         # Workers started while SIGINT is ignored keep ignoring it: a terminal's Ctrl-C then
         # reaches this process only, which stops the study and closes the cluster, instead of
         # every worker printing its own traceback.
-        with _sigint_ignored():
+        # Dask starts its workers with MALLOC_TRIM_THRESHOLD_=65536, which also pins glibc's
+        # mmap threshold at 128 KiB: every tensor of a network's batch is then mapped and
+        # unmapped afresh, and a hybrid's predict_proba ran 3-4 times slower in a worker than
+        # in this process (benchmarks/score_parallel.py). The workers keep glibc's defaults.
+        import dask
+
+        with _sigint_ignored(), dask.config.set(
+                {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
             cluster = LocalCluster(
                 n_workers=n,
                 threads_per_worker=1,
@@ -115,6 +123,10 @@ def dask_backend(
                 # A free port of this machine's loopback: None still takes 8787 for the HTTP
                 # server, and fails (or warns) wherever anything else listens there.
                 dashboard_address="127.0.0.1:0",
+                # Workers log only what stops them: a fit's error reaches the study through its
+                # future, and a worker whose heartbeat races the scheduler's close after a
+                # Ctrl-C logs the lost connection with a traceback at ERROR level.
+                silence_logs=logging.CRITICAL,
             )
         client = Client(cluster)
     else:
