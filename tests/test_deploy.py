@@ -626,3 +626,14 @@ def test_a_network_saved_on_cuda_loads_on_the_cpu_without_cuda(models, monkeypat
     assert net.device == "cpu" and net.device_ == "cpu"
     X = make_dimuon_events(100, random_state=2)[0]
     assert_array_equal(net.predict_proba(X), models["invariant"].predict_proba(X))
+
+
+def test_a_network_whose_sizes_follow_its_fit_loads_at_those_sizes(tmp_path):
+    # The hybrid's "auto" layer sizes follow the size of its fit (a shallow invariant route
+    # below 2,000 events): the file keeps n_events_, so the loaded network is built as fitted.
+    X, y = make_dimuon_events(300, random_state=0)
+    small = HybridClassifier(max_epochs=1, random_state=0).fit(X, y)
+    assert small.n_events_ == 300
+    loaded = load_model(save_model(small, tmp_path / "small.skops"))
+    assert loaded.n_events_ == 300
+    assert_array_equal(loaded.predict_proba(X), small.predict_proba(X))

@@ -55,6 +55,7 @@ from ._archive import (
     shown,
 )
 from ._checks import (
+    NETWORK_FITTED,
     Unfit,
     check_network_fitted,
     check_network_state,
@@ -122,8 +123,6 @@ def _trusted_types() -> list[str]:
 
 
 # -- writing ----------------------------------------------------------------------------------
-_NETWORK_FITTED = ("n_features_in_", "feature_names_in_", "seed_", "stop_reason_",
-                   "epochs_planned_")
 # skorch's record of which names to check, not a parameter a user sets.
 _NETWORK_SKIP = ("_params_to_validate",)
 _MISSING = object()
@@ -146,7 +145,7 @@ def _saved_network(net) -> SavedNetwork:
     if not getattr(net, "initialized_", False) or not hasattr(net, "module_"):
         return SavedNetwork(f"{cls.__module__}.{cls.__qualname__}", params, None, {})
     state = {k: v.detach().cpu().numpy().copy() for k, v in net.module_.state_dict().items()}
-    fitted = {k: getattr(net, k) for k in _NETWORK_FITTED if hasattr(net, k)}
+    fitted = {k: getattr(net, k) for k in NETWORK_FITTED if hasattr(net, k)}
     fitted["history"] = json.dumps(list(net.history), default=_json_number)
     return SavedNetwork(f"{cls.__module__}.{cls.__qualname__}", params, state, fitted)
 
