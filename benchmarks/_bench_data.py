@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sklearn_bsym import kinematics
 from sklearn_bsym.datasets import make_dimuon_events
 from sklearn_bsym.preprocessing import MomentumSmearer, PtReweighter
 
@@ -36,3 +37,23 @@ def extended_pool(pool_X, pool_y, n_pool: int, *, resolution: float = 0.10):
     X, y = make_dimuon_events(extra, random_state=2)
     X = MomentumSmearer(resolution, random_state=3).fit_transform(X)
     return np.concatenate([pool_X, X]), np.concatenate([pool_y, y])
+
+
+def tail_event(energy: float) -> np.ndarray:
+    """One event (8,) of the far tail: a muon of ``energy`` GeV at eta 2.37 (pT ``energy /
+    5.4``, inside the acceptance), the other back to back in phi with the same pT at eta 0, as
+    a high-mass Drell-Yan event or a mis-measured track gives (one such event in a
+    training set collapsed 0.3.0's PFN)."""
+    pt = energy / 5.4
+    return np.concatenate([kinematics.from_pt_eta_phi_mass(pt, np.arccosh(5.4), 0.3, 0.0),
+                           kinematics.from_pt_eta_phi_mass(pt, 0.0, 0.3 + np.pi, 0.0)])
+
+
+def with_tail_event(X, y, energy: float, seed: int):
+    """``(X, y)`` with one background event, drawn with ``seed``, replaced by
+    :func:`tail_event` (label 0): the same number of events, so a fit's batches are the same
+    but for that one event."""
+    X, y = X.copy(), y.copy()
+    at = np.random.default_rng(seed).choice(np.flatnonzero(y == 0))
+    X[at], y[at] = tail_event(energy), 0
+    return X, y

@@ -20,6 +20,8 @@ variables (``hgb_collider``, the strongest conventional classifier).
     python benchmarks/default_recipe.py --reweighter '{"binning": "uniform", "n_bins": 20}' \\
         --tag hybrid=hybrid_uniform --models hybrid  # training weights of another binning
     python benchmarks/default_recipe.py --before previous.csv 0.2.0  # the before/after table
+    python benchmarks/default_recipe.py --sizes 2000 8000 --models pfn invariant hybrid \\
+        --tail 6500 13000 --output benchmarks/results/default_recipe_tail  # one tail event
     python benchmarks/default_recipe.py --quick               # tiny check that it runs
 
 Each fit runs in this process with one torch thread and is timed in CPU seconds. One CSV row per
@@ -31,7 +33,11 @@ discriminant in bins of leading-muon pT and dimuon mass (``<stem>_bins.csv``, th
 ``benchmarks/hybrid_edge.py``). ``--grid`` adds ``<stem>_oracle.md``: per size the grid's
 points, the best one and the default's distance to it. ``--cost`` adds the architectures' cost:
 multiply-adds per event (forward pass) and the FLOP/s each network's fit achieved against this
-machine's single-thread matrix-product peak.
+machine's single-thread matrix-product peak. ``--tail ENERGY...`` adds, per fit, a fit on the
+same events with one background event replaced by an event with a muon of ENERGY GeV
+(``_bench_data.tail_event``; rows named ``MODEL_tail6.5TeV``), and ``<stem>_tail.md``: each
+model's AUC shift by that one event (paired by seed) and the spread of its AUC over the training
+subsets (the seeds draw them), worst against median.
 """
 
 from __future__ import annotations
@@ -55,10 +61,10 @@ from sklearn_bsym.preprocessing import (
 from sklearn_bsym.studies import MODEL_STYLE, MODEL_TABLE, NETWORKS
 
 try:
-    from _bench_data import extended_pool
+    from _bench_data import extended_pool, with_tail_event
     from hybrid_edge import N_POOL, RESOLUTION, binned_loss, diagnostic_test_set
 except ImportError:  # run as a module
-    from benchmarks._bench_data import extended_pool
+    from benchmarks._bench_data import extended_pool, with_tail_event
     from benchmarks.hybrid_edge import (
         N_POOL,
         RESOLUTION,
@@ -175,6 +181,10 @@ def main(argv=None) -> pd.DataFrame:
                         help="PtReweighter keyword arguments of the training weights, e.g. "
                              "'{\"binning\": \"uniform\"}' (tag the rows with --tag); the "
                              "test AUC keeps the library's default weights")
+    parser.add_argument("--tail", type=float, nargs="+", default=[], metavar="GEV",
+                        help="beside each fit, one on the same events with a background event "
+                             "replaced by one with a muon of GEV GeV (rows MODEL_tail<E>TeV); "
+                             "writes <stem>_tail.md")
     parser.add_argument("--cost", action="store_true",
                         help="multiply-adds per event and achieved FLOP/s of each network")
     parser.add_argument("--before", nargs=2, metavar=("PREVIOUS_CSV", "LABEL"),
@@ -192,6 +202,7 @@ def main(argv=None) -> pd.DataFrame:
     # (model, variant, row name) of every fit per size and seed; variants beside the defaults.
     runs = [(m, None, tags.get(m, m)) for m in args.models]
     runs += [(m, v, f"{m}_{v}") for v in args.variant for m in args.models if m in NETWORKS]
+    runs += [(m, ("tail", e), tail_name(m, e)) for e in args.tail for m in args.models]
     grids = [(m, json.loads(text)) for m, text in args.grid]
     for model, grid in grids:
         if model not in MODELS:
@@ -232,13 +243,17 @@ def main(argv=None) -> pd.DataFrame:
                 if (name, n, seed) in have:
                     continue
                 given = dict(params.get(model, {}))
+                X_fit, y_fit, w_fit = Xt, yt, w
                 if isinstance(variant, dict):  # a grid point
                     given.update(variant)
+                elif isinstance(variant, tuple):  # one tail event in the same training set
+                    X_fit, y_fit = with_tail_event(Xt, yt, variant[1], seed=2000 + seed)
+                    w_fit = reweighter.fit(X_fit, y_fit).compute_sample_weight(X_fit, y_fit)
                 elif variant:
                     given.update(VARIANTS[variant](n))
                 est = make_estimator(model, seed, given)
                 cpu, wall = time.process_time(), time.perf_counter()
-                fit_weighted(est, Xt, yt, w)
+                fit_weighted(est, X_fit, y_fit, w_fit)
                 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
                 score = est.predict_proba(X_test)[:, 1]
                 auc = weighted_roc_auc(y_test, score, X_test)
@@ -251,7 +266,7 @@ def main(argv=None) -> pd.DataFrame:
                     row["stop_reason"] = est.stop_reason_
                     row["macs_per_event"] = matmul_flops(est, training=False) / 2
                     # Events through a training step; validation and BatchNorm passes aside.
-                    n_fit = len(est.get_split_datasets(est.event_tensors(Xt, yt))[0])
+                    n_fit = len(est.get_split_datasets(est.event_tensors(X_fit, y_fit))[0])
                     flops = matmul_flops(est, training=True) * n_fit * len(est.history)
                     row["gflops_achieved"] = flops / cpu / 1e9
                     row["peak_gflops"] = peak / 1e9
@@ -267,7 +282,10 @@ def main(argv=None) -> pd.DataFrame:
                       f" epochs {row['epochs']:4.0f} ({cpu:.1f} CPU s)", flush=True)
     df = pd.DataFrame(rows)
     df = df[df["model"].isin([name for _, _, name in runs]) & df["n_train"].isin(args.sizes)]
-    write_report(df[~df["model"].str.contains("|", regex=False)], ceiling, stem)
+    tails = df["model"].isin([name for _, v, name in runs if isinstance(v, tuple)])
+    write_report(df[~df["model"].str.contains("|", regex=False) & ~tails], ceiling, stem)
+    if args.tail:
+        write_tail_report(df, args.models, args.tail, stem)
     if grids:
         write_oracle(df, [m for m, _ in grids], stem)
     if args.before:
@@ -275,6 +293,63 @@ def main(argv=None) -> pd.DataFrame:
         write_before_after(before[before["n_train"].isin(args.sizes)], df, ceiling, stem,
                            label=args.before[1])
     return df
+
+
+def tail_name(model: str, energy: float) -> str:
+    """The rows of ``model`` fitted with one tail event of ``energy`` GeV."""
+    return f"{model}_tail{energy / 1000:g}TeV"
+
+
+#: Issue 34: no network's AUC moves by more than this when one tail event joins its training
+#: set, and the PFN's worst training subset is within SPREAD_ALLOWED of its median.
+TAIL_SHIFT_ALLOWED = 0.005
+SPREAD_ALLOWED = 0.02
+
+
+def write_tail_report(df: pd.DataFrame, models: list[str], energies: list[float],
+                      stem: Path) -> pd.DataFrame:
+    """``<stem>_tail.md``: per model, size and tail energy the AUC shift by one tail event
+    (paired by seed: the same training events but one), mean ± standard deviation and the
+    largest; per model and size the spread of the plain fits over the training subsets."""
+    auc = df.pivot_table(index=["n_train", "seed"], columns="model", values="test_auc")
+    rows, spread = [], []
+    for model in models:
+        if model not in auc:
+            continue
+        for n, part in auc.groupby(level="n_train"):
+            plain = part[model].dropna()
+            spread.append({"model": model, "n_train": n, "subsets": len(plain),
+                           "median": f"{plain.median():.4f}", "worst": f"{plain.min():.4f}",
+                           "best": f"{plain.max():.4f}",
+                           "median - worst": f"{plain.median() - plain.min():.4f}",
+                           "check": ("ok" if plain.median() - plain.min() <= SPREAD_ALLOWED
+                                     else "MISSED") if model == "pfn" else "-"})
+            for energy in energies:
+                name = tail_name(model, energy)
+                if name not in part:
+                    continue
+                shift = (part[name] - part[model]).dropna()
+                rows.append({"model": model, "n_train": n, "tail event": f"{energy:g} GeV",
+                             "AUC without": f"{plain.mean():.4f}",
+                             "AUC with": f"{part[name].mean():.4f}",
+                             "shift (mean ± std)": f"{shift.mean():+.4f} ± "
+                                                   f"{shift.std(ddof=1):.4f}",
+                             "largest |shift|": f"{shift.abs().max():.4f}",
+                             "seeds": len(shift),
+                             "check": "ok" if abs(shift.mean()) <= TAIL_SHIFT_ALLOWED
+                             else "MISSED"})
+    shifts, spreads = pd.DataFrame(rows), pd.DataFrame(spread)
+    text = "\n".join([
+        "One tail event in the training set: each fit again on the same events "
+        "with one background event replaced by an event with a muon of the given energy; the "
+        f"pT-weighted test AUC shift, paired by seed (check: |mean| <= {TAIL_SHIFT_ALLOWED}).",
+        "", shifts.to_markdown(index=False) if len(shifts) else "(no tail fits)", "",
+        "The spread over the training subsets (one per seed) of the plain fits (check, for "
+        f"the PFN: median - worst <= {SPREAD_ALLOWED}).", "",
+        spreads.to_markdown(index=False), ""])
+    (stem.parent / f"{stem.name}_tail.md").write_text(text)
+    print(text)
+    return shifts
 
 
 #: How far below its grid's best point a default may be (issue 28: the PFN within 0.01).

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from pandas.testing import assert_frame_equal
 from sklearn.pipeline import Pipeline, make_pipeline
 
@@ -236,6 +236,31 @@ def test_a_newer_format_is_refused_with_the_upgrade(tmp_path):
     message = _refusal(path)
     assert f"written in model format {FORMAT_VERSION + 1} by sklearn_bsym 9.0.0" in message
     assert "pip install -U sklearn-bsym" in message
+
+
+@pytest.mark.parametrize("name", ["invariant", "smeared_hybrid"])
+def test_a_network_of_format_1_is_refused_with_the_fix(models, tmp_path, name):
+    # Format 1 (0.3.0) networks were trained on momenta divided by 100 GeV; read through this
+    # version's log-scale inputs their weights would score wrongly, silently.
+    path = save_model(models[name], tmp_path / "m.skops")
+    manifest = read_model_info(path)
+    manifest["format_version"] = 1
+    manifest["versions"]["sklearn_bsym"] = "0.3.0"
+    _rewrite(path, manifest=manifest)
+    message = _refusal(path)
+    assert "trained by sklearn_bsym 0.3.0 (model format 1)" in message
+    assert "Refit it with this version" in message
+
+
+def test_a_model_of_format_1_without_a_network_still_loads(tmp_path):
+    X, y = make_dimuon_events(200, random_state=0)
+    model = PtReweighter().fit(X, y)
+    path = save_model(model, tmp_path / "m.skops")
+    manifest = read_model_info(path)
+    manifest["format_version"] = 1
+    _rewrite(path, manifest=manifest)
+    assert_allclose(load_model(path).compute_sample_weight(X, y),
+                    model.compute_sample_weight(X, y))
 
 
 @pytest.mark.parametrize("content", [b"just text", b""])
@@ -601,3 +626,14 @@ def test_a_network_saved_on_cuda_loads_on_the_cpu_without_cuda(models, monkeypat
     assert net.device == "cpu" and net.device_ == "cpu"
     X = make_dimuon_events(100, random_state=2)[0]
     assert_array_equal(net.predict_proba(X), models["invariant"].predict_proba(X))
+
+
+def test_a_network_whose_sizes_follow_its_fit_loads_at_those_sizes(tmp_path):
+    # The hybrid's "auto" layer sizes follow the size of its fit (a shallow invariant route
+    # below 2,000 events): the file keeps n_events_, so the loaded network is built as fitted.
+    X, y = make_dimuon_events(300, random_state=0)
+    small = HybridClassifier(max_epochs=1, random_state=0).fit(X, y)
+    assert small.n_events_ == 300
+    loaded = load_model(save_model(small, tmp_path / "small.skops"))
+    assert loaded.n_events_ == 300
+    assert_array_equal(loaded.predict_proba(X), small.predict_proba(X))

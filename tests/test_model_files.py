@@ -47,8 +47,8 @@ def data():
 
 @pytest.fixture(scope="module")
 def fitted(data):
-    """A gradient-boosted tree, a network, and a network behind a 0.1 pT smearing (as
-    ``fit --resolution 0.1`` trains)."""
+    """A gradient-boosted tree, a network, and a network and a tree behind a 0.1 pT smearing
+    (as ``fit --resolution 0.1`` trains)."""
     X, y = data
     network = InvariantClassifier(hidden_sizes=(16,), max_epochs=1, random_state=0)
     return {
@@ -60,6 +60,11 @@ def fitted(data):
             ("clf", PtReweightedClassifier(InvariantClassifier(
                 hidden_sizes=(16,), max_epochs=1, random_state=0),
                 reweighter=PtReweighter(n_bins=20))),
+        ]).fit(X, y),  # fmt: skip
+        "smeared_hgb": Pipeline([
+            ("smear", MomentumSmearer(0.1, random_state=0)),
+            ("clf", make_pipeline(DimuonFeatures(), HistGradientBoostingClassifier(
+                max_iter=5, random_state=0))),
         ]).fit(X, y),  # fmt: skip
     }
 
@@ -445,27 +450,33 @@ def test_a_model_without_smearing_records_an_empty_measurement(files):
                      " HistGradientBoostingClassifier)", "skipped": [], "smearing": []}
 
 
-def test_a_format_1_file_loads_as_its_measured_part_with_a_warning(files, fitted, data,
-                                                                   tmp_path):
-    X, _ = data
-    members = _members(files["smeared"])
-    manifest = json.loads(members["sklearn_bsym.json"])
-    del manifest["measured"]  # what sklearn_bsym 0.3.0 wrote
-    manifest["format_version"] = 1
-    members["sklearn_bsym.json"] = json.dumps(manifest).encode()
-    old = _write(tmp_path / "old.skops", members)
-    with pytest.warns(UserWarning, match=r"model format 1, which did not record the smearing "
-                      r"step\(s\) 'smear'.*measured=False gives the whole model"):
-        loaded = load_model(old)
-    assert_array_equal(loaded.predict_proba(X), measured_model(fitted["smeared"]).predict_proba(X))
-    whole = load_model(old, measured=False)  # asked for the whole: nothing to warn about
-    assert_array_equal(whole.predict_proba(X), fitted["smeared"].predict_proba(X))
-    members = _members(files["network"])
+def _as_format_1(path, tmp_path, name):
+    """The file ``path`` as sklearn_bsym 0.3.0 wrote it: model format 1, no measured entry."""
+    members = _members(path)
     manifest = json.loads(members["sklearn_bsym.json"])
     del manifest["measured"]
     manifest["format_version"] = 1
+    manifest["versions"]["sklearn_bsym"] = "0.3.0"
     members["sklearn_bsym.json"] = json.dumps(manifest).encode()
-    load_model(_write(tmp_path / "old_plain.skops", members))  # no smearing: no warning
+    return _write(tmp_path / name, members)
+
+
+def test_a_format_1_file_loads_as_its_measured_part_with_a_warning(files, fitted, data,
+                                                                   tmp_path):
+    # Format 1 networks read momenta on another scale and are refused (tests/test_deploy.py);
+    # a tree behind a smearer loads as its measured part, with a warning.
+    X, _ = data
+    old = _as_format_1(files["smeared_hgb"], tmp_path, "old.skops")
+    with pytest.warns(UserWarning, match=r"model format 1, which did not record the smearing "
+                      r"step\(s\) 'smear'.*measured=False gives the whole model"):
+        loaded = load_model(old)
+    assert_array_equal(loaded.predict_proba(X),
+                       measured_model(fitted["smeared_hgb"]).predict_proba(X))
+    whole = load_model(old, measured=False)  # asked for the whole: nothing to warn about
+    assert_array_equal(whole.predict_proba(X), fitted["smeared_hgb"].predict_proba(X))
+    load_model(_as_format_1(files["hgb"], tmp_path, "old_plain.skops"))  # no smearing: no warning
+    assert "Refit it with this version" in _refusal(
+        _as_format_1(files["smeared"], tmp_path, "old_network.skops"))
 
 
 def test_score_refuses_a_crafted_tree_in_one_line(files, tmp_path, capsys):
@@ -507,12 +518,7 @@ def test_score_reads_a_format_1_file_as_measured(files, fitted, tmp_path, capsys
     from sklearn_bsym.datasets import save_events
     from sklearn_bsym.datasets._io import _CSV_FLOATS
 
-    members = _members(files["smeared"])
-    manifest = json.loads(members["sklearn_bsym.json"])
-    del manifest["measured"]
-    manifest["format_version"] = 1
-    members["sklearn_bsym.json"] = json.dumps(manifest).encode()
-    old = _write(tmp_path / "old.skops", members)
+    old = _as_format_1(files["smeared_hgb"], tmp_path, "old.skops")
     X = make_dimuon_events(50, random_state=3)[0]
     save_events(tmp_path / "e.parquet", X)
     with warnings.catch_warnings():
@@ -523,7 +529,7 @@ def test_score_reads_a_format_1_file_as_measured(files, fitted, tmp_path, capsys
     assert "warning: Model file" in captured.err and "is of model format 1" in captured.err
     assert "the model's measuring step(s) 'smear' are left out" in captured.out
     scores = pd.read_csv(tmp_path / "s.csv", **_CSV_FLOATS)["score"].to_numpy()
-    assert_array_equal(scores, measured_model(fitted["smeared"]).predict_proba(X)[:, 1])
+    assert_array_equal(scores, measured_model(fitted["smeared_hgb"]).predict_proba(X)[:, 1])
 
 
 def test_a_detector_model_saves_and_a_crafted_one_is_refused(data, tmp_path):

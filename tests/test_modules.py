@@ -16,6 +16,9 @@ from sklearn_bsym.nn import (
     make_mlp,
     n_invariants,
 )
+from sklearn_bsym.nn._modules import MASS_ROUNDING, PARTICLE_INPUTS, _without_mass_rounding
+from sklearn_bsym.nn._training import recalibrate_batchnorm
+from sklearn_bsym.preprocessing import MomentumSmearer
 
 
 def _events(n=16, n_particles=2, seed=0):
@@ -95,8 +98,10 @@ def test_invariant_network_precomputed_matches_four_vectors():
     pre = InvariantNetwork(hidden_sizes=(8,), precomputed=True).eval()
     pre.load_state_dict(net.state_dict())
     p = _events(9)
-    # in float64, as the network computes them (a muon's m^2 cancels in float32)
-    inv = kinematics.minkowski_invariants(p.double(), log_scale=True).float()
+    # in float64, as the network computes them (a muon's m^2 cancels in float32), each
+    # particle's m^2 within its rounding floor read as 0
+    raw = kinematics.minkowski_invariants(p.double())
+    inv = kinematics.signed_log(_without_mass_rounding(raw, p.double())).float()
     assert inv.shape == (9, n_invariants(2))
     assert_allclose(net(p).detach().numpy(), pre(inv).detach().numpy(), rtol=1e-5)
     with pytest.raises(ValueError, match="precomputed invariants"):
@@ -127,12 +132,16 @@ def test_hybrid_poolings_and_contexts(pooling, context):
 
 def test_hybrid_context_values():
     p = _events(4)
+
+    def read(gev):  # momenta as the networks read them: sign(p) log(1 + |p| / 100 GeV)
+        return np.sign(gev) * np.log1p(np.abs(gev) / 100.0)
+
     assert_allclose(HybridNetwork(context="first").context_of(p)[:, 0].numpy(),
-                    kinematics.pt(p[:, 0]).numpy() / 100.0, rtol=1e-6)
+                    read(kinematics.pt(p[:, 0]).numpy()), rtol=1e-6)
     assert_allclose(HybridNetwork(context="leading").context_of(p)[:, 0].numpy(),
-                    kinematics.pt(p).amax(1).numpy() / 100.0, rtol=1e-6)
+                    read(kinematics.pt(p).amax(1).numpy()), rtol=1e-6)
     assert_allclose(HybridNetwork(context=[6]).context_of(p)[:, 0].numpy(),
-                    p[:, 1, 2].numpy() / 100.0, rtol=1e-6)
+                    read(p[:, 1, 2].numpy()), rtol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -176,7 +185,9 @@ def test_particle_inputs_collider_features_and_padding():
     x = torch.as_tensor(X, dtype=torch.float32).reshape(-1, 2, 4)
     feats = net.particle_map.features(x)
     assert feats.shape == (50, 2, 7)
-    assert_allclose(feats[..., 4], torch.hypot(x[..., 0], x[..., 1]) / 100, rtol=1e-5)
+    assert_allclose(feats[..., :4], torch.sign(x) * torch.log1p(x.abs() / 100), rtol=1e-5)
+    assert_allclose(feats[..., 4], torch.log1p(torch.hypot(x[..., 0], x[..., 1]) / 100),
+                    rtol=1e-5)
     assert_allclose(feats[..., 6], torch.asinh(x[..., 2] / torch.hypot(x[..., 0], x[..., 1])),
                     rtol=1e-4, atol=1e-5)
     # A padded third slot changes nothing and gives finite features (no log 0, no 0/0).
@@ -185,3 +196,65 @@ def test_particle_inputs_collider_features_and_padding():
     assert_allclose(net(padded).detach(), net(x).detach(), atol=1e-5)
     with pytest.raises(ValueError, match="particle_inputs must be one of"):
         ParticleFlowNetwork(particle_inputs="polar")
+
+
+
+def _tail_event(energy: float) -> torch.Tensor:
+    """One dimuon event (1, 2, 4) whose first muon has ``energy`` GeV (pT ``energy / 5.4``, eta
+    2.37, inside the acceptance), the second back to back in phi with the same pT: a high-mass
+    Drell-Yan event, or a mis-measured track."""
+    pt = energy / 5.4
+    first = kinematics.from_pt_eta_phi_mass(pt, float(np.arccosh(5.4)), 0.3, 0.0)
+    second = kinematics.from_pt_eta_phi_mass(pt, 0.0, 0.3 + np.pi, 0.0)
+    return torch.as_tensor(np.stack([first, second])[None], dtype=torch.float32)
+
+
+def _batchnorm_variances(net, batches) -> list[torch.Tensor]:
+    """Each BatchNorm layer's running variance, recomputed over ``batches`` as a fit's last
+    step does (``recalibrate_batchnorm``)."""
+    recalibrate_batchnorm(net, batches)
+    return [m.running_var.clone() for m in net.modules()
+            if isinstance(m, torch.nn.BatchNorm1d)]
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("energy", [6_500.0, 13_000.0])
+@pytest.mark.parametrize(
+    ("network", "kwargs"),
+    [(ParticleFlowNetwork, {}), (InvariantNetwork, {}),
+     *((HybridNetwork, {"particle_inputs": inputs}) for inputs in PARTICLE_INPUTS),
+     *((HybridNetwork, {"context": context}) for context in ("leading", "pt_eta", [0, 3]))],
+)
+def test_one_tail_event_cannot_dominate_batchnorm(network, kwargs, energy):
+    # Issue 34: momenta divided by a fixed 100 GeV made one 6.5 TeV event in 2,048 hold 4 to 24
+    # times the variance of all the others at the first BatchNorm of every path (the PFN, the
+    # hybrid's general subnet in each mode, its symmetry factor's context; the invariant net's
+    # through the rounding noise of a muon's m^2), and prediction's running statistics followed:
+    # a PFN fell from AUC 0.76 to 0.55. The event must stay one among the others: with it, no
+    # BatchNorm channel's variance grows by half.
+    torch.manual_seed(0)
+    net = network(**kwargs)
+    X, _ = make_dimuon_events(2048, random_state=0)
+    X = MomentumSmearer(0.10, random_state=1).fit_transform(X)
+    x = torch.as_tensor(X, dtype=torch.float32).reshape(-1, 2, 4)
+    batches = list(x.split(128))
+    with_tail = [b.clone() for b in batches]
+    with_tail[1][7] = _tail_event(energy)[0]
+    bulk = _batchnorm_variances(net, batches)
+    tail = _batchnorm_variances(net, with_tail)
+    growth = [float((t / b.clamp_min(1e-6)).max()) for t, b in zip(tail, bulk, strict=True)]
+    assert max(growth) < 1.5, growth
+
+
+def test_invariant_inputs_hold_no_mass_rounding_noise():
+    # A massless muon's m^2 from float32 components is rounding noise growing as E^2; within
+    # its floor it reads 0, and a real mass above the floor passes (less the floor).
+    net = InvariantNetwork()
+    seen = []
+    net.net.mlp.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    tail = _tail_event(6_500.0)
+    massive = torch.tensor([[[3.0, 4.0, 0.0, 13.0], [0.0, 0.0, 20.0, 20.0]]])
+    net.eval()(torch.cat([tail, massive]))
+    m2 = seen[0][:, 1:3]  # signed_log of m2_0, m2_1
+    assert_allclose(m2[0].numpy(), [0.0, 0.0])
+    assert_allclose(m2[1, 0].numpy(), np.log1p(144.0 - MASS_ROUNDING * 169.0), rtol=1e-6)

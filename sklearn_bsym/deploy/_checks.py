@@ -273,8 +273,10 @@ def _tree_problem(tree: dict, n_features: int, record) -> str | None:
 
 
 # -- networks ----------------------------------------------------------------------------------
-_NETWORK_FITTED = ("n_features_in_", "feature_names_in_", "seed_", "stop_reason_",
-                   "epochs_planned_", "history")
+#: The fitted attributes a model file keeps of a network besides its weights and history
+#: (``n_events_``: the size of its fit, which ``"auto"`` layer sizes follow).
+NETWORK_FITTED = ("n_features_in_", "feature_names_in_", "n_events_", "seed_", "stop_reason_",
+                  "epochs_planned_")
 
 
 def check_network_fitted(net, params: dict, fitted: dict, n_arrays: int) -> list:
@@ -289,7 +291,7 @@ def check_network_fitted(net, params: dict, fitted: dict, n_arrays: int) -> list
         if isinstance(value, list | tuple) and len(value) > max(n_arrays, 2):
             raise Unfit(f"its {type(net).__name__}'s parameter {key} lists {len(value):,} "
                         f"entries, more than its {n_arrays} weight arrays")
-    unknown = sorted(set(fitted) - set(_NETWORK_FITTED))
+    unknown = sorted(set(fitted) - {*NETWORK_FITTED, "history"})
     if unknown or "n_features_in_" not in fitted or "history" not in fitted:
         raise Unfit(f"its {type(net).__name__} has fitted attributes "
                     f"{shown(sorted(fitted))}, not those of a fitted network")
@@ -298,9 +300,10 @@ def check_network_fitted(net, params: dict, fitted: dict, n_arrays: int) -> list
             vars(net)[key] = value
     _check_width(net, type(net).__name__, events=True)
     for key, kind in (("seed_", Integral), ("epochs_planned_", Integral),
-                      ("stop_reason_", str)):
+                      ("n_events_", Integral), ("stop_reason_", str)):
         value = fitted.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, kind) or (
+                key == "n_events_" and value < 1)):
             raise Unfit(f"its {type(net).__name__} has {key}={shown(value)}")
     try:
         history = json.loads(fitted["history"]) if isinstance(fitted["history"], str) else None

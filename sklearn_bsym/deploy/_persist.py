@@ -55,6 +55,7 @@ from ._archive import (
     shown,
 )
 from ._checks import (
+    NETWORK_FITTED,
     Unfit,
     check_network_fitted,
     check_network_state,
@@ -68,8 +69,12 @@ __all__ = ["save_model", "load_model", "read_model_info", "ModelFileError", "FOR
 
 #: The model-file format this version writes; :func:`load_model` reads it and older ones.
 #: Raise it when a change makes files that an older sklearn_bsym would misread. 2: the manifest
-#: records the measured part and its smearing, and loading returns the measured part.
+#: records the measured part and its smearing, and loading returns the measured part; networks
+#: read momenta through ``nn.momentum_inputs`` (a log scale) and single-particle masses above
+#: their rounding floor, so the weights of a network in a format-1 file (trained on momenta
+#: divided by 100 GeV) would score wrongly here and are refused.
 FORMAT_VERSION = 2
+_NETWORK_INPUTS_FORMAT = 2
 _FORMAT = "sklearn-bsym model"
 #: scikit-learn types that a model of this library holds and that skops writes but may not
 #: trust by default: the parts of a fitted HistGradientBoostingClassifier (its trees, arrays of
@@ -118,8 +123,6 @@ def _trusted_types() -> list[str]:
 
 
 # -- writing ----------------------------------------------------------------------------------
-_NETWORK_FITTED = ("n_features_in_", "feature_names_in_", "seed_", "stop_reason_",
-                   "epochs_planned_")
 # skorch's record of which names to check, not a parameter a user sets.
 _NETWORK_SKIP = ("_params_to_validate",)
 _MISSING = object()
@@ -142,7 +145,7 @@ def _saved_network(net) -> SavedNetwork:
     if not getattr(net, "initialized_", False) or not hasattr(net, "module_"):
         return SavedNetwork(f"{cls.__module__}.{cls.__qualname__}", params, None, {})
     state = {k: v.detach().cpu().numpy().copy() for k, v in net.module_.state_dict().items()}
-    fitted = {k: getattr(net, k) for k in _NETWORK_FITTED if hasattr(net, k)}
+    fitted = {k: getattr(net, k) for k in NETWORK_FITTED if hasattr(net, k)}
     fitted["history"] = json.dumps(list(net.history), default=_json_number)
     return SavedNetwork(f"{cls.__module__}.{cls.__qualname__}", params, state, fitted)
 
@@ -504,8 +507,19 @@ def _load(path, *, measured=True) -> tuple[object, dict]:
         raise refuse(path, "it is nested too deeply to be a model") from None
     except Exception as exc:  # zip, JSON and array errors of a damaged file
         raise refuse(path, f"it is damaged ({one_line(exc)})") from None
+
+    def refuse_old_network(saved: SavedNetwork) -> None:
+        if saved.state is not None and manifest["format_version"] < _NETWORK_INPUTS_FORMAT:
+            writer = manifest.get("versions", {}).get("sklearn_bsym", "an older version")
+            raise Unfit(
+                f"its network {saved.cls.rsplit('.', 1)[-1]} was trained by sklearn_bsym "
+                f"{writer} (model format {manifest['format_version']}) on momenta divided by "
+                "100 GeV; this version's networks read them on a log scale (one tail event "
+                "cannot collapse a fit), so those weights would score wrongly. Refit it with "
+                f"this version, or score with sklearn_bsym {writer}")
+
     try:
-        model = _decode(encoded, _derived_attributes())
+        model = _decode(encoded, _derived_attributes(), refuse_old_network)
         if not isinstance(model, BaseEstimator):
             raise Unfit(f"it holds a {type(model).__name__}, not an estimator")
         check_objects(model)
@@ -546,13 +560,15 @@ def _check_agreement(manifest: dict, model, part, steps) -> None:
                     f"{shown(_describe(part), 200)} after {shown([name for name, _ in steps])}")
 
 
-def _decode(obj, derived):
-    """The inverse of :func:`_encode`, in place on the freshly loaded objects."""
+def _decode(obj, derived, check_network):
+    """The inverse of :func:`_encode`, in place on the freshly loaded objects
+    (``check_network`` sees each :class:`SavedNetwork` first)."""
     if isinstance(obj, SavedNetwork):
+        check_network(obj)
         return _network(obj)
     if isinstance(obj, BaseEstimator):
         for k, v in list(vars(obj).items()):
-            setattr(obj, k, _decode(v, derived))
+            setattr(obj, k, _decode(v, derived, check_network))
         for attribute, rebuild in derived.get(type(obj), {}).items():
             try:
                 setattr(obj, attribute, rebuild(obj))
@@ -560,11 +576,11 @@ def _decode(obj, derived):
                 pass
         return obj
     if isinstance(obj, list):
-        return [_decode(v, derived) for v in obj]
+        return [_decode(v, derived, check_network) for v in obj]
     if type(obj) is tuple:
-        return tuple(_decode(v, derived) for v in obj)
+        return tuple(_decode(v, derived, check_network) for v in obj)
     if isinstance(obj, dict):
-        return {k: _decode(v, derived) for k, v in obj.items()}
+        return {k: _decode(v, derived, check_network) for k, v in obj.items()}
     return obj
 
 

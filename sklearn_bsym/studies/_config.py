@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._files import event_file
-from ._models import DEFAULT_MODELS, MODELS, NETWORK_PRESETS
+from ._models import DEFAULT_MODELS, MODEL_TABLE, MODELS, NETWORK_PRESETS
 from ._store import result_set_id
 
 __all__ = [
@@ -244,6 +244,8 @@ class StudyConfig:
         unknown = sorted(set(self.models) - set(MODELS))
         if unknown or not self.models:
             raise ValueError(f"Unknown or no model names {unknown}; choose from {list(MODELS)}.")
+        for name in self.models:
+            MODEL_TABLE[name].check_available()
         if not self.fractions:
             raise ValueError("Give at least one training fraction, e.g. --fractions 0.1 0.5 1.")
         for fraction in self.fractions:
