@@ -42,7 +42,7 @@ def extended_pool(pool_X, pool_y, n_pool: int, *, resolution: float = 0.10):
 def tail_event(energy: float) -> np.ndarray:
     """One event (8,) of the far tail: a muon of ``energy`` GeV at eta 2.37 (pT ``energy /
     5.4``, inside the acceptance), the other back to back in phi with the same pT at eta 0, as
-    a high-mass Drell-Yan event or a mis-measured track gives (issue 34: one such event in a
+    a high-mass Drell-Yan event or a mis-measured track gives (one such event in a
     training set collapsed 0.3.0's PFN)."""
     pt = energy / 5.4
     return np.concatenate([kinematics.from_pt_eta_phi_mass(pt, np.arccosh(5.4), 0.3, 0.0),

@@ -20,8 +20,8 @@ variables (``hgb_collider``, the strongest conventional classifier).
     python benchmarks/default_recipe.py --reweighter '{"binning": "uniform", "n_bins": 20}' \\
         --tag hybrid=hybrid_uniform --models hybrid  # training weights of another binning
     python benchmarks/default_recipe.py --before previous.csv 0.2.0  # the before/after table
-    python benchmarks/default_recipe.py --sizes 2000 8000 --models pfn invariant hybrid \
-        --tail 6500 13000 --output benchmarks/results/default_recipe_tail  # issue 34's checks
+    python benchmarks/default_recipe.py --sizes 2000 8000 --models pfn invariant hybrid \\
+        --tail 6500 13000 --output benchmarks/results/default_recipe_tail  # one tail event
     python benchmarks/default_recipe.py --quick               # tiny check that it runs
 
 Each fit runs in this process with one torch thread and is timed in CPU seconds. One CSV row per
@@ -340,7 +340,7 @@ def write_tail_report(df: pd.DataFrame, models: list[str], energies: list[float]
                              else "MISSED"})
     shifts, spreads = pd.DataFrame(rows), pd.DataFrame(spread)
     text = "\n".join([
-        "One tail event in the training set (issue 34): each fit again on the same events "
+        "One tail event in the training set: each fit again on the same events "
         "with one background event replaced by an event with a muon of the given energy; the "
         f"pT-weighted test AUC shift, paired by seed (check: |mean| <= {TAIL_SHIFT_ALLOWED}).",
         "", shifts.to_markdown(index=False) if len(shifts) else "(no tail fits)", "",

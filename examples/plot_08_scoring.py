@@ -4,10 +4,11 @@ Scoring measured data
 
 A model fitted on truth-level simulation smears its events first, as the detector would. Events
 that a detector has measured must not be smeared again: they are scored by the model's steps
-after the measurement, :func:`~sklearn_bsym.deploy.measured_model`. This example fits such a
-model, saves it to a model file and loads it back, shows what the wrong call (the whole pipeline's
-``predict_proba`` on measured events) does to the scores, scores a file entry by entry with
-:func:`~sklearn_bsym.deploy.score_files`, and runs the network in ONNX Runtime.
+after the measurement, :func:`~sklearn_bsym.deploy.measured_model`, which is what
+:func:`~sklearn_bsym.deploy.load_model` returns from a model file. This example fits such a
+model, saves it to a model file and loads it back, shows what the wrong call (the whole fitted
+pipeline's ``predict_proba`` on measured events) does to the scores, scores a file entry by entry
+with :func:`~sklearn_bsym.deploy.score_files`, and runs the network in ONNX Runtime.
 """
 
 import tempfile
@@ -21,7 +22,14 @@ from sklearn.pipeline import Pipeline
 
 from sklearn_bsym import events
 from sklearn_bsym.datasets import make_dimuon_events
-from sklearn_bsym.deploy import load_model, measured_model, save_model, score_files, to_onnx
+from sklearn_bsym.deploy import (
+    load_model,
+    measured_model,
+    read_model_info,
+    save_model,
+    score_files,
+    to_onnx,
+)
 from sklearn_bsym.nn import HybridClassifier
 from sklearn_bsym.preprocessing import MomentumSmearer, PtReweightedClassifier, weighted_roc_auc
 
@@ -38,19 +46,24 @@ model = Pipeline([
     ("clf", PtReweightedClassifier(HybridClassifier(max_epochs=4, random_state=0))),
 ]).fit(X_sim, y_sim)
 path = save_model(model, folder / "hybrid.skops")
-model = load_model(path)  # loading a model file runs no code from it
-print(f"{path.name}: {path.stat().st_size / 1e3:.0f} kB")
+# Loading runs no code from the file, and gives the part that scores measured events: the
+# file's manifest names the smearing left out.
+loaded = load_model(path)
+print(f"{path.name}: {path.stat().st_size / 1e3:.0f} kB, loads as {type(loaded).__name__}; "
+      f"left out: {read_model_info(path)['measured']['skipped']}")
 
 # %%
 # The double-smearing trap
 # ------------------------
-# Measured events: independent events that went through the detector once. The whole pipeline
-# smears them a second time; :func:`~sklearn_bsym.deploy.measured_model` gives its fitted
-# ``"clf"`` step, which scores them as they are.
+# Measured events: independent events that went through the detector once. The whole fitted
+# pipeline smears them a second time; :func:`~sklearn_bsym.deploy.measured_model` gives its
+# fitted ``"clf"`` step, which scores them as they are, and so does the loaded model.
 X_true, y = make_dimuon_events(10_000, random_state=1)
 X_measured = MomentumSmearer(0.10, random_state=2).fit_transform(X_true)
 right = measured_model(model).predict_proba(X_measured)[:, 1]
 wrong = model.predict_proba(X_measured)[:, 1]
+print("the loaded model's natural call is the right one:",
+      np.array_equal(loaded.predict_proba(X_measured)[:, 1], right))
 for name, score in (("measured_model(model)", right), ("model (smears again)", wrong)):
     print(f"{name:>22}: pT-weighted AUC {weighted_roc_auc(y, score, X_measured):.4f}")
 print(f"the second smearing moves the scores by {np.median(np.abs(wrong - right)):.3f} "
@@ -81,11 +94,10 @@ table["q0"], table["q1"] = charge[:, 0], charge[:, 1]
 table.to_parquet(folder / "data.parquet", index=False)
 mapping = [{"px": f"px{i}", "py": f"py{i}", "pz": f"pz{i}", "E": f"E{i}", "charge": f"q{i}"}
            for i in range(2)]
-summary = score_files(model, folder / "data.parquet", folder / "scores.parquet",
+summary = score_files(loaded, folder / "data.parquet", folder / "scores.parquet",
                       columns=mapping, chunk_size=5_000)
 scores = pd.read_parquet(folder / "scores.parquet")["score"].to_numpy()
-print(f"{summary.n_entries} entries, {summary.n_scored} scored, {summary.n_dropped} NaN; "
-      f"left out: {summary.skipped_steps}")
+print(f"{summary.n_entries} entries, {summary.n_scored} scored, {summary.n_dropped} NaN")
 print("same scores as measured_model:", np.allclose(scores[~np.isnan(scores)],
                                                     right[charge[:, 1] < 0]))
 
@@ -94,7 +106,7 @@ print("same scores as measured_model:", np.allclose(scores[~np.isnan(scores)],
 # ---------------
 # :func:`~sklearn_bsym.deploy.to_onnx` exports the network after the measurement: float32
 # events ``(n, 8)`` in, the signal probability out.
-onnx_path = to_onnx(model, folder / "hybrid.onnx")
+onnx_path = to_onnx(loaded, folder / "hybrid.onnx")
 session = onnxruntime.InferenceSession(str(onnx_path))
 p_onnx = session.run(None, {"events": X_measured.astype(np.float32)})[0]
 p_torch = measured_model(model).predict_proba(X_measured.astype(np.float32))[:, 1]

@@ -116,3 +116,25 @@ def test_ensembles_share_loop_callbacks_and_refuse_others_clearly(data):
     with pytest.raises(ValueError, match="fit members separately"):
         EnsembleClassifier(PFNClassifier(**kwargs, callbacks=[EpochScoring("roc_auc")]),
                            n_members=2).fit(X, y)
+
+
+def test_batchnorm_statistics_come_from_the_first_batches_of_a_pass(data, monkeypatch):
+    """The recalibration of the BatchNorm statistics stops after ``max_events`` events (whole
+    batches of the shuffled training pass; 16,384 by default): a study's fits recompute them
+    every epoch. The default callback's setting is a parameter of the classifier."""
+    from sklearn_bsym.nn import _training
+
+    X, y = data
+    seen = []
+    recalibrate = _training.recalibrate_batchnorm
+
+    def counting(module, batches):
+        batches = list(batches)
+        seen.append(sum(len(b) for b in batches))
+        return recalibrate(module, batches)
+
+    monkeypatch.setattr(_training, "recalibrate_batchnorm", counting)
+    PFNClassifier(**TINY[0][1], **SETTINGS, callbacks__precise_bn__max_events=130).fit(X, y)
+    assert seen == [192]  # three batches of 64 cover 130 events
+    PFNClassifier(**TINY[0][1], **SETTINGS).fit(X, y)
+    assert seen[-1] == 400 < _training.RECALIBRATION_EVENTS

@@ -481,7 +481,10 @@ def test_recipe_follows_the_training_size(cls):
         assert (recipe.lr, recipe.batch_size, recipe.max_epochs) == expected[:3], n
         if cls is HybridClassifier:
             module = dict(recipe.module)
-            assert module == {"F_sizes": (128, 128), "invariant_weight_init": expected[3]}
+            shallow = n < 2_000  # the invariant route of the invariant network's depth
+            assert module == {"F_sizes": (64,) if shallow else (128, 128),
+                              "invariant_sizes": (128, 16) if shallow else (64, 16),
+                              "invariant_weight_init": expected[3]}
             assert f"invariant_weight_init {expected[3]:g}" in str(recipe)
         given = cls(lr=0.5, batch_size=64, max_epochs=3).recipe(n)
         assert (given.lr, given.batch_size, given.max_epochs) == (0.5, 64, 3)
@@ -491,9 +494,40 @@ def test_recipe_follows_the_training_size(cls):
     assert "from 16,000" in unsized or "from 4,000" in unsized, unsized
 
 
+@pytest.mark.parametrize("cls", CLASSES)
+def test_default_recipe_fits_a_few_dozen_events(cls, data):
+    """Default parameters fit 40 events with both classes: the preset's batch is half of them
+    (two batches per epoch), and a validation share that would hold out fewer than 50 events is
+    not used (the fit trains on all of them, for its fixed epochs); the recipe says both."""
+    from sklearn_bsym.nn._training import MIN_VALID_EVENTS
+
+    X, y = data
+    recipe = cls(validation_fraction=0.2).recipe(40)
+    assert (recipe.batch_size, recipe.n_train, recipe.batches_per_epoch) == (20, 40, 2)
+    assert recipe.validation_fraction is None and not recipe.early_stopping
+    text = str(recipe)
+    assert "batch 20 (half the 40 training events, fewer than the preset's 256)" in text
+    assert f"a 0.2 share would hold out 8 events, fewer than {MIN_VALID_EVENTS}" in text
+    clf = cls(validation_fraction=0.2, random_state=0).fit(X[:40], y[:40])
+    assert clf.stop_reason_ == "completed" and len(clf.history) == recipe.max_epochs
+    assert "valid_auc" not in clf.history[-1]
+    assert all(len(epoch["batches"]) == 2 for epoch in clf.history)
+    assert np.isfinite(clf.predict_proba(X)).all()
+    # From 50 held-out events on, the split and early stopping are used as asked.
+    assert cls(validation_fraction=0.2).recipe(250).n_valid == 50
+    # The paper preset's batch follows the sample alike; an explicit batch is the user's.
+    assert cls(preset="paper").recipe(40).batch_size == 20
+    with pytest.raises(ValueError, match="fewer than one batch .* leave batch_size=None"):
+        cls(batch_size=64).fit(X[:40], y[:40])
+    with pytest.raises(ValueError, match="Got 3 training events; a network trains on at least 4"):
+        cls().fit(X[:3], np.array([0, 1, 0]))
+
+
 def test_explicit_network_settings_override_the_size_rules():
     clf = HybridClassifier(invariant_weight_init=0.5, F_sizes=(32,))
-    assert dict(clf.recipe(80_000).module) == {"F_sizes": (32,), "invariant_weight_init": 0.5}
+    assert dict(clf.recipe(80_000).module) == {"F_sizes": (32,), "invariant_sizes": (64, 16),
+                                               "invariant_weight_init": 0.5}
+    assert dict(clf.recipe(500).module)["invariant_sizes"] == (128, 16)
     assert not dict(clf.recipe().rules).keys() & {"F_sizes", "invariant_weight_init"}
     assert "invariant_weight_init 0.5" in str(clf.recipe())
     assert clf._module_kwargs(80_000)["invariant_weight_init"] == 0.5
@@ -550,8 +584,14 @@ def test_paper_preset_keeps_the_authors_networks():
 
     assert widths(InvariantClassifier()) == [128, 128, 1]
     assert widths(InvariantClassifier(preset="paper")) == [512, 256, 256, 128, 1]
+    assert widths(PFNClassifier())[-4:] == [256, 256, 128, 1]
+    assert widths(PFNClassifier(preset="paper"))[-4:] == [512, 256, 128, 1]
     fast, paper = HybridClassifier(), HybridClassifier(preset="paper")
-    assert widths(fast)[-3:] == [128, 128, 1] and widths(paper)[-4:] == [512, 256, 128, 1]
+    # 300 events: the fast preset's shallow invariant route (subnet (128, 16), head (64,))
+    assert widths(fast)[-2:] == [64, 1] and widths(paper)[-4:] == [512, 256, 128, 1]
+    invariant = [m.out_features for m in fast.module_.invariant.modules()
+                 if isinstance(m, torch.nn.Linear)]
+    assert invariant == [128, 16]
     assert HybridClassifier().get_params()["F_sizes"] == "auto"  # resolved at fit, not stored
     w_fast = fast.symmetry_factor(X)[:, 1]
     w_paper = paper.symmetry_factor(X)[:, 1]

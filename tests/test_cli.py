@@ -511,7 +511,8 @@ def test_fit_then_score_through_the_command_line(tmp_path, capsys, class_files):
             "--output", str(model_file)]
     assert main(argv) == 0
     captured = capsys.readouterr()
-    assert "Read 800 signal and 800 background events." in captured.err
+    assert ("Read 800 signal and 800 background events (the particles as they are; 2 leptons "
+            "per event).") in captured.err
     assert "Training invariant on 600 signal and 600 background events, smeared by a 0.1 pT " \
            "resolution, pT-reweighted background." in captured.err
     assert re.search(r"Recipe: preset 'fast': AdamW, .* 2 epochs: 1,200 events", captured.err)
@@ -529,13 +530,16 @@ def test_fit_then_score_through_the_command_line(tmp_path, capsys, class_files):
     captured = capsys.readouterr()
     assert ("No smearing: the inputs are taken as measured, so the model's measuring step(s) "
             "'smear' are left out") in captured.out
-    assert "Scored 297 of 300 entries; 3 dropped by the selection are NaN." in captured.out
+    assert ("Scored 297 of 300 entries; 3 dropped by the selection are NaN (3 only same-charge "
+            "leptons).") in captured.out
     assert 'tree.AddFriend("scores", ' in captured.out
     with uproot.open(out) as file:
         scores = file["scores"]["score"].array(library="np")
     kept = np.setdiff1d(np.arange(300), [3, 4, 250])
     assert np.flatnonzero(np.isnan(scores)).tolist() == [3, 4, 250]
-    clf = load_model(model_file)["clf"]
+    clf = load_model(model_file)  # the measured part: the smearing is left out (format 2)
+    assert type(clf).__name__ == "PtReweightedClassifier"
+    assert read_model_info(model_file)["measured"]["skipped"] == ["smear"]
     assert np.allclose(scores[kept], clf.predict_proba(X[kept])[:, 1], rtol=1e-6, atol=0)
 
 
@@ -626,3 +630,302 @@ def test_command_help_does_not_import_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert "HEAVY []" in out
+
+
+# ---------------------------------------------------------------- real collision data
+def _nano(path, events_list, *, extra=()):
+    """A NanoAOD-style file: jagged Muon_pt/eta/phi/mass/charge from events given as
+    ``(n, 4 * P)`` arrays (each event's P muons, charges +, -, +, -, ...), with the
+    ``extra`` muons ``(entry, pt, eta, phi, charge)`` appended."""
+    import awkward as ak
+    import numpy as np
+    import uproot
+
+    from sklearn_bsym import events, kinematics
+
+    p = events.to_particles(events_list)
+    muons = [[(float(kinematics.pt(m)), float(kinematics.eta(m)), float(kinematics.phi(m)),
+               1 - 2 * (k % 2)) for k, m in enumerate(event)] for event in p]
+    for entry, *muon in extra:
+        muons[entry].append(tuple(muon))
+    counts = [len(m) for m in muons]
+    flat = np.array([m for event in muons for m in event]).reshape(-1, 4)
+    branches = {f"Muon_{k}": ak.unflatten(v, counts) for k, v in
+                {"pt": flat[:, 0].astype(np.float32), "eta": flat[:, 1].astype(np.float32),
+                 "phi": flat[:, 2].astype(np.float32),
+                 "mass": np.full(len(flat), 0.10566, np.float32),
+                 "charge": flat[:, 3].astype(np.int32)}.items()}
+    with uproot.recreate(path) as file:
+        file.mktree("Events", {k: v.type for k, v in branches.items()}).extend(branches)
+        file["Runs"] = {"run": np.array([1], np.int32)}  # NanoAOD files hold several trees
+    return path
+
+
+def test_fit_on_forty_events_with_the_defaults(tmp_path, capsys):
+    """A control-region-sized sample: 20 signal and 20 background events fit with the default
+    model and recipe (the batch follows the sample, no validation split at that size)."""
+    from sklearn_bsym.datasets import make_dimuon_events, save_events
+    from sklearn_bsym.deploy import read_model_info
+
+    X, y = make_dimuon_events(200, random_state=3)
+    save_events(tmp_path / "s.parquet", X[y == 1][:20])
+    save_events(tmp_path / "b.parquet", X[y == 0][:20])
+    assert main(["fit", "--signal", str(tmp_path / "s.parquet"), "--background",
+                 str(tmp_path / "b.parquet"), "--output", str(tmp_path / "m.skops")]) == 0
+    err = capsys.readouterr().err
+    assert "batch 20 (half the 40 training events, fewer than the preset's 256)" in err
+    assert "no early stopping: a 0.2 share would hold out 8 events, fewer than 50" in err
+    meta = read_model_info(tmp_path / "m.skops")["metadata"]
+    assert meta["n_signal"] == 20 and meta["support"]["n_events"] == 40
+    assert main(["fit", "--signal", str(tmp_path / "s.parquet"), "--background",
+                 str(tmp_path / "b.parquet"), "--batch-size", "8", "--epochs", "2",
+                 "--output", str(tmp_path / "m8.skops")]) == 0
+    assert "batch 8, 2 epochs: 40 events" in capsys.readouterr().err
+    line = _one_line_error(capsys, ["fit", "--signal", str(tmp_path / "s.parquet"),
+                                    "--background", str(tmp_path / "b.parquet"), "--model",
+                                    "hgb", "--batch-size", "8", "--output",
+                                    str(tmp_path / "h.skops")])
+    assert "--batch-size applies to the networks; hgb is not one" in line
+
+
+def test_four_muons_from_a_collection_fit_and_score(tmp_path, capsys):
+    """H -> ZZ -> 4 mu-like files (two pairs per event) fit with --n-leptons 4; score reads
+    the leptons as the model was fitted, and --pair closest takes the Z candidates of
+    events with an extra muon."""
+    import json
+
+    import numpy as np
+    import uproot
+
+    from sklearn_bsym.datasets import make_dimuon_events
+
+    X, y = make_dimuon_events(400, random_state=0)
+    four = np.hstack([X[:200], X[200:]])
+    sig, bkg = four[y[:200] == 1][:40], four[y[:200] == 0][:40]
+    _nano(tmp_path / "sig.root", sig)
+    _nano(tmp_path / "bkg.root", bkg)
+    model = str(tmp_path / "h4.skops")
+    assert main(["fit", "--signal", str(tmp_path / "sig.root"), "--background",
+                 str(tmp_path / "bkg.root"), "--tree", "Events", "--n-leptons", "4",
+                 "--epochs", "2", "--output", model]) == 0
+    err = capsys.readouterr().err
+    assert "(exclusive mode (exactly 2 leptons of each charge); 4 leptons per event)" in err
+    # Data: two four-muon events with a fifth muon, one with three muons.
+    data = _nano(tmp_path / "data.root", four[:6],
+                 extra=[(1, 8.0, 0.3, 1.0, 1), (4, 12.0, -1.0, 2.0, -1)])
+    out = tmp_path / "scores.root"
+    for pair, nan, said in (("exclusive", [1, 4], "4 scored; dropped: 2 more than 2 of a charge"),
+                            ("closest", [], "6 scored")):
+        assert main(["score", model, str(data), "--tree", "Events", "--pair", pair,
+                     "--output", str(out), "--no-progress", "--counts",
+                     str(tmp_path / "c.json")]) == 0
+        text = capsys.readouterr().out
+        assert f"Selection: {pair} mode" in text and f"{data}: 6 entries, {said}" in text
+        with uproot.open(out) as file:
+            scores = file["scores"]["score"].array(library="np")
+        assert np.flatnonzero(np.isnan(scores)).tolist() == nan
+        counts = json.loads((tmp_path / "c.json").read_text())
+        assert counts["n_scored"] == 6 - len(nan) and counts["files"][0]["n_entries"] == 6
+    assert counts["dropped"] == {"no lepton": 0, "fewer than 4 leptons": 0,
+                                 "fewer than 2 of a charge": 0}
+    line = _one_line_error(capsys, ["score", model, str(data), "--tree", "Events",
+                                    "--n-leptons", "2", "--output", str(out)])
+    assert f"trained on events of 4 leptons but {data} is read with 2" in line
+
+
+def test_nanoaod_with_extra_muons_counts_each_mode(tmp_path, capsys):
+    """The issue's file: events with a third muon are NaN only in exclusive mode, and say so."""
+    import numpy as np
+    import pandas as pd
+
+    from sklearn_bsym.datasets import make_dimuon_events, save_events
+
+    X, y = make_dimuon_events(600, random_state=1)
+    save_events(tmp_path / "s.parquet", X[y == 1])
+    save_events(tmp_path / "b.parquet", X[y == 0])
+    model = str(tmp_path / "m.skops")
+    assert main(["fit", "--signal", str(tmp_path / "s.parquet"), "--background",
+                 str(tmp_path / "b.parquet"), "--model", "invariant", "--epochs", "2",
+                 "--output", model]) == 0
+    data = _nano(tmp_path / "data.root", X[:30],
+                 extra=[(i, 15.0, 0.5, 1.0, 1 - 2 * (i % 2)) for i in range(0, 30, 3)])
+    capsys.readouterr()
+    expected = {"exclusive": "20 scored; dropped: 10 more than one of a charge",
+                "leading": "30 scored", "closest": "30 scored"}
+    for pair, line in expected.items():
+        out = tmp_path / f"{pair}.csv"
+        assert main(["score", model, str(data), "--tree", "Events", "--pair", pair,
+                     "--output", str(out), "--support-column", "outside"]) == 0
+        text = capsys.readouterr().out
+        assert f"{data}: 30 entries, {line}" in text, text
+        table = pd.read_csv(out)
+        assert table["score"].notna().sum() == int(line.split()[0])
+        assert (table["outside"] <= table["score"].notna()).all()
+    assert "Outside the training support:" in text and "flagged in 'outside'" in text
+    assert np.isnan(pd.read_csv(tmp_path / "exclusive.csv")["score"][::3]).all()
+
+
+def test_cms_csv_without_masses_and_a_long_mapping_text(tmp_path, capsys):
+    """A table of pt, eta, phi and charge per muon (CMS 2011 open data style): the muon mass
+    is taken and said once; a four-muon mapping as JSON text (over 255 characters) is read
+    as text, never as a path."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from sklearn_bsym import kinematics
+    from sklearn_bsym.datasets import make_dimuon_events
+
+    X, y = make_dimuon_events(400, random_state=2)
+    p = X.reshape(-1, 2, 4)
+    for name, rows in (("sig", y == 1), ("bkg", y == 0)):
+        q = p[rows]
+        table = {f"{c}{i + 1}": f(q[:, i]) for i in range(2) for c, f in
+                 (("pt", kinematics.pt), ("eta", kinematics.eta), ("phi", kinematics.phi))}
+        table["Q1"], table["Q2"] = 1, -1
+        pd.DataFrame(table).to_csv(tmp_path / f"{name}.csv", index=False)
+    mapping = json.dumps([{"pt": f"pt{i}", "eta": f"eta{i}", "phi": f"phi{i}", "charge": f"Q{i}"}
+                          for i in (1, 2)])
+    assert main(["fit", "--signal", str(tmp_path / "sig.csv"), "--background",
+                 str(tmp_path / "bkg.csv"), "--columns", mapping, "--model", "invariant",
+                 "--epochs", "2", "--output", str(tmp_path / "m.skops")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("Masses: Every particle of the mapping has no mass column, so they take "
+                     "the muon mass, 0.1056584 GeV.") == 1
+    long = json.dumps([{"pt": f"pt{i % 2 + 1}", "eta": f"eta{i % 2 + 1}",
+                        "phi": f"phi{i % 2 + 1}", "mass": 0.10566, "charge": f"Q{i % 2 + 1}"}
+                       for i in range(4)])
+    assert len(long) > 255
+    assert main(["score", str(tmp_path / "m.skops"), str(tmp_path / "sig.csv"), "--columns",
+                 long, "--pair", "closest", "--output", str(tmp_path / "s.csv")]) == 0
+    captured = capsys.readouterr()
+    assert "constant mass, 0.10566 GeV" in captured.err and "Traceback" not in captured.err
+    assert pd.read_csv(tmp_path / "s.csv")["score"].notna().all()
+    assert np.isfinite(pd.read_csv(tmp_path / "s.csv")["score"]).all()
+
+
+def test_signal_and_background_in_two_formats(tmp_path, capsys):
+    """Signal in a NanoAOD collection (tree Events beside Runs), background in a CSV with its
+    own names: --tree reaches the ROOT file only, --background-columns the CSV only."""
+    import json
+
+    import pandas as pd
+
+    from sklearn_bsym.datasets import make_dimuon_events
+    from sklearn_bsym.deploy import read_model_info
+
+    X, y = make_dimuon_events(500, random_state=4)
+    _nano(tmp_path / "sig.root", X[y == 1])
+    q = X[y == 0].reshape(-1, 2, 4)
+    pd.DataFrame({f"{c}_{i}": q[:, i, k] for i in range(2)
+                  for k, c in enumerate(["px", "py", "pz", "e"])}).to_csv(
+        tmp_path / "bkg.csv", index=False, float_format="%.17g")
+    mapping = [{"px": f"px_{i}", "py": f"py_{i}", "pz": f"pz_{i}", "E": f"e_{i}"}
+               for i in range(2)]
+    assert main(["fit", "--signal", str(tmp_path / "sig.root"), "--background",
+                 str(tmp_path / "bkg.csv"), "--tree", "Events", "--background-columns",
+                 json.dumps(mapping), "--model", "invariant", "--epochs", "2", "--output",
+                 str(tmp_path / "m.skops")]) == 0
+    err = capsys.readouterr().err
+    assert f"signal {tmp_path / 'sig.root'}: {(y == 1).sum()} entries" in err
+    assert f"background {tmp_path / 'bkg.csv'}: {(y == 0).sum()} entries" in err
+    meta = read_model_info(tmp_path / "m.skops")["metadata"]
+    assert meta["background_columns"] == mapping and meta["columns"] is None
+
+
+def test_several_files_scored_in_parallel_as_serially(tmp_path, capsys):
+    import pandas as pd
+
+    from sklearn_bsym.datasets import make_dimuon_events, save_events
+
+    X, y = make_dimuon_events(600, random_state=5)
+    save_events(tmp_path / "s.parquet", X[y == 1])
+    save_events(tmp_path / "b.parquet", X[y == 0])
+    model = str(tmp_path / "m.skops")
+    assert main(["fit", "--signal", str(tmp_path / "s.parquet"), "--background",
+                 str(tmp_path / "b.parquet"), "--model", "hgb", "--output", model]) == 0
+    inputs = []
+    for i in range(3):
+        inputs.append(tmp_path / f"run{i}.parquet")
+        save_events(inputs[-1], make_dimuon_events(300, random_state=20 + i)[0])
+    argv = ["score", model, *map(str, inputs), "--no-progress", "--support-column", "out"]
+    assert main([*argv, "--output", str(tmp_path / "serial.parquet")]) == 0
+    assert main([*argv, "--output", str(tmp_path / "parallel.parquet"), "--n-jobs", "2"]) == 0
+    assert main([*argv, "--output", str(tmp_path / "{stem}_s.root"), "--n-jobs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Wrote 900 scores to 3 files" in out
+    serial = pd.read_parquet(tmp_path / "serial.parquet")
+    assert serial.equals(pd.read_parquet(tmp_path / "parallel.parquet"))
+    assert (tmp_path / "run2_s.root").is_file()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["score", "m.skops", "in.root", "--output", "s.root", "--n-leptons", "3"],
+         "--n-leptons: 3 is not an even number >= 2"),
+        (["score", "m.skops", "in.root", "--output", "s.root", "--pair-mass", "-1"],
+         "--pair-mass: -1 is out of range; allowed: (0, inf)"),
+        (["score", "m.skops", "in.root", "--output", "s.root", "--pair", "best"],
+         "invalid choice: 'best'"),
+        (["score", "m.skops", "in.root", "--output", "s.root", "--columns", "absent.json"],
+         "cannot read the mapping file 'absent.json' (No such file or directory); give the "
+         "mapping as JSON text (a list, starting with '[')"),
+        (["score", "m.skops", "in.root", "--output", "s.root", "--columns", "x" * 300],
+         "(File name too long)"),
+    ],
+)
+def test_bad_reader_options_exit_with_a_message(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_pair_mass_without_closest_is_one_line(tmp_path, capsys, class_files):
+    signal, background = class_files
+    line = _one_line_error(capsys, ["fit", "--signal", str(signal), "--background",
+                                    str(background), "--pair-mass", "90", "--output",
+                                    str(tmp_path / "m.skops")])
+    assert "pair_mass=90.0 applies to pair='closest' only; pass pair='closest' (--pair " \
+           "closest)" in line
+
+
+def test_score_help_says_what_nan_means_in_each_mode(capsys):
+    with pytest.raises(SystemExit):
+        main(["score", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for said in ("in exclusive mode one with no lepton, one lepton, leptons of one charge only, "
+                 "or more than one lepton of a charge", "in leading and closest mode one with "
+                 "no lepton of a charge", "--n-jobs", "--dask", "--support-column", "{stem}"):
+        assert said in text, said
+
+
+def test_reader_options_reach_the_study_and_its_result_set(tmp_path):
+    """The study reads its files with the same options; each one enters the result-set id
+    only when it is not the default, so the sets made before the options existed resume."""
+    import json
+
+    from sklearn_bsym.studies import StudyConfig
+
+    for name in ("s.csv", "b.csv"):
+        (tmp_path / name).write_text("x\n1\n")
+    files = ["--signal", str(tmp_path / "s.csv"), "--background", str(tmp_path / "b.csv")]
+    mapping = '[{"pt": "pt1", "eta": "eta1", "phi": "phi1", "charge": "Q1"}]'
+    config = config_from_args(build_parser().parse_args(
+        [*files, "--pair", "closest", "--pair-mass", "90", "--n-leptons", "4",
+         "--background-columns", mapping]))
+    assert (config.pair, config.pair_mass, config.n_leptons) == ("closest", 90.0, 4)
+    assert json.loads(config.background_columns)[0]["charge"] == "Q1"
+    assert config.signal_columns is None
+    plain = config_from_args(build_parser().parse_args(files))
+    options = plain.result_options()
+    assert not {"pair", "pair_mass", "n_leptons", "signal_columns"} & set(options)
+    assert config.result_options()["pair"] == "closest"
+    assert config.result_set_id() != plain.result_set_id()
+    with pytest.raises(ValueError, match="pair_mass applies to pair='closest' only"):
+        StudyConfig(pair_mass=90.0)
+    with pytest.raises(ValueError, match="n_leptons must be an even int >= 2"):
+        StudyConfig(n_leptons=3)

@@ -42,7 +42,14 @@ from skorch import NeuralNet, NeuralNetBinaryClassifier
 from sklearn_bsym._discovery import public_estimators
 from sklearn_bsym.datasets import make_dimuon_events
 from sklearn_bsym.events import feature_names
-from sklearn_bsym.nn import EnsembleClassifier, HybridClassifier, InvariantClassifier, PFNClassifier
+from sklearn_bsym.nn import (
+    EnsembleClassifier,
+    HybridClassifier,
+    InvariantClassifier,
+    LGATrClassifier,
+    PFNClassifier,
+    lgatr_available,
+)
 from sklearn_bsym.preprocessing import PtReweighter
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -62,6 +69,8 @@ TINY = {
     "InvariantClassifier": {"hidden_sizes": (8,), **_NET},
     "HybridClassifier": {"Phi_sizes": (8, 4), "invariant_sizes": (8, 4), "weight_sizes": (8,),
                          "F_sizes": (8,), **_NET},
+    "LGATrClassifier": {"num_blocks": 1, "hidden_mv_channels": 2, "hidden_s_channels": 4,
+                        "num_heads": 1, **_NET},
     "EnsembleClassifier": {"estimator": PFNClassifier(Phi_sizes=(8, 4), F_sizes=(8,),
                                                       max_epochs=2, batch_size=8),
                            "n_members": 2, "random_state": 0},
@@ -78,7 +87,11 @@ def _tiny(cls):
 
 
 CLASSES = public_estimator_classes()
-ESTIMATORS = [_tiny(cls) for cls in CLASSES if cls.__name__ in TINY]
+#: The estimators that need an optional package, and whether it is installed: without it they
+#: are left out of the checks below (tests/test_lgatr.py checks the refusal instead).
+OPTIONAL = {"LGATrClassifier": lgatr_available()}
+ESTIMATORS = [_tiny(cls) for cls in CLASSES
+              if cls.__name__ in TINY and OPTIONAL.get(cls.__name__, True)]
 
 
 def test_every_public_estimator_is_checked():
@@ -123,7 +136,7 @@ _CONTRACT_FAILS = {
     "EnsembleClassifier": (_DATA | _FIT | _CLASSIFIER
                            | (_WEIGHTED - {"check_all_zero_sample_weights_error"})),
     **dict.fromkeys(
-        ["PFNClassifier", "InvariantClassifier", "HybridClassifier"],
+        ["PFNClassifier", "InvariantClassifier", "HybridClassifier", "LGATrClassifier"],
         _DATA | _FIT | _CLASSIFIER | _WEIGHTED
         | {"check_decision_proba_consistency", "check_estimators_partial_fit_n_features"}),
 }
@@ -139,7 +152,7 @@ _DESIGN_FAILS = {
             "settings, as an argument",
             TypeError, r"got unexpected argument\(s\) kwargs;"),
     }
-    for name in ["PFNClassifier", "InvariantClassifier", "HybridClassifier"]
+    for name in ["PFNClassifier", "InvariantClassifier", "HybridClassifier", "LGATrClassifier"]
 }
 _CONTRACT_REASON = ("event contract: the estimator takes canonical events, 4 columns (px, py, "
                     "pz, E) per particle with E >= |p| (sklearn_bsym.events), and 0/1 labels; "
@@ -199,7 +212,8 @@ def test_check_estimator(estimator):
             assert isinstance(exc, kind) and re.search(pattern, str(exc)), repr(exc)
 
 
-@pytest.mark.parametrize("cls", [PFNClassifier, InvariantClassifier, HybridClassifier])
+@pytest.mark.parametrize("cls", [PFNClassifier, InvariantClassifier, HybridClassifier,
+                                 LGATrClassifier])
 def test_networks_take_any_value_until_fit(cls):
     """What ``check_do_not_raise_errors_in_init_or_set_params`` asks, but for the name
     ``kwargs`` (see above), and what ``check_set_params`` asks: every named argument takes any

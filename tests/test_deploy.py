@@ -8,12 +8,14 @@ import pickle
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
+from pandas.testing import assert_frame_equal
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from sklearn_bsym.datasets import make_dimuon_events, save_events
@@ -99,7 +101,11 @@ def test_round_trip_is_bit_identical_in_a_new_process(models, data, tmp_path):
     )
     subprocess.run([sys.executable, "-c", code, str(tmp_path), *models], check=True)
     for name, model in models.items():
-        assert_array_equal(np.load(tmp_path / f"{name}.npy"), model.predict_proba(X), name)
+        # A model that smears loads as its measured part (format 2): it never smears again.
+        assert_array_equal(np.load(tmp_path / f"{name}.npy"),
+                           measured_model(model).predict_proba(X), name)
+    whole = load_model(tmp_path / "smeared_hybrid.skops", measured=False)
+    assert_array_equal(whole.predict_proba(X), models["smeared_hybrid"].predict_proba(X))
 
 
 def test_a_loaded_network_keeps_its_settings_and_history(models, tmp_path):
@@ -394,6 +400,152 @@ def test_bad_outputs_are_refused_before_reading(models, tmp_path, output, match)
         score_files(models["pfn"], tmp_path / "in.csv", tmp_path / output)
 
 
+def test_scores_summarize_each_input_per_reason(models, tmp_path):
+    X, _ = make_dimuon_events(40, random_state=2)
+    charges = np.tile([1, -1], (40, 1))
+    charges[[1, 2, 3]] = [1, 1]
+    _charged_table(X, charges).to_csv(tmp_path / "a.csv", index=False, float_format="%.17g")
+    _charged_table(X[:10], np.tile([-1, -1], (10, 1))).to_csv(tmp_path / "b.csv", index=False)
+    summary = score_files(models["pfn"], [tmp_path / "a.csv", tmp_path / "b.csv"],
+                          tmp_path / "s.csv", columns=MAPPING)
+    assert summary.selection == "exclusive mode (exactly one lepton of each charge)"
+    assert [(f["input"], f["n_entries"], f["n_scored"], f["dropped"]["only same-charge leptons"])
+            for f in summary.files] == [(str(tmp_path / "a.csv"), 40, 37, 3),
+                                        (str(tmp_path / "b.csv"), 10, 0, 10)]
+    assert summary.dropped["only same-charge leptons"] == 13 and summary.outside is None
+    scores = pd.read_csv(tmp_path / "s.csv")["score"]
+    assert scores.size == 50 and scores[40:].isna().all()  # an input without a pair: all NaN
+
+
+def test_inputs_of_other_widths_are_refused_before_scoring(models, tmp_path):
+    """A file read with another number of leptons than the model's: the fix, not torch's
+    'X has 16 features' mid-run."""
+    X, _ = make_dimuon_events(20, random_state=0)
+    save_events(tmp_path / "four.parquet", np.hstack([X, X]))
+    with pytest.raises(ValueError, match=r"trained on events of 2 leptons but .*four.parquet "
+                       r"is read with 4 \(the particles as they are\); pass n_leptons=2"):
+        score_files(models["pfn"], tmp_path / "four.parquet", tmp_path / "s.csv")
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_support_counts_and_flags_the_events_outside(models, tmp_path):
+    from sklearn_bsym.deploy import measure_support, outside_support
+
+    X, _ = make_dimuon_events(3000, random_state=4)
+    support = measure_support(X, quantiles=(0.0, 1.0))
+    assert support["n_events"] == 3000 and support["n_particles"] == 2
+    assert support["mass"][0] >= 70.0 and support["eta"][1] <= 2.5
+    inside = outside_support(X, support)
+    assert list(inside) == ["mass", "pt", "eta"] and not inside.to_numpy().any()
+    # Shift events out of the ranges: a boost to forward eta, a low-mass pair (J/psi-like).
+    low = np.array([[0.0, 1.5, 0.2, 1.52, 0.0, -1.5, 0.2, 1.52]])
+    data = np.vstack([X[:5], low])
+    flags = outside_support(data, support)
+    assert flags.iloc[5].tolist() == [True, True, False] and not flags.iloc[:5].any().any()
+    save_events(tmp_path / "in.parquet", data)
+    summary = score_files(models["pfn"], tmp_path / "in.parquet", tmp_path / "s.parquet",
+                          support=support, support_column="outside")
+    assert summary.outside == {"mass": 1, "pt": 1, "eta": 0, "any": 1}
+    table = pd.read_parquet(tmp_path / "s.parquet")
+    assert table["outside"].tolist() == [False] * 5 + [True]
+    with pytest.raises(ValueError, match="read the events with the model's number of leptons"):
+        outside_support(np.hstack([data, data]), support)
+    with pytest.raises(ValueError, match="support must be a dict of measure_support"):
+        score_files(models["pfn"], tmp_path / "in.parquet", tmp_path / "s.csv",
+                    support={"mass": [1, 2]})
+    with pytest.raises(ValueError, match="support_column needs the model's support"):
+        score_files(models["pfn"], tmp_path / "in.parquet", tmp_path / "s.csv",
+                    support_column="outside")
+    with pytest.raises(ValueError, match="quantiles must be two numbers"):
+        measure_support(X, quantiles=(0.9, 0.1))
+
+
+@pytest.fixture(scope="module")
+def several_inputs(tmp_path_factory):
+    """Five inputs of three formats, one of them with dropped entries."""
+    folder = tmp_path_factory.mktemp("inputs")
+    paths = []
+    for i in range(5):
+        X, _ = make_dimuon_events(700 + 100 * i, random_state=10 + i)
+        path = folder / f"part{i}.{('parquet', 'csv', 'csv.gz')[i % 3]}"
+        if i == 2:
+            charges = np.tile([1, -1], (len(X), 1))
+            charges[::7] = [1, 1]
+            path = folder / "part2.csv"
+            _charged_table(X, charges).to_csv(path, index=False, float_format="%.17g")
+        else:
+            save_events(path, X)
+        paths.append(path)
+    return paths
+
+
+def _read_scores(path):
+    return pd.read_parquet(path) if str(path).endswith(".parquet") else pd.read_csv(
+        path, **_CSV_FLOATS)
+
+
+@pytest.mark.parametrize("backend", [{"n_jobs": 2}, {"dask": "local", "n_jobs": 2}])
+def test_parallel_scores_are_the_serial_ones(models, several_inputs, tmp_path, backend):
+    """Each input scored by another process gives the serial scores bit for bit, into one
+    output in the inputs' order or one output per input (on Dask: the latter, which starts
+    one cluster)."""
+    from sklearn_bsym.deploy import measure_support
+
+    if "dask" in backend:
+        pytest.importorskip("distributed")
+    inputs = several_inputs[:2] + several_inputs[3:]  # the tables in the layout of save_events
+    options = {"support": measure_support(make_dimuon_events(2000, random_state=0)[0]),
+               "support_column": "outside", "chunk_size": 300}
+    serial = score_files(models["smeared_hybrid"], inputs, tmp_path / "serial.parquet",
+                         **options)
+    whole = _read_scores(tmp_path / "serial.parquet")
+    if "dask" not in backend:
+        parallel = score_files(models["smeared_hybrid"], inputs, tmp_path / "parallel.parquet",
+                               **options, **backend)
+        assert_frame_equal(_read_scores(tmp_path / "parallel.parquet"), whole)
+        assert parallel.files == [{**f, "output": str(tmp_path / "parallel.parquet")}
+                                  for f in serial.files]
+        assert parallel.outside == serial.outside
+    each = score_files(models["smeared_hybrid"], inputs, str(tmp_path / "{stem}_s.csv"),
+                       **options, **backend)
+    assert [Path(o).name for o in each.outputs] == ["part0_s.csv", "part1_s.csv",
+                                                    "part3_s.csv", "part4_s.csv"]
+    assert [f["n_entries"] for f in each.files] == [f["n_entries"] for f in serial.files]
+    assert each.outside == serial.outside
+    parts = pd.concat([_read_scores(o) for o in each.outputs], ignore_index=True)
+    assert_frame_equal(parts, whole)
+
+
+def _malloc_trim_threshold():
+    import os
+
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+def test_local_dask_workers_keep_glibcs_malloc_defaults():
+    """Dask's MALLOC_TRIM_THRESHOLD_=65536 made a network's prediction 3-4 times slower in a
+    worker (every batch tensor mapped afresh): the local cluster's workers run without it."""
+    pytest.importorskip("distributed")
+    from sklearn_bsym.studies import dask_backend
+
+    with dask_backend("local", n_workers=1) as client:
+        assert list(client.run(_malloc_trim_threshold).values()) == [None]
+
+
+def test_output_patterns(models, several_inputs, tmp_path):
+    summary = score_files(models["hgb"], several_inputs[2], str(tmp_path / "{index}.root"),
+                          columns=MAPPING)
+    assert summary.outputs == [tmp_path / "0.root"] and summary.n_dropped == 129  # every 7th
+    other = tmp_path / "other"
+    other.mkdir()
+    save_events(other / "part0.parquet", make_dimuon_events(10, random_state=0)[0])
+    with pytest.raises(ValueError, match=r"gives .*part0.csv to several inputs .*add \{index\}"):
+        score_files(models["hgb"], [several_inputs[0], other / "part0.parquet"],
+                    str(tmp_path / "{stem}.csv"))
+    with pytest.raises(ValueError, match=r"names \['name'\]; an output pattern knows"):
+        score_files(models["hgb"], several_inputs[0], str(tmp_path / "{name}.csv"))
+
+
 # ---------------------------------------------------------------- ONNX
 @pytest.fixture(scope="module")
 def onnxruntime():
@@ -474,3 +626,14 @@ def test_a_network_saved_on_cuda_loads_on_the_cpu_without_cuda(models, monkeypat
     assert net.device == "cpu" and net.device_ == "cpu"
     X = make_dimuon_events(100, random_state=2)[0]
     assert_array_equal(net.predict_proba(X), models["invariant"].predict_proba(X))
+
+
+def test_a_network_whose_sizes_follow_its_fit_loads_at_those_sizes(tmp_path):
+    # The hybrid's "auto" layer sizes follow the size of its fit (a shallow invariant route
+    # below 2,000 events): the file keeps n_events_, so the loaded network is built as fitted.
+    X, y = make_dimuon_events(300, random_state=0)
+    small = HybridClassifier(max_epochs=1, random_state=0).fit(X, y)
+    assert small.n_events_ == 300
+    loaded = load_model(save_model(small, tmp_path / "small.skops"))
+    assert loaded.n_events_ == 300
+    assert_array_equal(loaded.predict_proba(X), small.predict_proba(X))

@@ -379,7 +379,8 @@ def test_foreign_csv_with_mapping(tmp_path, data):
     assert_allclose(load_event_file(parquet, columns=FOREIGN, max_events=10), X[:10])
     X2, y2 = make_labelled_dataset(path, path, columns=FOREIGN, shuffle=False)
     assert X2.shape == (2 * len(X), 8)
-    with pytest.raises(ValueError, match=r"no .*e\+ e- pair .*\(-11, 11\)"):
+    with pytest.raises(ValueError, match=r"no event with the leptons .*an e\+ e- pair.*"
+                       r"pdg_id is -11 or 11"):
         load_event_file(path, columns=FOREIGN, lepton="e")
     with pytest.raises(ValueError, match=r"has no column 'E_0'"):
         load_event_file(path, columns=[{**FOREIGN[0], "E": "E_0"}, FOREIGN[1]])
@@ -392,14 +393,15 @@ def test_foreign_csv_mapping_errors(tmp_path, data):
     frame = pd.read_csv(mixed)
     frame.loc[1, "id_0"] = 13  # two mu-: not a pair
     frame.to_csv(mixed, index=False)
-    with pytest.warns(UserWarning, match=r"Skipped 1 of 3 .*ids are not the mu\+ mu- pair"):
+    with pytest.warns(UserWarning, match=r"Skipped 1 of 3 .*1 with only same-charge leptons"
+                      r".*pdg_id is -13 or 13"):
         assert load_event_file(mixed, columns=FOREIGN).shape == (2, 8)
-    with pytest.raises(ValueError, match=r"no usable pair in its 200 events"):
+    with pytest.raises(ValueError, match=r"no event with the leptons asked for in its 200 events"):
         load_event_file(path, columns=FOREIGN)
     for bad, match in [
         ({"px": "px_0"}, "must be a list with one dict per particle"),
-        ([{"px": "px_0", "py": "py_0"}], r"needs exactly px, py, pz, E or pt, eta, phi, mass"),
-        ([FOREIGN[0]], "needs exactly 2 particles"),
+        ([{"px": "px_0", "py": "py_0"}], r"needs exactly px, py, pz, E or pt, eta, phi \(and mass"),
+        ([FOREIGN[0]], "maps 1 particle\\(s\\) with a pdg_id.*map an even number"),
         ([FOREIGN[0], {k: v for k, v in FOREIGN[1].items() if k != "pdg_id"}],
          "same ordering key"),
     ]:

@@ -156,7 +156,7 @@ def test_real_file_max_events(lhe_dir):
 def test_selection_order_and_skip_warning(tmp_path, gz):
     events = [EVENT_MUMU_REVERSED, EVENT_EE, EVENT_MUMU_JET, EVENT_MU_E]
     path = _write_lhe(tmp_path / ("f.lhe.gz" if gz else "f.lhe"), events, gz=gz)
-    msg = r"skipped 2 of 4 events .*\(1 have neither, 1 only one of the two, 0 more than one\)"
+    msg = r"skipped 2 of 4 events .*: 1 with no lepton, 1 with one lepton\. Looked for a mu\+ mu-"
     with pytest.warns(UserWarning, match=msg):
         X = load_lhe(path)
     assert_array_equal(X, np.array([MU_PLUS + MU_MINUS, MU_PLUS + MU_MINUS]))
@@ -169,7 +169,7 @@ def test_gzip_detected_from_content(tmp_path):
 
 def test_event_with_two_antimuons_is_skipped(tmp_path):
     path = _write_lhe(tmp_path / "f.lhe", [EVENT_THREE_MU, EVENT_MUMU_JET])
-    with pytest.warns(UserWarning, match=r"skipped 1 of 2 .* 1 more than one"):
+    with pytest.warns(UserWarning, match=r"skipped 1 of 2 .* 1 with more than one of a charge"):
         X = load_lhe(path)
     assert X.shape == (1, 8)
 
@@ -487,8 +487,13 @@ def test_load_event_file_dispatch(tmp_path, mixed_lhe):
 
 def test_load_event_file_errors(tmp_path):
     save_events(tmp_path / "f.csv", _events())
-    with pytest.raises(ValueError, match=r"\['return_info'\] do not apply to the table"):
-        load_event_file(tmp_path / "f.csv", return_info=True)
+    with pytest.raises(ValueError, match=r"\['step_size'\] do not apply to the table"):
+        load_event_file(tmp_path / "f.csv", step_size=10)
+    X, info = load_event_file(tmp_path / "f.csv", return_info=True)
+    assert info == {"selection": "the particles as they are", "n_events_read": len(X),
+                    "n_selected": len(X), "n_skipped": 0, "skipped": {}}
+    with pytest.raises(ValueError, match="layout of save_events .* through a column mapping"):
+        load_event_file(tmp_path / "f.csv", pair="leading")
     (tmp_path / "f.root").write_bytes(b"root")
     with pytest.raises(ValueError, match="Could not open .*f.root as a ROOT file"):
         load_event_file(tmp_path / "f.root")
@@ -724,3 +729,171 @@ def test_labelled_dataset_of_several_files_per_class(tmp_path):
     save_events(tmp_path / "wide.csv", np.hstack([X[:5], X[:5]]))
     with pytest.raises(ValueError, match=r"signal files hold events of different widths"):
         make_labelled_dataset([tmp_path / "s1.parquet", tmp_path / "wide.csv"], X[:5])
+
+
+# ---------------------------------------------------------------- LHE: pair modes, N leptons
+EVENT_FOUR_MU = _BEAMS + [(-13, 1, MU_PLUS), (13, 1, MU_MINUS), (-13, 1, E_PLUS),
+                          (13, 1, E_MINUS)]
+
+
+def test_lhe_pair_modes_and_four_leptons(tmp_path):
+    path = _write_lhe(tmp_path / "f.lhe", [EVENT_THREE_MU, EVENT_FOUR_MU, EVENT_MUMU_JET])
+    with pytest.warns(UserWarning, match=r"skipped 2 of 3 .*2 with more than one of a charge"):
+        assert load_lhe(path).shape == (1, 8)
+    # leading: the higher-pT mu+ (E_PLUS's momentum, 40 GeV, over MU_PLUS's 22 GeV)
+    X, info = load_lhe(path, pair="leading", return_info=True)
+    assert info["skipped"] == {"no lepton": 0, "one lepton": 0, "only same-charge leptons": 0}
+    assert_array_equal(X[0], E_PLUS + MU_MINUS)
+    assert_array_equal(X[1], E_PLUS + E_MINUS)
+    masses = {(a, b): float(kinematics.mass(np.add(a, b))) for a in (MU_PLUS, E_PLUS)
+              for b in (MU_MINUS, E_MINUS)}
+    best = min(masses, key=lambda k: abs(masses[k] - Z_MASS))
+    X_z = load_lhe(path, pair="closest")
+    assert_array_equal(X_z[1], best[0] + best[1])
+    # Four muons: the two mu+ then the two mu-, each by decreasing pT.
+    with pytest.warns(UserWarning, match=r"skipped 2 of 3 .*2 with fewer than 4 leptons.*"
+                      r"Looked for 4 leptons, 2 mu\+ and 2 mu-"):
+        X4, info = load_lhe(path, n_leptons=4, return_info=True)
+    assert X4.shape == (1, 16) and info["selection"].startswith("exclusive mode (exactly 2")
+    assert_array_equal(X4[0], E_PLUS + MU_PLUS + E_MINUS + MU_MINUS)
+
+
+def test_lhe_in_chunks_counts_per_reason(mixed_lhe):
+    from sklearn_bsym.datasets import read_event_chunks
+
+    chunks = read_event_chunks(mixed_lhe, chunk_size=3)
+    list(chunks)
+    assert chunks.info == {"selection": "exclusive mode (exactly one lepton of each charge)",
+                           "n_events_read": 4, "n_selected": 2, "n_skipped": 2,
+                           "skipped": {"no lepton": 1, "one lepton": 1,
+                                       "only same-charge leptons": 0,
+                                       "more than one of a charge": 0}}
+    empty = read_event_chunks(mixed_lhe, lepton="tau", allow_empty=True)
+    assert sum(c.selected.sum() for c in empty) == 0 and empty.info["n_events_read"] == 4
+
+
+# ---------------------------------------------------------------- mappings: masses, N particles
+def _cms_csv(path, n=12, *, charges=None, mass=False):
+    """A CMS 2011-style dimuon table: pt1, eta1, phi1, Q1, pt2, ... (and M1, M2 with mass)."""
+    rng = np.random.default_rng(0)
+    table = {}
+    for i in (1, 2):
+        table.update({f"pt{i}": rng.uniform(20, 50, n), f"eta{i}": rng.normal(size=n),
+                      f"phi{i}": rng.uniform(-3, 3, n), f"Q{i}": np.full(n, 3 - 2 * i)})
+        if mass:
+            table[f"M{i}"] = np.full(n, 0.2)
+    frame = pd.DataFrame(table)
+    if charges is not None:
+        for row, (q1, q2) in charges.items():
+            frame.loc[row, ["Q1", "Q2"]] = [q1, q2]
+    frame.to_csv(path, index=False, float_format="%.17g")
+    return frame
+
+
+CMS_MAPPING = [{"pt": f"pt{i}", "eta": f"eta{i}", "phi": f"phi{i}", "charge": f"Q{i}"}
+               for i in (1, 2)]
+
+
+def test_mapping_without_mass_takes_the_leptons(tmp_path):
+    from sklearn_bsym.datasets import LEPTON_MASSES
+    from sklearn_bsym.datasets._columns import mass_note
+
+    frame = _cms_csv(tmp_path / "cms.csv", charges={3: (-1, 1), 5: (1, 1)})
+    with pytest.warns(UserWarning, match="Skipped 1 of 12 .*1 with only same-charge leptons"):
+        X = load_event_file(tmp_path / "cms.csv", columns=CMS_MAPPING)
+    assert_allclose(kinematics.mass(X.reshape(-1, 4)), LEPTON_MASSES[13], rtol=1e-6)
+    assert_allclose(kinematics.pt(X[:, :4]), np.delete(np.where(frame.Q1 > 0, frame.pt1,
+                                                                frame.pt2), 5))
+    with pytest.warns(UserWarning, match="Skipped 1 of 12"):
+        X_e = load_event_file(tmp_path / "cms.csv", columns=CMS_MAPPING, lepton="e")
+    assert_allclose(kinematics.mass(X_e.reshape(-1, 4)), LEPTON_MASSES[11], atol=1e-6)
+    given = [{**spec, "mass": 0.10566} for spec in CMS_MAPPING]
+    with pytest.warns(UserWarning, match="Skipped 1 of 12"):
+        X_given = load_event_file(tmp_path / "cms.csv", columns=given)
+    assert_allclose(kinematics.mass(X_given.reshape(-1, 4)), 0.10566, rtol=1e-6)
+    assert mass_note(CMS_MAPPING) == ("Every particle of the mapping has no mass column, so "
+                                      "they take the muon mass, 0.1056584 GeV.")
+    assert mass_note(given) == "Every particle of the mapping has a constant mass, 0.10566 GeV."
+    assert mass_note([CMS_MAPPING[0], {**CMS_MAPPING[1], "mass": "M2"}]) == (
+        "Particle 0 has no mass column, so it takes the muon mass, 0.1056584 GeV.")
+    assert mass_note(FOURVECTORS) is None
+
+
+FOURVECTORS = [{"px": f"px{i}", "py": f"py{i}", "pz": f"pz{i}", "E": f"E{i}"} for i in (1, 2)]
+
+
+@pytest.mark.parametrize(
+    ("columns", "kwargs", "match"),
+    [
+        ([{**CMS_MAPPING[0], "mass": -1.0}, CMS_MAPPING[1]], {}, "a constant mass must be"),
+        ([{**CMS_MAPPING[0], "charge": 1}, CMS_MAPPING[1]], {},
+         r"columns\[0\]\['charge'\] = 1 is not a column name .*only 'mass' takes a number"),
+        ([{**CMS_MAPPING[0], "mass": True}, CMS_MAPPING[1]], {}, "is not a column name"),
+        (CMS_MAPPING, {"lepton": (-11, 13)}, "pairs two flavours"),
+        (CMS_MAPPING, {"n_leptons": 4}, "n_leptons=4 is more than the 2 particles"),
+        (FOURVECTORS, {"pair": "leading"}, "has no charge or pdg_id, so its 2 particles"),
+        (FOURVECTORS, {"n_leptons": 4}, "has no charge or pdg_id"),
+    ],
+)
+def test_bad_mappings_say_the_fix(tmp_path, columns, kwargs, match):
+    _cms_csv(tmp_path / "cms.csv")
+    with pytest.raises(ValueError, match=match):
+        load_event_file(tmp_path / "cms.csv", columns=columns, **kwargs)
+
+
+def test_mapping_of_four_charged_particles(tmp_path):
+    """Four mapped muons with charges (0: an empty slot): n_leptons=4 keeps the 2 + 2 rows,
+    n_leptons=2 chooses a pair among the four."""
+    from sklearn_bsym.datasets import read_event_chunks
+
+    rng = np.random.default_rng(1)
+    n = 10
+    table = {}
+    for i in range(4):
+        table.update({f"pt{i}": rng.uniform(20, 50, n), f"eta{i}": rng.normal(size=n),
+                      f"phi{i}": rng.uniform(-3, 3, n), f"q{i}": np.full(n, (-1) ** i)})
+    frame = pd.DataFrame(table)
+    frame.loc[0, "q3"] = 0  # a row with three muons
+    frame.to_parquet(tmp_path / "four.parquet")
+    mapping = [{"pt": f"pt{i}", "eta": f"eta{i}", "phi": f"phi{i}", "charge": f"q{i}"}
+               for i in range(4)]
+    with pytest.warns(UserWarning, match=r"Skipped 1 of 10 .*1 with fewer than 4 leptons"):
+        X4 = load_event_file(tmp_path / "four.parquet", columns=mapping)
+    pt = kinematics.pt(X4.reshape(-1, 4, 4))
+    assert X4.shape == (9, 16) and (pt[:, 0] >= pt[:, 1]).all() and (pt[:, 2] >= pt[:, 3]).all()
+    assert_allclose(np.sort(pt[:, :2], axis=1), np.sort(frame[["pt0", "pt2"]].to_numpy()[1:],
+                                                        axis=1))
+    X2 = load_event_file(tmp_path / "four.parquet", columns=mapping, n_leptons=2,
+                         pair="closest")
+    assert X2.shape == (10, 8)
+    chunks = read_event_chunks(tmp_path / "four.parquet", columns=mapping, chunk_size=4)
+    assert chunks.n_particles == 4
+    assert [c.selected.tolist() for c in chunks][0] == [False, True, True, True]
+    assert chunks.info["skipped"]["fewer than 4 leptons"] == 1
+
+
+def test_labelled_dataset_of_two_formats_with_their_own_mappings(tmp_path):
+    """Signal in a NanoAOD-style ROOT collection (read from its tree), background in a CSV with
+    its own column names: one mapping for one class, the tree for the ROOT file only."""
+    import awkward as ak
+    import uproot
+
+    frame = _cms_csv(tmp_path / "background.csv", n=30)
+    muons = {"pt": [[40.0, 35.0], [50.0, 45.0, 20.0]], "eta": [[0.1, -0.2], [0.3, 0.0, 1.0]],
+             "phi": [[0.0, 3.0], [0.5, -2.5, 1.0]], "mass": [[0.1, 0.1], [0.1, 0.1, 0.1]],
+             "charge": [[1, -1], [-1, 1, 1]]}
+    branches = {f"Muon_{k}": ak.Array(v) for k, v in muons.items()}
+    with uproot.recreate(tmp_path / "signal.root") as file:
+        file.mktree("Events", {k: v.type for k, v in branches.items()}).extend(branches)
+        file["Runs"] = {"run": np.array([1])}
+    X, y, info = make_labelled_dataset(
+        tmp_path / "signal.root", tmp_path / "background.csv", tree="Events",
+        background_columns=CMS_MAPPING, pair="leading", shuffle=False, return_info=True)
+    assert X.shape == (32, 8) and y.tolist() == [1, 1] + [0] * 30
+    assert_allclose(kinematics.pt(X[1].reshape(2, 4)), [45.0, 50.0], rtol=1e-6)
+    assert [i["n_selected"] for i in info["signal"] + info["background"]] == [2, 30]
+    assert info["background"][0]["selection"].startswith("leading mode")
+    assert_allclose(kinematics.pt(X[2:, :4]), frame.pt1, rtol=1e-12)
+    with pytest.raises(ValueError, match="tree='Events' only applies to ROOT files"):
+        make_labelled_dataset(tmp_path / "background.csv", tmp_path / "background.csv",
+                              tree="Events", columns=CMS_MAPPING)

@@ -55,7 +55,8 @@ def _write_nano(path, muons, *, tree="Events", drop=(), kind="ttree"):
 
 
 def test_zmumu_flat_branches_peak_at_the_z(root_dir):
-    with pytest.warns(UserWarning, match=r"Skipped 157 of 2304 .*not of opposite charge"):
+    with pytest.warns(UserWarning,
+                      match=r"Skipped 157 of 2304 .*157 with only same-charge leptons"):
         X, info = load_root(root_dir / "uproot-Zmumu.root", columns=ZMUMU_COLUMNS,
                             return_info=True)
     assert info["tree"] == "events" and info["n_selected"] == 2147
@@ -90,7 +91,8 @@ def test_hzz_jagged_cartesian_collection(root_dir):
 def test_nanoaod_ttree_and_rntuple(root_dir):
     tree_file = root_dir / "nanoAOD_2015_CMS_Open_Data_ttbar.root"
     # 200 ttbar events, none with exactly one mu+ and one mu-: counted, then a clear error.
-    with pytest.raises(ValueError, match=r"no usable pair in its 200 events.*160 with no lepton"):
+    with pytest.raises(ValueError, match=r"no event with the leptons asked for in its 200 "
+                       r"events.*160 with no lepton"):
         load_event_file(tree_file, lepton="mu")
     rntuple = root_dir / "cmsopendata2015_ttbar_19980_NANOAOD_RNTupleImporter_rntuple_v1-0-0-1.root"
     with pytest.warns(UserWarning, match="Skipped 9 of 10"):
@@ -151,7 +153,7 @@ def test_written_nanoaod_selection_and_counts(tmp_path, kind):
 @pytest.mark.parametrize(
     ("muons", "kwargs", "match"),
     [
-        ([[]], {}, r"no usable pair in its 1 events read: 1 with no lepton"),
+        ([[]], {}, r"no event with the leptons asked for in its 1 events read: 1 with no lepton"),
         ([[(30.0, 0.0, 0.0, -1), (20.0, 0.0, 1.0, -1)]], {}, "1 with only same-charge"),
         ([[(30.0, 0.0, 0.0, 1), (20.0, 0.0, 1.0, -1)]], {"lepton": "e"},
          r"no complete jagged Electron collection: it has no Electron_\* branches"),
@@ -334,3 +336,68 @@ def test_real_root_files_in_chunks_match_the_reader(root_dir):
         assert selected.size == chunks.n_entries == info["n_events_read"]
         assert selected.sum() == info["n_selected"]
         assert np.array_equal(np.concatenate([c.X for c in parts]), X)
+
+
+# ---------------------------------------------------------------- pair modes and N leptons
+
+
+def test_real_files_per_pair_mode(root_dir):
+    """The H -> ZZ sample's events with extra muons are kept by the leading and closest modes;
+    its four-muon events read with n_leptons=4; the NanoAOD ttbar files hold (almost) no
+    opposite-charge muon pair in any mode, each file's counts per reason say why."""
+    from sklearn_bsym.datasets import PAIR_MODES, SkippedEventsWarning, read_event_chunks
+
+    hzz = root_dir / "uproot-HZZ.root"
+    near_z = {}
+    for pair, n_selected in (("exclusive", 1364), ("leading", 1406), ("closest", 1406)):
+        with pytest.warns(SkippedEventsWarning):
+            X, info = load_root(hzz, pair=pair, return_info=True)
+        assert info["n_selected"] == n_selected and info["selection"].startswith(pair)
+        assert info["skipped"]["one lepton"] == 949
+        near_z[pair] = np.mean(np.abs(_pair_mass(X) - 91.1876) < 10)
+    assert near_z["closest"] > near_z["leading"]  # the Z candidate, where muons are extra
+    with pytest.warns(SkippedEventsWarning, match="2354 with fewer than 4 leptons"):
+        X4, info = load_root(hzz, n_leptons=4, return_info=True)
+    assert X4.shape == (8, 16) and info["skipped"]["more than 2 of a charge"] == 0
+    pt = kinematics.pt(events.to_particles(X4))
+    assert (pt[:, 0] >= pt[:, 1]).all() and (pt[:, 2] >= pt[:, 3]).all()  # by charge, then pT
+    raw = uproot.open(hzz)["events"].arrays(["Muon_Px", "Muon_Charge"])
+    four = ak.num(raw.Muon_Charge) == 4
+    assert ak.sum(four) == 8
+    assert_allclose(np.sort(np.abs(X4[:, [0, 4, 8, 12]]), axis=1),
+                    np.sort(np.abs(ak.to_numpy(raw.Muon_Px[four])), axis=1), rtol=1e-6)
+    nano = "cmsopendata2015_ttbar_19980_NANOAOD_RNTupleImporter_rntuple_v1-0-0-1.root"
+    # (The RNTuple takes seconds to open: one mode.)
+    for name, kept, reasons, modes in (
+            ("nanoAOD_2015_CMS_Open_Data_ttbar.root", 0, (160, 39, 1), PAIR_MODES),
+            (nano, 1, (6, 2, 1), ("closest",))):
+        for pair in modes:
+            chunks = read_event_chunks(root_dir / name, pair=pair, allow_empty=True)
+            assert sum(c.selected.sum() for c in chunks) == kept
+            counts = chunks.info["skipped"]
+            assert (counts["no lepton"], counts["one lepton"],
+                    counts["only same-charge leptons"]) == reasons
+
+
+def test_written_nanoaod_with_extra_muons(tmp_path):
+    """A NanoAOD-style file whose events hold extra muons: each mode and the counts."""
+    path = _write_nano(tmp_path / "nano.root", muons=[
+        [(40.0, 0.5, 0.1, 1), (35.0, -0.3, 2.9, -1)],
+        [(60.0, 0.0, 0.0, 1), (45.0, 0.2, 3.0, -1), (40.0, -0.1, 0.1, 1), (8.0, 1.5, 1.0, -1)],
+        [(50.0, 0.2, 0.0, -1), (45.0, 0.1, 3.0, 1), (20.0, 0.0, 1.0, 1)],
+        [(30.0, 0.0, 0.0, 1)],
+    ])  # fmt: skip
+    with pytest.warns(UserWarning, match=r"Skipped 3 of 4 .*2 with more than one of a charge.*"
+                      r"pair='leading' or 'closest' \(--pair\) also take"):
+        assert load_root(path).shape == (1, 8)
+    with pytest.warns(UserWarning, match="Skipped 1 of 4 .*1 with one lepton"):
+        X_lead, info = load_root(path, pair="leading", return_info=True)
+    with pytest.warns(UserWarning, match="Skipped 1 of 4"):
+        X_z = load_root(path, pair="closest", step_size=1)
+    assert info["skipped"] == {"no lepton": 0, "one lepton": 1, "only same-charge leptons": 0}
+    assert_allclose(kinematics.pt(events.to_particles(X_lead))[1], [60.0, 45.0], rtol=1e-6)
+    assert_allclose(kinematics.pt(events.to_particles(X_z))[1], [40.0, 45.0], rtol=1e-6)
+    with pytest.raises(ValueError, match="pair_mass=100 applies to pair='closest' only"):
+        load_root(path, pair_mass=100)
+    with pytest.warns(UserWarning, match="Skipped 3 of 4 .*3 with fewer than 4 leptons"):
+        assert load_root(path, n_leptons=4).shape == (1, 16)

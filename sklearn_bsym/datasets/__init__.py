@@ -3,6 +3,7 @@ parquet, CSV)."""
 
 from __future__ import annotations
 
+from ._common import SkippedEventsWarning
 from ._generator import (
     ETA_MAX,
     MASS_MIN,
@@ -32,6 +33,7 @@ from ._io import (
     save_events,
 )
 from ._root import load_root
+from ._select import LEPTON_MASSES, PAIR_MODES
 
 __all__ = [
     "make_dimuon_events",
@@ -59,4 +61,7 @@ __all__ = [
     "read_event_chunks",
     "EventChunks",
     "EventChunk",
+    "PAIR_MODES",
+    "LEPTON_MASSES",
+    "SkippedEventsWarning",
 ]

@@ -21,12 +21,19 @@ __all__ = [
     "finish_selection",
     "refuse_no_selection",
     "one_line",
+    "selection_hint",
+    "SkippedEventsWarning",
 ]
 
 # Charged leptons only: the "positive first" ordering needs the PDG sign convention, in which a
 # negative id is the antiparticle (positive charge) for leptons.
 FLAVOURS = {"e": 11, "mu": 13, "tau": 15}
 FLAVOUR_NAMES = {pid: name for name, pid in FLAVOURS.items()}
+
+
+class SkippedEventsWarning(UserWarning):
+    """A reader skipped events that do not have the leptons asked for (the message counts them
+    per reason; ``return_info=True`` returns the counts)."""
 
 
 def particle_name(pid: int) -> str:
@@ -68,6 +75,27 @@ def lepton_pair(lepton) -> tuple[int, int]:
     raise ValueError(f"lepton must be a name, a PDG id or a pair of ids, got {lepton!r}. {hint}")
 
 
+def selection_hint(selection, flavours: tuple[int, int], skipped: dict[str, int],
+                   note: str = "") -> tuple[str, str]:
+    """(why events were skipped, what was looked for and how to select others) for the counts
+    ``skipped`` of a lepton ``selection`` (a ``LeptonSelection``, or None when the particles are
+    read as they are) of the ``flavours`` pair; ``note`` adds a clause on what counts as a
+    lepton."""
+    detail = ", ".join(f"{n} with {r}" for r, n in skipped.items() if n) or "none skipped"
+    if selection is None:
+        return detail, "return_info=True gives the counts."
+    n = selection.n_leptons
+    name = pair_name(flavours)
+    what = (f"{'an' if name[0] == 'e' else 'a'} {name} pair" if n == 2
+            else f"{n} leptons, {n // 2} {particle_name(flavours[0])} and {n // 2} "
+                 f"{particle_name(flavours[1])}")
+    extra = selection.reasons()[-1]
+    more = ("; pair='leading' or 'closest' (--pair) also take the events with more leptons"
+            if selection.pair == "exclusive" and skipped.get(extra) else "")
+    return detail, (f"Looked for {what}, {selection}{note}{more}; return_info=True gives the "
+                    "counts.")
+
+
 def check_max_events(max_events) -> int | None:
     if max_events is None:
         return None
@@ -90,7 +118,8 @@ def refuse_no_selection(where: str, n_read: int, n_selected: int, detail: str, h
         raise ValueError(f"{where} contains no events (0 entries read).")
     if n_selected == 0:
         raise ValueError(
-            f"{where} has no usable pair in its {n_read} events read: {detail}. {hint}"
+            f"{where} has no event with the leptons asked for in its {n_read} events read: "
+            f"{detail}. {hint}"
         )
 
 
@@ -98,7 +127,8 @@ def finish_selection(
     where: str, blocks: list, n_read: int, n_selected: int, detail: str, hint: str,
     *, stacklevel: int = 3,
 ):
-    """The selected events of all chunks, checked; a UserWarning counting the skipped events,
+    """The selected events of all chunks, checked; a SkippedEventsWarning counting the skipped
+    events,
     a ValueError when none (or no event at all) was read (:func:`refuse_no_selection`).
 
     ``detail`` says why events were skipped (counts per reason), ``hint`` how to select others.
@@ -108,7 +138,7 @@ def finish_selection(
     if n_skipped:
         warnings.warn(
             f"Skipped {n_skipped} of {n_read} events of {where}: {detail}. {hint}",
-            UserWarning,
+            SkippedEventsWarning,
             stacklevel=stacklevel,
         )
     X = np.concatenate(blocks)

@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .._files import atomic_output
 from .._random import check_random_state
 from ..events import check_events, check_labels, feature_names
 from ._columns import (
@@ -34,19 +35,22 @@ from ._columns import (
     check_column_mapping,
     checked_values,
     events_from_columns,
+    mapping_selection,
     mapping_sources,
 )
 from ._common import (
     FLAVOURS,
+    SkippedEventsWarning,
     check_max_events,
     existing_file,
     finish_selection,
     lepton_pair,
     one_line,
     pair_name,
-    particle_name,
     refuse_no_selection,
+    selection_hint,
 )
+from ._select import check_selection
 
 __all__ = [
     "load_lhe",
@@ -134,25 +138,25 @@ def _pair_counts(ids, pair: tuple[int, int]):
 
 
 class _LheSelection:
-    """The lepton-pair selection of :func:`load_lhe`, chunk by chunk (:meth:`select`), with the
+    """The lepton selection of :func:`load_lhe`, chunk by chunk (:meth:`select`), with the
     counts its warning, its error and its ``info`` report over all chunks."""
 
-    def __init__(self, path: Path, pair: tuple[int, int]):
-        self.path, self.pair = path, pair
-        self.n_read = self.n_selected = self.many = self.neither = 0
+    def __init__(self, path: Path, pair: tuple[int, int], selection):
+        self.path, self.pair, self.selection = path, pair, selection
+        self.n_read = self.n_selected = 0
+        self.skipped = dict.fromkeys(selection.reasons(), 0)
         self.lepton_ids: dict[int, int] = {}
         self.pairs = dict.fromkeys(FLAVOURS, 0)
 
-    def select(self, records) -> tuple[np.ndarray, np.ndarray]:
-        """``(X, selected)`` of one chunk of records: the events with exactly one final-state
-        lepton of each id of the pair, and which of the chunk's events they are."""
+    def select(self, records) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+        """``(X, selected, dropped)`` of one chunk of records: the leptons of the pair's ids
+        chosen by the selection among each event's final-state particles, which of the chunk's
+        events are kept, and the others counted per reason."""
         import awkward as ak
 
         particles = records["particles"]
         final = particles[particles["status"] == 1]
         ids = final["id"]
-        n_pos, n_neg = _pair_counts(ids, self.pair)
-        keep = (n_pos == 1) & (n_neg == 1)
         flat_ids = ak.to_numpy(ak.flatten(ids))
         leptons = flat_ids[(np.abs(flat_ids) >= 11) & (np.abs(flat_ids) <= 16)]
         for pid, n in zip(*np.unique(leptons, return_counts=True), strict=True):
@@ -160,48 +164,57 @@ class _LheSelection:
         for name, pid in FLAVOURS.items():
             p, n = _pair_counts(ids, (-pid, pid))
             self.pairs[name] += int(((p == 1) & (n == 1)).sum())
-        self.many += int(((n_pos > 1) | (n_neg > 1)).sum())
-        self.neither += int(((n_pos == 0) & (n_neg == 0)).sum())
+        sign = np.where(flat_ids == self.pair[0], 1, np.where(flat_ids == self.pair[1], -1, 0))
+        vectors = np.stack([ak.to_numpy(ak.flatten(final["vector"][c]))
+                            for c in ("px", "py", "pz", "e")], axis=-1)
+        X, keep, dropped = self.selection.select(ak.to_numpy(ak.num(ids, axis=1)), vectors, sign)
+        for reason, n in dropped.items():
+            self.skipped[reason] += n
         self.n_read += len(keep)
         self.n_selected += int(keep.sum())
         if not keep.any():
-            return np.empty((0, 8)), keep
-        chosen = final[keep]
-        columns = []
-        for pid in self.pair:
-            vectors = chosen[chosen["id"] == pid]["vector"]
-            columns.extend(ak.to_numpy(ak.flatten(vectors[c])) for c in ("px", "py", "pz", "e"))
-        X = np.column_stack(columns).astype(np.float64, copy=False)
+            return X, keep, dropped
         try:
-            return check_events(X, n_particles=2), keep
+            return check_events(X, n_particles=self.selection.n_leptons), keep, dropped
         except ValueError as exc:
             first = self.n_read - len(keep)
             rows = f" (rows count the selected events from event {first} on)" if first else ""
             raise ValueError(
                 f"LHE file {self.path} has unusable lepton four-momenta{rows}: {exc}") from exc
 
+    def explain(self) -> tuple[str, str]:
+        """(why events were skipped, what was looked for and how to select others)."""
+        return selection_hint(self.selection, self.pair, self.skipped)
+
     def refuse_empty(self) -> None:
-        """A ValueError when no event was read, or none has the pair (naming the pairs the file
-        does contain)."""
+        """A ValueError when no event was read, or none has the leptons (naming the pairs the
+        file does contain)."""
         if self.n_read == 0:
             raise ValueError(f"LHE file {self.path} contains no <event> blocks.")
         if self.n_selected:
             return
         contained = [f"{name}+ {name}- pairs in {n} events" for name, n in self.pairs.items() if n]
-        if contained:
+        asked = [name for name, pid in FLAVOURS.items() if pid == abs(self.pair[1])]
+        if contained and not self.pairs[asked[0]]:
             best = max(self.pairs, key=self.pairs.get)
             what = f"it contains {', '.join(contained)}; pass lepton={best!r}"
-        else:
+        elif not contained:
             what = ("it contains no same-flavour lepton pair; final-state lepton ids found: "
                     f"{dict(sorted(self.lepton_ids.items())) or 'none'}")
+        else:
+            detail, hint = self.explain()
+            what = f"{detail}. {hint}"
         raise ValueError(
-            f"LHE file {self.path} has no {pair_name(self.pair)} pairs in its {self.n_read} "
-            f"events read (final-state, status 1 particles); {what}."
+            f"LHE file {self.path} has no {pair_name(self.pair)} "
+            f"{'pairs' if self.selection.n_leptons == 2 else 'leptons as asked'} in its "
+            f"{self.n_read} events read (final-state, status 1 particles); {what}"
+            f"{'' if what.endswith('.') else '.'}"
         )
 
 
-def load_lhe(path, *, lepton="mu", max_events=None, return_info=False):
-    """Read the final-state lepton pair of each event of an LHE file.
+def load_lhe(path, *, lepton="mu", pair="exclusive", pair_mass=None, n_leptons=None,
+             max_events=None, return_info=False):
+    """Read the final-state leptons of each event of an LHE file.
 
     Parameters
     ----------
@@ -209,9 +222,18 @@ def load_lhe(path, *, lepton="mu", max_events=None, return_info=False):
         A Les Houches Event file, plain (``.lhe``) or gzipped (``.lhe.gz``; detected from the
         content, so any name works).
     lepton : {"mu", "e", "tau"}, int or pair of int, default="mu"
-        Which pair to select: a flavour name, an unsigned PDG id (13 for muons, 11 for
+        Which leptons to select: a flavour name, an unsigned PDG id (13 for muons, 11 for
         electrons) or a pair of signed PDG ids, one antilepton (negative id, positive charge)
         and one lepton, e.g. ``(-11, 13)`` for e+ mu-.
+    pair : {"exclusive", "leading", "closest"}, default="exclusive"
+        Which leptons of an event are taken (see :func:`load_root`): exactly one of each
+        charge, the highest-pT one of each charge, or the opposite-charge pair whose mass is
+        closest to ``pair_mass``.
+    pair_mass : float, default=None
+        The mass in GeV of ``pair="closest"`` (None: the Z mass, 91.1876).
+    n_leptons : int, default=None
+        Leptons per event, even, half of each charge (None: 2); ``X`` has ``4 * n_leptons``
+        columns, the positive leptons first, each charge by decreasing pT.
     max_events : int, default=None
         Read only the first ``max_events`` events of the file (before the selection).
     return_info : bool, default=False
@@ -219,62 +241,64 @@ def load_lhe(path, *, lepton="mu", max_events=None, return_info=False):
 
     Returns
     -------
-    X : ndarray of shape (n_selected, 8), float64
-        ``(px, py, pz, E)`` in GeV of the positive lepton, then of the negative lepton.
+    X : ndarray of shape (n_selected, 4 * n_leptons), float64
+        ``(px, py, pz, E)`` in GeV of the positive lepton(s), then of the negative one(s).
     info : dict
-        Only with ``return_info``: ``n_events_read``, ``n_selected``, ``n_skipped``,
-        ``lepton_ids`` (signed PDG id -> number of final-state leptons, neutrinos included, with
-        that id), ``pairs`` (flavour -> number of events with exactly one same-flavour
-        opposite-charge pair) and ``weights`` (the event weights XWGTUP of the selected events).
+        Only with ``return_info``: ``selection`` (the mode in words), ``n_events_read``,
+        ``n_selected``, ``n_skipped``, ``skipped`` (reason -> number of events, in cutflow
+        order), ``lepton_ids`` (signed PDG id -> number of final-state leptons, neutrinos
+        included, with that id), ``pairs`` (flavour -> number of events with exactly one
+        same-flavour opposite-charge pair) and ``weights`` (the event weights XWGTUP of the
+        selected events).
 
     Raises
     ------
     FileNotFoundError
         If there is no file at ``path``.
     ValueError
-        If the file is empty, not valid LHE, has no events, or no event has the requested pair
-        (the message names the pairs the file does contain).
+        If the file is empty, not valid LHE, has no events, or no event has the requested
+        leptons (the message names the pairs the file does contain).
 
     Warns
     -----
-    UserWarning
-        When some events lack exactly one positive and one negative lepton of the requested kind
-        among their final-state (status 1) particles; those events are skipped.
+    SkippedEventsWarning
+        When some events lack the requested leptons among their final-state (status 1)
+        particles; those events are skipped and counted per reason.
     """
     import awkward as ak
 
-    pair = lepton_pair(lepton)
+    pair_ids = lepton_pair(lepton)
+    selection = check_selection(pair, pair_mass, 2 if n_leptons is None else n_leptons)
     max_events = check_max_events(max_events)
     path = existing_file(path)
-    selection = _LheSelection(path, pair)
+    reading = _LheSelection(path, pair_ids, selection)
     blocks, weights = [], []
     for records in _lhe_record_chunks(path, max_events):
-        X, keep = selection.select(records)
+        X, keep, _ = reading.select(records)
         blocks.append(X)
         weights.append(ak.to_numpy(records["eventinfo"]["weight"][keep]).astype(np.float64))
-    selection.refuse_empty()
-    n_read, n_selected = selection.n_read, selection.n_selected
+    reading.refuse_empty()
+    n_read, n_selected = reading.n_read, reading.n_selected
     n_skipped = n_read - n_selected
     if n_skipped:
-        many, neither = selection.many, selection.neither
+        detail, hint = reading.explain()
         warnings.warn(
-            f"load_lhe skipped {n_skipped} of {n_read} events of {path} that do not have exactly "
-            f"one {particle_name(pair[0])} (id {pair[0]}) and one {particle_name(pair[1])} "
-            f"(id {pair[1]}) among their final-state particles ({neither} have neither, "
-            f"{n_skipped - neither - many} only one of the two, {many} more than one). "
-            "Choose another pair with lepton=...; return_info=True gives the counts per flavour.",
-            UserWarning,
+            f"load_lhe skipped {n_skipped} of {n_read} events of {path} (final-state "
+            f"particles): {detail}. {hint}",
+            SkippedEventsWarning,
             stacklevel=2,
         )
     X = np.concatenate(blocks)
     if not return_info:
         return X
     info = {
+        "selection": str(selection),
         "n_events_read": n_read,
         "n_selected": n_selected,
         "n_skipped": n_skipped,
-        "lepton_ids": dict(sorted(selection.lepton_ids.items())),
-        "pairs": selection.pairs,
+        "skipped": dict(reading.skipped),
+        "lepton_ids": dict(sorted(reading.lepton_ids.items())),
+        "pairs": reading.pairs,
         "weights": np.concatenate(weights),
     }
     return X, info
@@ -291,7 +315,8 @@ def save_events(path, X, y=None, truth=None) -> None:
     Parameters
     ----------
     path : str or os.PathLike
-        Output file; ``.parquet``, ``.csv`` or ``.csv.gz``. Overwritten if it exists.
+        Output file; ``.parquet``, ``.csv`` or ``.csv.gz``. Replaced if it exists, once the
+        new file is complete (a link there is replaced, never followed).
     X : array-like of shape (n_events, 4 * n_particles)
         Events in the canonical layout; checked with :func:`sklearn_bsym.events.check_events`.
     y : array-like of shape (n_events,), default=None
@@ -321,10 +346,13 @@ def save_events(path, X, y=None, truth=None) -> None:
             )
         for column in truth.columns:
             table[f"{_TRUTH_PREFIX}{column}"] = truth[column].to_numpy()
-    if suffix == ".parquet":
-        table.to_parquet(path, index=False)
-    else:
-        table.to_csv(path, index=False, float_format="%.17g")
+    # Written whole or not at all, never through a link (see _files.atomic_output).
+    with atomic_output(path) as fh:
+        if suffix == ".parquet":
+            table.to_parquet(fh, index=False)
+        else:
+            table.to_csv(fh, index=False, float_format="%.17g", mode="wb",
+                         compression="gzip" if suffix == ".csv.gz" else None)
 
 
 def _table_guard(path: Path, suffix: str, call, *args, **kwargs):
@@ -477,12 +505,14 @@ def load_events(path, *, return_truth=False):
     return X, y, truth
 
 
-def load_event_file(path, *, lepton="mu", tree=None, columns=None, max_events=None, **kwargs):
+def load_event_file(path, *, lepton="mu", tree=None, columns=None, pair="exclusive",
+                    pair_mass=None, n_leptons=None, max_events=None, return_info=False,
+                    **kwargs):
     """Events ``X`` from any supported file, chosen by its extension.
 
     - ``.root``: :func:`load_root` (TTree or RNTuple; ``tree``, ``lepton``, ``columns`` and
-      further keywords such as ``pair`` or ``step_size``).
-    - ``.lhe`` / ``.lhe.gz``: :func:`load_lhe` (``lepton`` and further keywords).
+      further keywords such as ``step_size``).
+    - ``.lhe`` / ``.lhe.gz``: :func:`load_lhe`.
     - ``.parquet`` / ``.csv`` / ``.csv.gz``: the layout of :func:`save_events`, or any columns
       through a ``columns`` mapping.
 
@@ -491,40 +521,94 @@ def load_event_file(path, *, lepton="mu", tree=None, columns=None, max_events=No
     path : str or os.PathLike
         The event file.
     lepton : default="mu"
-        The lepton pair to select (LHE, ROOT collections, and tables mapped with ``pdg_id``).
+        The leptons to select (LHE, ROOT collections, and tables mapped with ``pdg_id``), and
+        the mass of mapped particles without one.
     tree : str, default=None
         ROOT files only: the TTree or RNTuple (None: the only one in the file).
     columns : list of dict, default=None
         Column mapping for tables and flat ROOT branches: one dict per particle, keys ``px, py,
-        pz, E`` or ``pt, eta, phi, mass`` mapped to the file's column names, plus optionally
-        ``charge`` or ``pdg_id`` (two particles: events are kept when they form an
-        opposite-charge pair, positive first; with ``pdg_id`` the pair of ``lepton``), e.g.
-        ``[{"px": "px_0", "py": "py_0", "pz": "pz_0", "E": "energy_0", "pdg_id": "id_0"},
-        {"px": "px_1", ..., "pdg_id": "id_1"}]``.
+        pz, E`` or ``pt, eta, phi`` and ``mass`` (a column, or a number in GeV such as
+        ``{"mass": 0.10566}``; without it, the mass of ``lepton``: see
+        :data:`~sklearn_bsym.datasets.LEPTON_MASSES`) mapped to the file's column names, plus
+        optionally ``charge`` or ``pdg_id``: then the mapped particles are the event's lepton
+        candidates (a charge or id of 0, or an id not of ``lepton``, marks an empty slot) and
+        ``pair`` and ``n_leptons`` choose among them, positive first; without them the particles
+        are read as they are, in order. E.g. ``[{"px": "px_0", "py": "py_0", "pz": "pz_0",
+        "E": "energy_0", "pdg_id": "id_0"}, {"px": "px_1", ..., "pdg_id": "id_1"}]``.
+    pair : {"exclusive", "leading", "closest"}, default="exclusive"
+        Which leptons of an event are taken (see :func:`load_root`); ROOT collections, LHE
+        files and mappings with a charge or PDG id.
+    pair_mass : float, default=None
+        The mass in GeV of ``pair="closest"`` (None: the Z mass, 91.1876).
+    n_leptons : int, default=None
+        Leptons per event, even, half of each charge (None: 2 from ROOT collections and LHE
+        files, every mapped particle from a mapping); ``X`` has ``4 * n_leptons`` columns.
     max_events : int, default=None
-        Use the first ``max_events`` events of the file (before any pair selection).
+        Use the first ``max_events`` events of the file (before any selection).
+    return_info : bool, default=False
+        Also return the reader's dict of counts: ``selection``, ``n_events_read``,
+        ``n_selected``, ``n_skipped`` and ``skipped`` (reason -> events), and what else the
+        reader says (:func:`load_root`, :func:`load_lhe`).
 
     Returns
     -------
     X : ndarray of shape (n_events, 4 * n_particles), float64
+    info : dict, only with ``return_info``
     """
     from ._root import load_root
 
     max_events = check_max_events(max_events)
+    check_selection(pair, pair_mass, 2 if n_leptons is None else n_leptons)
     path, suffix = _event_format(path, tree, columns)
+    select = {"pair": pair, "pair_mass": pair_mass, "n_leptons": n_leptons,
+              "max_events": max_events, "return_info": return_info}
     if suffix in _ROOT_SUFFIXES:
-        return load_root(path, tree=tree, lepton=lepton, columns=columns,
-                         max_events=max_events, **kwargs)
+        return load_root(path, tree=tree, lepton=lepton, columns=columns, **select, **kwargs)
     if suffix in _LHE_SUFFIXES:
-        return load_lhe(path, lepton=lepton, max_events=max_events, **kwargs)
+        return load_lhe(path, lepton=lepton, **select, **kwargs)
     if kwargs:
         raise ValueError(
             f"Options {sorted(kwargs)} do not apply to the table file {path}; remove them."
         )
     if columns is not None:
-        return _load_mapped_table(path, suffix, columns, lepton, max_events)
-    X, _ = load_events(path)
-    return X if max_events is None else X[:max_events]
+        table = _MappedTable(path, suffix, columns, lepton, pair, pair_mass, n_leptons)
+        blocks, n_read, n_selected = [], 0, 0
+        skipped = table.no_skips()
+        for X, keep, dropped in table.chunks(max_events=max_events):
+            blocks.append(X)
+            n_read += keep.size
+            n_selected += X.shape[0]
+            for reason, n in dropped.items():
+                skipped[reason] += n
+        X = finish_selection(str(path), blocks or [np.empty((0, table.width))], n_read,
+                             n_selected, *table.explain(skipped), stacklevel=3)
+        description = table.describe()
+    else:
+        momenta = _canonical_momenta(path, _table_names(path, suffix))
+        _as_they_are(path, len(momenta) // 4, pair, pair_mass, n_leptons)
+        X, _ = load_events(path)
+        X = X if max_events is None else X[:max_events]
+        skipped, description = {}, _AS_THEY_ARE
+    if not return_info:
+        return X
+    return X, {"selection": description, "n_events_read": len(X) + sum(skipped.values()),
+               "n_selected": len(X), "n_skipped": sum(skipped.values()), "skipped": skipped}
+
+
+#: The selection of a table without charges: every row, its particles as they are.
+_AS_THEY_ARE = "the particles as they are"
+
+
+def _as_they_are(path: Path, n_particles: int, pair, pair_mass, n_leptons) -> None:
+    """Refuse lepton-selection options for a table in the layout of :func:`save_events`, whose
+    particles carry no charge: every row is an event of its particles, in order."""
+    if pair != "exclusive" or pair_mass is not None or n_leptons not in (None, n_particles):
+        raise ValueError(
+            f"{path} is in the layout of save_events ({n_particles} particles per row, without "
+            "charges), so its events are read as they are; pair=..., pair_mass=... and "
+            "n_leptons=... choose leptons by charge: read a table with charges through a column "
+            "mapping with a \"charge\" or \"pdg_id\" key, or remove them."
+        )
 
 
 def _event_format(path, tree, columns) -> tuple[Path, str]:
@@ -555,9 +639,13 @@ class _MappedTable:
     """A table read through a column mapping (checked, with the file's header, when made),
     chunk by chunk (:meth:`chunks`)."""
 
-    def __init__(self, path: Path, suffix: str, columns, lepton):
+    def __init__(self, path: Path, suffix: str, columns, lepton, pair="exclusive",
+                 pair_mass=None, n_leptons=None):
         self.path, self.suffix = path, suffix
-        self.specs = check_column_mapping(columns)
+        self.specs = check_column_mapping(columns, lepton)
+        self.selection = mapping_selection(self.specs, pair, pair_mass, n_leptons)
+        self.width = 4 * (len(self.specs) if self.selection is None
+                          else self.selection.n_leptons)
         self.pair = lepton_pair(lepton)
         names = _table_names(path, suffix)
         missing = [c for c in mapping_sources(self.specs) if c not in names]
@@ -568,37 +656,34 @@ class _MappedTable:
             )
 
     def chunks(self, chunk_size: int = TABLE_CHUNK, max_events: int | None = None):
-        """``(X, selected)`` per chunk of rows (the first ``max_events`` rows, or all)."""
+        """``(X, selected, dropped)`` per chunk of rows (the first ``max_events`` rows, or
+        all)."""
         n_read = 0
         for table in _table_chunks(self.path, self.suffix, mapping_sources(self.specs),
                                    chunk_size):
             if max_events is not None:
                 table = table.iloc[: max_events - n_read]
-            X, keep = events_from_columns(lambda name, t=table: t[name].to_numpy(), self.specs,
-                                          self.pair, str(self.path), first_row=n_read)
+            X, keep, dropped = events_from_columns(
+                lambda name, t=table: t[name].to_numpy(), self.specs, self.selection,
+                self.pair, str(self.path), first_row=n_read)
             n_read += keep.size
-            yield X, keep
+            yield X, keep, dropped
             if max_events is not None and n_read >= max_events:
                 return
 
-    def explain(self, n_skipped: int) -> tuple[str, str]:
-        """(why events were skipped, how to select others)."""
-        detail = f"{n_skipped} whose two particles are not an opposite-charge pair"
-        if "pdg_id" in self.specs[0]:
-            detail = (f"{n_skipped} whose ids are not the {pair_name(self.pair)} pair "
-                      f"({self.pair[0]}, {self.pair[1]})")
-        return detail, "Choose another pair with lepton=... or fix the mapping."
+    def describe(self) -> str:
+        """The selection in words."""
+        return _AS_THEY_ARE if self.selection is None else str(self.selection)
 
+    def no_skips(self) -> dict[str, int]:
+        """Every reason of the selection, counted 0 (the start of a cutflow)."""
+        return {} if self.selection is None else dict.fromkeys(self.selection.reasons(), 0)
 
-def _load_mapped_table(path: Path, suffix: str, columns, lepton, max_events) -> np.ndarray:
-    table = _MappedTable(path, suffix, columns, lepton)
-    blocks, n_read, n_selected = [], 0, 0
-    for X, keep in table.chunks(max_events=max_events):
-        blocks.append(X)
-        n_read += keep.size
-        n_selected += X.shape[0]
-    return finish_selection(str(path), blocks or [np.empty((0, 4 * len(table.specs)))], n_read,
-                            n_selected, *table.explain(n_read - n_selected), stacklevel=4)
+    def explain(self, skipped: dict[str, int]) -> tuple[str, str]:
+        """(why events were skipped, what was looked for and how to select others)."""
+        note = (f" (a particle counts when its pdg_id is {self.pair[0]} or {self.pair[1]}: "
+                "lepton=...)" if "pdg_id" in self.specs[0] else "")
+        return selection_hint(self.selection, self.pair, skipped, note)
 
 
 class EventChunk(NamedTuple):
@@ -616,8 +701,8 @@ class EventChunks:
 
     Iterating gives :class:`EventChunk` s in the file's order. The file's format, tree,
     branches or columns and the options are checked when it is made, before any entry is
-    read; a file none of whose entries passes the selection raises the reader's ValueError at
-    the end of the iteration.
+    read; a file none of whose entries passes the selection (or without entries) raises the
+    reader's ValueError at the end of the iteration, unless made with ``allow_empty=True``.
 
     Attributes
     ----------
@@ -626,30 +711,67 @@ class EventChunks:
     n_entries : int or None
         Entries of the file (of its tree), when the format says it before reading (ROOT,
         parquet); None for CSV and LHE files.
+    selection : str
+        The reader's selection in words (the pair mode and the number of leptons).
+    n_particles : int
+        Particles (leptons) per event of ``X``.
+    info : dict
+        The counts of the entries read so far (all of them once iterated), coffea-cutflow
+        style: ``selection``, ``n_events_read``, ``n_selected``, ``n_skipped`` and ``skipped``
+        (reason -> entries dropped for it, every reason of the mode, in cutflow order).
     """
 
-    def __init__(self, path, *, lepton="mu", tree=None, columns=None, chunk_size=TABLE_CHUNK):
+    def __init__(self, path, *, lepton="mu", tree=None, columns=None, pair="exclusive",
+                 pair_mass=None, n_leptons=None, chunk_size=TABLE_CHUNK, allow_empty=False):
         from ._root import RootReading
 
+        self.allow_empty = bool(allow_empty)
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, Integral) or chunk_size < 1:
             raise ValueError(f"chunk_size must be an int >= 1, got {chunk_size!r}.")
+        check_selection(pair, pair_mass, 2 if n_leptons is None else n_leptons)
         self.chunk_size = int(chunk_size)
         self.path, self._suffix = _event_format(path, tree, columns)
         self.n_entries = None
+        skips: dict[str, int] = {}
         if self._suffix in _ROOT_SUFFIXES:
-            self._source = RootReading(self.path, tree=tree, lepton=lepton, columns=columns)
+            self._source = RootReading(self.path, tree=tree, lepton=lepton, columns=columns,
+                                       pair=pair, pair_mass=pair_mass, n_leptons=n_leptons)
             self.n_entries = self._source.n_entries
+            self.selection, self.n_particles = self._source.describe(), self._source.width // 4
+            skips = self._source.no_skips()
         elif self._suffix in _LHE_SUFFIXES:
-            self._source = lepton_pair(lepton)
+            chosen = check_selection(pair, pair_mass, 2 if n_leptons is None else n_leptons)
+            self._source = (lepton_pair(lepton), chosen)
+            self.selection, self.n_particles = str(chosen), chosen.n_leptons
+            skips = dict.fromkeys(chosen.reasons(), 0)
         else:
             if columns is None:
                 self._source = _canonical_momenta(self.path,
                                                   _table_names(self.path, self._suffix))
+                self.n_particles = len(self._source) // 4
+                _as_they_are(self.path, self.n_particles, pair, pair_mass, n_leptons)
+                self.selection = _AS_THEY_ARE
             else:
-                self._source = _MappedTable(self.path, self._suffix, columns, lepton)
+                self._source = _MappedTable(self.path, self._suffix, columns, lepton, pair,
+                                            pair_mass, n_leptons)
+                self.selection, self.n_particles = (self._source.describe(),
+                                                    self._source.width // 4)
+                skips = self._source.no_skips()
             self.n_entries = _table_rows(self.path, self._suffix)
+        self.info = {"selection": self.selection, "n_events_read": 0, "n_selected": 0,
+                     "n_skipped": 0, "skipped": skips}
+
+    def _count(self, selected: np.ndarray, dropped: dict[str, int]) -> None:
+        info = self.info
+        info["n_events_read"] += selected.size
+        info["n_selected"] += int(selected.sum())
+        info["n_skipped"] = info["n_events_read"] - info["n_selected"]
+        for reason, n in dropped.items():
+            info["skipped"][reason] = info["skipped"].get(reason, 0) + n
 
     def __iter__(self):
+        self.info.update(n_events_read=0, n_selected=0, n_skipped=0,
+                         skipped=dict.fromkeys(self.info["skipped"], 0))
         if self._suffix in _ROOT_SUFFIXES:
             yield from self._root()
         elif self._suffix in _LHE_SUFFIXES:
@@ -661,67 +783,75 @@ class EventChunks:
 
     def _root(self):
         reading = self._source
-        n_read = n_selected = 0
-        skipped: dict[str, int] = {}
         for X, keep, reasons in reading.chunks(step_size=self.chunk_size):
-            n_read += keep.size
-            n_selected += X.shape[0]
-            for reason, n in reasons.items():
-                skipped[reason] = skipped.get(reason, 0) + n
+            self._count(keep, reasons)
             yield EventChunk(X, keep)
-        refuse_no_selection(reading.where, n_read, n_selected, *reading.explain(skipped))
+        if not self.allow_empty:
+            refuse_no_selection(reading.where, self.info["n_events_read"],
+                                self.info["n_selected"], *reading.explain(self.info["skipped"]))
 
     def _lhe(self):
-        selection = _LheSelection(self.path, self._source)
+        selection = _LheSelection(self.path, *self._source)
         for records in _lhe_record_chunks(self.path, None, self.chunk_size):
-            yield EventChunk(*selection.select(records))
-        selection.refuse_empty()
+            X, keep, dropped = selection.select(records)
+            self._count(keep, dropped)
+            yield EventChunk(X, keep)
+        if not self.allow_empty:
+            selection.refuse_empty()
 
     def _mapped(self):
         table = self._source
-        n_read = n_selected = 0
-        for X, keep in table.chunks(self.chunk_size):
-            n_read += keep.size
-            n_selected += X.shape[0]
+        for X, keep, dropped in table.chunks(self.chunk_size):
+            self._count(keep, dropped)
             yield EventChunk(X, keep)
-        refuse_no_selection(str(self.path), n_read, n_selected,
-                            *table.explain(n_read - n_selected))
+        if not self.allow_empty:
+            refuse_no_selection(str(self.path), self.info["n_events_read"],
+                                self.info["n_selected"], *table.explain(self.info["skipped"]))
 
     def _canonical(self):
         n_read = 0
         for table in _table_chunks(self.path, self._suffix, self._source, self.chunk_size):
             X = _canonical_events(table, self._source, self.path, n_read)
             n_read += X.shape[0]
-            yield EventChunk(X, np.ones(X.shape[0], dtype=bool))
-        if n_read == 0:
+            selected = np.ones(X.shape[0], dtype=bool)
+            self._count(selected, {})
+            yield EventChunk(X, selected)
+        if n_read == 0 and not self.allow_empty:
             raise ValueError(
                 f"Event file {self.path} has the event columns but no rows (no events).")
 
 
-def read_event_chunks(path, *, lepton="mu", tree=None, columns=None, chunk_size=TABLE_CHUNK):
+def read_event_chunks(path, *, lepton="mu", tree=None, columns=None, pair="exclusive",
+                      pair_mass=None, n_leptons=None, chunk_size=TABLE_CHUNK,
+                      allow_empty=False):
     """The entries of an event file chunk by chunk, each with the reader's selection.
 
     What :func:`load_event_file` reads, without holding the file in memory and without losing
     track of the entries it drops: each chunk gives the selected events and, for every entry
-    of the chunk, whether it was selected (an event without an opposite-charge lepton pair of
-    the requested kind is not). So results computed on the events can be put back in step with
-    the file's entries, e.g. a score per entry with NaN where the selection dropped the event
-    (what ``python -m sklearn_bsym score`` writes).
+    of the chunk, whether it was selected (an event without the requested leptons is not). So
+    results computed on the events can be put back in step with the file's entries, e.g. a
+    score per entry with NaN where the selection dropped the event (what ``python -m
+    sklearn_bsym score`` writes). The counts per reason are in the reader's ``info``.
 
     Parameters
     ----------
     path : str or os.PathLike
         An event file of any format :func:`load_event_file` reads.
-    lepton, tree, columns
+    lepton, tree, columns, pair, pair_mass, n_leptons
         As :func:`load_event_file`.
     chunk_size : int, default=100_000
         Entries per chunk (events per chunk for LHE files): memory holds one chunk.
+    allow_empty : bool, default=False
+        A file without entries, or none of whose entries passes the selection, is read as it
+        is (every entry not selected) instead of raising the reader's ValueError at the end of
+        the iteration: what scoring a dataset of many files wants.
 
     Returns
     -------
     EventChunks
         Iterate over it for :class:`EventChunk` s ``(X, selected)``; its ``n_entries`` is the
-        file's number of entries where the format says it before reading (ROOT, parquet).
+        file's number of entries where the format says it before reading (ROOT, parquet), its
+        ``info`` the counts per reason of the entries read.
 
     Examples
     --------
@@ -732,32 +862,52 @@ def read_event_chunks(path, *, lepton="mu", tree=None, columns=None, chunk_size=
     >>> chunks = read_event_chunks(path, chunk_size=100)
     >>> chunks.n_entries, [chunk.X.shape[0] for chunk in chunks]
     (250, [100, 100, 50])
+    >>> chunks.info["n_selected"], chunks.selection
+    (250, 'the particles as they are')
     """
-    return EventChunks(path, lepton=lepton, tree=tree, columns=columns, chunk_size=chunk_size)
+    return EventChunks(path, lepton=lepton, tree=tree, columns=columns, pair=pair,
+                       pair_mass=pair_mass, n_leptons=n_leptons, chunk_size=chunk_size,
+                       allow_empty=allow_empty)
 
 
-def _source_events(source, role: str, *, lepton, tree, columns, max_events) -> np.ndarray:
+def _source_events(source, role: str, *, tree_files, max_events,
+                   **options) -> tuple[np.ndarray, list[dict]]:
+    """The events of one class's source and the reader's counts of each of its files."""
     if isinstance(source, str | os.PathLike):
-        return load_event_file(source, lepton=lepton, tree=tree, columns=columns,
-                               max_events=max_events)
+        source = [source]
     if (isinstance(source, list | tuple) and source
             and all(isinstance(s, str | os.PathLike) for s in source)):
-        files = [load_event_file(s, lepton=lepton, tree=tree, columns=columns,
-                                 max_events=max_events) for s in source]
+        files, infos = [], []
+        for path in source:
+            X, info = load_event_file(path, **options, max_events=max_events,
+                                      tree=tree_files(path), return_info=True)
+            files.append(X)
+            infos.append({"path": str(path), **info})
         widths = sorted({X.shape[1] for X in files})
         if len(widths) > 1:
             raise ValueError(
                 f"The {role} files hold events of different widths ({widths} columns); give "
                 "files with the same particle slots."
             )
-        return np.concatenate(files)
+        return np.concatenate(files), infos
     try:
         X = check_events(source)
     except ValueError as exc:
         raise ValueError(
             f"{role} must be a file path or an event array; as an array: {exc}"
         ) from exc
-    return X if max_events is None else X[:max_events]
+    X = X if max_events is None else X[:max_events]
+    return X, [{"path": None, "selection": "the events given", "n_events_read": len(X),
+                "n_selected": len(X), "n_skipped": 0, "skipped": {}}]
+
+
+def _files_of(source) -> list:
+    if isinstance(source, str | os.PathLike):
+        return [source]
+    if isinstance(source, list | tuple) and all(isinstance(s, str | os.PathLike)
+                                                for s in source):
+        return list(source)
+    return []
 
 
 def make_labelled_dataset(
@@ -769,7 +919,13 @@ def make_labelled_dataset(
     lepton="mu",
     tree=None,
     columns=None,
+    signal_columns=None,
+    background_columns=None,
+    pair="exclusive",
+    pair_mass=None,
+    n_leptons=None,
     max_events=None,
+    return_info=False,
 ):
     """Labelled ``(X, y)`` from a signal source and a background source.
 
@@ -784,26 +940,53 @@ def make_labelled_dataset(
         Seed of the shuffle.
     lepton : default="mu"
         Lepton pair to select in LHE and ROOT files (see :func:`load_event_file`).
-    tree, columns : default=None
-        ROOT tree and column mapping for file sources (see :func:`load_event_file`).
+    tree : str, default=None
+        The tree of the ROOT files (see :func:`load_event_file`); when the sources mix ROOT
+        files with other formats, it applies to the ROOT files only.
+    columns : list of dict, default=None
+        Column mapping of the file sources (see :func:`load_event_file`).
+    signal_columns, background_columns : list of dict, default=None
+        The mapping of one class's files instead of ``columns`` (e.g. the background in a CSV
+        with its own column names, the signal in a NanoAOD collection: ``columns=None``,
+        ``background_columns=[...]``).
+    pair, pair_mass, n_leptons : default="exclusive", None, None
+        The lepton selection of the files (see :func:`load_event_file`).
     max_events : int, default=None
         Use at most this many events of each source file or array (the first ones).
+    return_info : bool, default=False
+        Also return the readers' counts: ``{"signal": [...], "background": [...]}``, one dict
+        per file (``path`` and what ``load_event_file(..., return_info=True)`` returns: the
+        selection, events read and selected, the skipped ones per reason), or per array.
 
     Returns
     -------
     X : ndarray of shape (n_signal + n_background, 4 * n_particles)
     y : ndarray of shape (n_signal + n_background,), int64
         1 for signal, 0 for background.
+    info : dict, only with ``return_info``
     """
     max_events = check_max_events(max_events)
-    options = dict(lepton=lepton, tree=tree, columns=columns, max_events=max_events)
-    X_sig = _source_events(signal, "signal", **options)
-    X_bkg = _source_events(background, "background", **options)
+    paths = _files_of(signal) + _files_of(background)
+    mixed = any(_suffix(Path(p)) in _ROOT_SUFFIXES for p in paths) and not all(
+        _suffix(Path(p)) in _ROOT_SUFFIXES for p in paths)
+
+    def tree_files(path):
+        # Mixed formats: the tree is the ROOT files' (a table or LHE file has none).
+        return tree if not mixed or _suffix(Path(path)) in _ROOT_SUFFIXES else None
+
+    options = dict(lepton=lepton, pair=pair, pair_mass=pair_mass, n_leptons=n_leptons,
+                   max_events=max_events, tree_files=tree_files)
+    X_sig, info_sig = _source_events(signal, "signal", columns=columns if signal_columns is None
+                                     else signal_columns, **options)
+    X_bkg, info_bkg = _source_events(background, "background", columns=columns
+                                     if background_columns is None else background_columns,
+                                     **options)
     if X_sig.shape[1] != X_bkg.shape[1]:
         raise ValueError(
             f"signal has {X_sig.shape[1]} columns ({X_sig.shape[1] // 4} particles) but "
             f"background has {X_bkg.shape[1]} ({X_bkg.shape[1] // 4} particles); both need the "
-            "same particle slots (zero-pad the smaller one)."
+            "same particle slots (read both with the same n_leptons, or zero-pad the smaller "
+            "one)."
         )
     X = np.concatenate([X_sig, X_bkg])
     y = np.concatenate(
@@ -812,4 +995,6 @@ def make_labelled_dataset(
     if shuffle:
         order = check_random_state(random_state).permutation(X.shape[0])
         X, y = X[order], y[order]
+    if return_info:
+        return X, y, {"signal": info_sig, "background": info_bkg}
     return X, y

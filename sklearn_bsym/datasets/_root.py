@@ -12,6 +12,7 @@ from ._columns import (
     check_column_mapping,
     checked_values,
     events_from_columns,
+    mapping_selection,
     mapping_sources,
 )
 from ._common import (
@@ -20,8 +21,9 @@ from ._common import (
     finish_selection,
     lepton_pair,
     one_line,
-    pair_name,
+    selection_hint,
 )
+from ._select import check_selection
 
 __all__ = ["load_root", "RootReading"]
 
@@ -29,7 +31,6 @@ __all__ = ["load_root", "RootReading"]
 _COLLECTIONS = {11: "Electron", 13: "Muon", 15: "Tau"}
 _COLLIDER = ("pt", "eta", "phi", "mass")
 _CARTESIAN = ("px", "py", "pz", "e")
-_PAIR_MODES = ("exclusive", "leading")
 _TREE_CLASSES = ("TTree", "ROOT::RNTuple")
 
 
@@ -132,9 +133,10 @@ def _collection_branches(keys, rntuple, flavour, where):
     return found
 
 
-def _chunk_pairs(chunk, branches, rntuple, mode, where, first_entry):
-    """Selected ``(n, 8)`` events of one chunk (its first entry number ``first_entry``), which
-    entries were selected (a boolean each), and the counts of the others per reason."""
+def _chunk_leptons(chunk, branches, rntuple, selection, where, first_entry):
+    """Selected ``(n, 4 * n_leptons)`` events of one chunk (its first entry number
+    ``first_entry``), which entries were selected (a boolean each), and the counts of the others
+    per reason (``selection.select``)."""
     import awkward as ak  # with uproot, only when a ROOT file is read
 
     momentum = [_field(chunk, k, rntuple) for k in branches["momentum"]]
@@ -161,28 +163,7 @@ def _chunk_pairs(chunk, branches, rntuple, mode, where, first_entry):
     else:
         vectors = np.stack(flat, axis=-1)
     q = values(charge, "charge", branches["charge"])
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    pts = ak.unflatten(kinematics.pt(vectors), counts)
-    charges = ak.unflatten(q, counts)
-    n_pos = ak.to_numpy(ak.sum(charges > 0, axis=1))
-    n_neg = ak.to_numpy(ak.sum(charges < 0, axis=1))
-    if mode == "exclusive":
-        keep = (n_pos == 1) & (n_neg == 1)
-    else:
-        keep = (n_pos >= 1) & (n_neg >= 1)
-    picked = []
-    for sign in (charges > 0, charges < 0):
-        # Highest pT of the sign (the only one in "exclusive" mode); -1 ranks other leptons last.
-        best = ak.fill_none(ak.argmax(ak.where(sign, pts, -1.0), axis=1), 0)
-        picked.append(vectors[(starts + ak.to_numpy(best))[keep]])
-    n_leptons = n_pos + n_neg
-    reasons = {
-        "no lepton": int((n_leptons == 0).sum()),
-        "one lepton": int((n_leptons == 1).sum()),
-        "only same-charge leptons": int(((n_leptons >= 2) & ((n_pos == 0) | (n_neg == 0))).sum()),
-        "more than one of a charge": int((~keep & (n_pos >= 1) & (n_neg >= 1)).sum()),
-    }
-    return np.concatenate(picked, axis=1), keep, reasons
+    return selection.select(counts, vectors, q)
 
 
 def _check_columns_exist(keys, rntuple, sources, where):
@@ -206,17 +187,21 @@ def load_root(
     lepton="mu",
     columns=None,
     pair="exclusive",
+    pair_mass=None,
+    n_leptons=None,
     max_events=None,
     step_size="50 MB",
     return_info=False,
 ):
-    """Read the lepton pair of each event of a ROOT TTree or RNTuple, chunk by chunk.
+    """Read the leptons of each event of a ROOT TTree or RNTuple, chunk by chunk.
 
     Without ``columns``, the jagged collection of the chosen lepton (NanoAOD-style
     ``Muon_pt, Muon_eta, Muon_phi, Muon_mass`` or ``Muon_Px, Muon_Py, Muon_Pz, Muon_E``, any case,
-    with ``Muon_charge``; ``Electron_*`` for ``lepton="e"``) is read and one opposite-charge pair
-    per event is selected, positive first. With ``columns``, flat per-event branches are read
-    through a column mapping (one dict per particle, see :func:`load_event_file`).
+    with ``Muon_charge``; ``Electron_*`` for ``lepton="e"``) is read and ``n_leptons`` of each
+    event's leptons are chosen by ``pair``, positive first. With ``columns``, flat per-event
+    branches are read through a column mapping (one dict per particle, see
+    :func:`load_event_file`); with a ``charge`` or ``pdg_id`` key ``pair`` chooses among the
+    mapped particles alike.
 
     Parameters
     ----------
@@ -226,50 +211,63 @@ def load_root(
         Name of the TTree or RNTuple; None picks the only one (an error lists them when there
         are several).
     lepton : {"mu", "e", "tau"} or int, default="mu"
-        The collection (``Muon``, ``Electron``, ``Tau``) to select the pair from.
+        The collection (``Muon``, ``Electron``, ``Tau``) to select the leptons from.
     columns : list of dict, default=None
         Column mapping for flat branches, e.g. ``[{"px": "px1", "py": "py1", "pz": "pz1",
         "E": "E1", "charge": "Q1"}, {... "2"}]``.
-    pair : {"exclusive", "leading"}, default="exclusive"
-        "exclusive" keeps events with exactly one positive and one negative lepton (the rule of
-        :func:`load_lhe`); "leading" keeps events with at least one of each and takes the
-        highest-pT lepton of each charge.
+    pair : {"exclusive", "leading", "closest"}, default="exclusive"
+        Which leptons of an event are taken. "exclusive": events with exactly one positive and
+        one negative lepton (``n_leptons / 2`` of each charge), no more (the rule of
+        :func:`load_lhe`); "leading": events with at least one of each, the highest-pT lepton
+        of each charge; "closest": events with at least one of each, the opposite-charge pair
+        whose mass is closest to ``pair_mass`` (the Z candidate; for four leptons the two
+        closest pairs, one after the other). Events with fewer leptons are dropped and counted.
+    pair_mass : float, default=None
+        The mass in GeV of ``pair="closest"`` (None: the Z mass, 91.1876); only with it.
+    n_leptons : int, default=None
+        Leptons per event, an even number, half of each charge (e.g. 4 for H -> ZZ -> 4
+        leptons); ``X`` has ``4 * n_leptons`` columns, the positive leptons first, each charge
+        by decreasing pT. None: 2 from a collection, every mapped particle with ``columns``.
     max_events : int, default=None
         Read only the first ``max_events`` entries (before the selection).
     step_size : int or str, default="50 MB"
         Chunk size of ``uproot.iterate``: entries, or memory per chunk such as ``"50 MB"``;
         peak memory is one chunk plus the selected events.
     return_info : bool, default=False
-        Also return a dict: ``tree``, ``branches``, ``n_events_read``, ``n_selected``,
-        ``n_skipped`` and ``skipped`` (reason -> number of events).
+        Also return a dict: ``tree``, ``branches``, ``selection`` (the mode in words),
+        ``n_events_read``, ``n_selected``, ``n_skipped`` and ``skipped`` (reason -> number of
+        events, every reason of the mode, in cutflow order).
 
     Returns
     -------
-    X : ndarray of shape (n_selected, 8 or 4 * len(columns)), float64
+    X : ndarray of shape (n_selected, 4 * n_leptons or 4 * len(columns)), float64
     info : dict, only with ``return_info``
 
     Warns
     -----
-    UserWarning
-        When events are skipped (no pair of the requested kind), with the count per reason.
+    SkippedEventsWarning
+        When events are skipped (not enough leptons of the requested kind), with the count per
+        reason.
     """
     max_events = check_max_events(max_events)
-    reading = RootReading(path, tree=tree, lepton=lepton, columns=columns, pair=pair)
+    reading = RootReading(path, tree=tree, lepton=lepton, columns=columns, pair=pair,
+                          pair_mass=pair_mass, n_leptons=n_leptons)
     blocks, n_read, n_selected = [], 0, 0
-    skipped: dict[str, int] = {}
+    skipped = reading.no_skips()
     for X, keep, reasons in reading.chunks(step_size=step_size, max_events=max_events):
         n_read += keep.size
         n_selected += X.shape[0]
         blocks.append(X)
         for reason, n in reasons.items():
             skipped[reason] = skipped.get(reason, 0) + n
-    X = finish_selection(reading.where, blocks or [np.empty((0, 8))], n_read, n_selected,
-                         *reading.explain(skipped))
+    X = finish_selection(reading.where, blocks or [np.empty((0, reading.width))], n_read,
+                         n_selected, *reading.explain(skipped))
     if not return_info:
         return X
     info = {
         "tree": reading.name,
         "branches": reading.wanted,
+        "selection": reading.describe(),
         "n_events_read": n_read,
         "n_selected": n_selected,
         "n_skipped": n_read - n_selected,
@@ -283,17 +281,23 @@ class RootReading:
     when made) and its entries chunk by chunk (:meth:`chunks`), each with the selection of
     :func:`load_root` (its arguments, checked alike)."""
 
-    def __init__(self, path, *, tree=None, lepton="mu", columns=None, pair="exclusive"):
+    def __init__(self, path, *, tree=None, lepton="mu", columns=None, pair="exclusive",
+                 pair_mass=None, n_leptons=None):
         self.flavours = lepton_pair(lepton)
         if self.flavours[0] != -self.flavours[1] or abs(self.flavours[1]) not in _COLLECTIONS:
             raise ValueError(
                 f"lepton={lepton!r}: ROOT files are read one collection (flavour) at a time; "
                 "pass lepton='mu', 'e' or 'tau'."
             )
-        if pair not in _PAIR_MODES:
-            raise ValueError(f"pair must be one of {_PAIR_MODES}, got {pair!r}.")
-        self.pair = pair
-        self.specs = None if columns is None else check_column_mapping(columns)
+        self.specs = None if columns is None else check_column_mapping(columns, lepton)
+        if self.specs is None:
+            self.selection = check_selection(pair, pair_mass,
+                                             2 if n_leptons is None else n_leptons)
+        else:
+            self.selection = mapping_selection(self.specs, pair, pair_mass, n_leptons)
+        #: Columns of the events read: 4 per lepton (or mapped particle).
+        self.width = 4 * (len(self.specs) if self.selection is None
+                          else self.selection.n_leptons)
         self.path = existing_file(path)
         if self.path.stat().st_size == 0:
             raise ValueError(f"ROOT file {self.path} is empty (0 bytes); it contains no events.")
@@ -323,26 +327,27 @@ class RootReading:
             for chunk in _chunks(obj, self.where, expressions=self.wanted, step_size=step_size,
                                  entry_stop=max_events):
                 if self.specs is None:
-                    X, keep, reasons = _chunk_pairs(chunk, self.branches, self.rntuple,
-                                                    self.pair, self.where, n_read)
+                    X, keep, reasons = _chunk_leptons(chunk, self.branches, self.rntuple,
+                                                      self.selection, self.where, n_read)
                 else:
-                    X, keep = events_from_columns(
+                    X, keep, reasons = events_from_columns(
                         _BranchGetter(chunk, self.lookup, self.rntuple, self.where), self.specs,
-                        self.flavours, self.where, label="branch", first_row=n_read)
-                    reasons = {"particles not of opposite charge": int((~keep).sum())}
+                        self.selection, self.flavours, self.where, label="branch",
+                        first_row=n_read)
                 n_read += len(chunk)
                 yield X, keep, reasons
 
+    def describe(self) -> str:
+        """The selection in words."""
+        return "the particles as they are" if self.selection is None else str(self.selection)
+
+    def no_skips(self) -> dict[str, int]:
+        """Every reason of the selection, counted 0 (the start of a cutflow)."""
+        return {} if self.selection is None else dict.fromkeys(self.selection.reasons(), 0)
+
     def explain(self, skipped: dict[str, int]) -> tuple[str, str]:
         """(why events were skipped, how to select others) for the counts ``skipped``."""
-        detail = ", ".join(f"{n} with {r}" for r, n in skipped.items() if n) or "none skipped"
-        hint = (
-            f"Looked for a {pair_name(self.flavours)} pair ({self.pair} mode)"
-            + ("; pair='leading' takes the highest-pT lepton of each charge"
-               if skipped.get("more than one of a charge") and self.pair == "exclusive" else "")
-            + "; return_info=True gives the counts."
-        )
-        return detail, hint
+        return selection_hint(self.selection, self.flavours, skipped)
 
 
 class _BranchGetter:

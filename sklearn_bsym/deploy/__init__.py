@@ -5,7 +5,10 @@
 - :func:`measured_model`: the part of a fitted model that scores *measured* events (without the
   smearing that simulated the detector);
 - :func:`score_files`: one score per entry of ROOT, LHE, parquet or CSV files, in their order,
-  NaN where the readers' selection drops the event, read in chunks;
+  NaN where the readers' selection drops the event, read in chunks, with the counts per reason
+  of each file; many files in parallel (joblib or Dask);
+- :func:`measure_support` / :func:`outside_support`: the phase space a model was trained on,
+  and the events to score outside it;
 - :func:`to_onnx`: the networks as ONNX graphs for ONNX Runtime and ROOT's SOFIE.
 
 The command line's ``python -m sklearn_bsym fit`` and ``score`` are built on these; the user
@@ -17,6 +20,7 @@ from __future__ import annotations
 from ._onnx import ONNX_INPUT, ONNX_OUTPUT, to_onnx
 from ._persist import FORMAT_VERSION, ModelFileError, load_model, read_model_info, save_model
 from ._score import SCORE_TREE, ScoreSummary, measured_model, score_files
+from ._support import SUPPORT_VARIABLES, measure_support, outside_support
 
 __all__ = [
     "save_model",
@@ -28,6 +32,9 @@ __all__ = [
     "score_files",
     "ScoreSummary",
     "SCORE_TREE",
+    "measure_support",
+    "outside_support",
+    "SUPPORT_VARIABLES",
     "to_onnx",
     "ONNX_INPUT",
     "ONNX_OUTPUT",

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import torch
 
+from .._files import replace_atomically
+
 __all__ = ["to_onnx", "ONNX_INPUT", "ONNX_OUTPUT"]
 
 #: The graph's input: float32 events ``(n_events, 4 * n_particles)``, (px, py, pz, E) in GeV
@@ -158,5 +160,6 @@ def to_onnx(model, path, *, opset_version=18) -> Path:
     )
     onnx.helper.set_model_props(graph, {"sklearn_bsym_version": __version__,
                                         "n_particles": str(n_features // 4)})
-    onnx.save(graph, path)
+    # Written whole or not at all, never through a link (see _files.atomic_output).
+    replace_atomically(path, graph.SerializeToString())
     return path

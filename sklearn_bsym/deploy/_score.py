@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_output, check_output, remove_stale_temporaries
 from ..datasets import read_event_chunks
 from ..preprocessing._reweighting import _signal_score, split_measurement
+from ._support import SUPPORT_VARIABLES, check_support, outside_support
 
 __all__ = ["measured_model", "score_files", "ScoreSummary", "SCORE_SUFFIXES", "SCORE_TREE"]
 
@@ -70,40 +74,72 @@ def measured_model(model, *, return_skipped=False):
 
 @dataclass(frozen=True)
 class ScoreSummary:
-    """What :func:`score_files` wrote.
+    """What :func:`score_files` wrote, with each input's counts (coffea-cutflow style).
 
     Attributes
     ----------
-    output : pathlib.Path
+    outputs : list of pathlib.Path
+        The files written: one, or one per input.
     n_entries : int
         Entries of the inputs, one score each.
     n_scored : int
         Entries that passed the readers' selection and got a score; the others are NaN.
     skipped_steps : list of str
         The model's measuring steps left out (see :func:`measured_model`).
+    selection : str
+        The readers' lepton selection in words (the pair mode and the number of leptons).
+    files : list of dict
+        Per input, in order: ``input``, ``output``, ``n_entries``, ``n_scored``, ``dropped``
+        (reason -> entries the selection dropped for it, every reason of the mode) and, with a
+        support, ``outside`` (variable -> scored entries outside its range, and ``"any"``).
+    outside : dict or None
+        Over all inputs: variable of :data:`SUPPORT_VARIABLES` -> scored entries outside the
+        support's range, and ``"any"`` -> those outside in any variable; None without a
+        support.
     """
 
-    output: Path
+    outputs: list
     n_entries: int
     n_scored: int
     skipped_steps: list
+    selection: str = ""
+    files: list = field(default_factory=list)
+    outside: dict | None = None
+
+    @property
+    def output(self) -> Path:
+        """The output file (the first of several)."""
+        return self.outputs[0]
 
     @property
     def n_dropped(self) -> int:
         """Entries the selection dropped (NaN in the output)."""
         return self.n_entries - self.n_scored
 
+    @property
+    def dropped(self) -> dict[str, int]:
+        """Reason -> entries the selection dropped for it, over all inputs."""
+        total: dict[str, int] = {}
+        for file in self.files:
+            for reason, n in file["dropped"].items():
+                total[reason] = total.get(reason, 0) + n
+        return total
 
-def score_files(model, inputs, output, *, lepton="mu", tree=None, columns=None, name="score",
-                chunk_size=100_000, progress=False) -> ScoreSummary:
+
+def score_files(model, inputs, output, *, lepton="mu", tree=None, columns=None,
+                pair="exclusive", pair_mass=None, n_leptons=None, name="score", support=None,
+                support_column=None, chunk_size=100_000, n_jobs=None, dask=None,
+                progress=False) -> ScoreSummary:
     """Score every entry of event files with a fitted model, in step with the files.
 
     The inputs are read chunk by chunk (:func:`~sklearn_bsym.datasets.read_event_chunks`), so
     memory holds one chunk whatever their size; they are taken as measured and scored by
-    :func:`measured_model` (never smeared). The output has one score per input entry, in the
-    inputs' order (several inputs: one after the other, as a ROOT ``TChain`` reads them), and
-    NaN where the reader's selection drops the event (no opposite-charge lepton pair of the
-    requested kind). The score is the signal probability, ``predict_proba(X)[:, 1]``.
+    :func:`measured_model` (never smeared). Each output has one score per input entry, in the
+    inputs' order (several inputs into one output: one after the other, as a ROOT ``TChain``
+    reads them), and NaN where the reader's selection drops the event (not the leptons asked
+    for: see ``pair`` and ``n_leptons``); the counts per reason of each input are returned (an
+    input none of whose events is selected gets NaN throughout). The score is the signal
+    probability, ``predict_proba(X)[:, 1]``.
 
     Parameters
     ----------
@@ -113,91 +149,278 @@ def score_files(model, inputs, output, *, lepton="mu", tree=None, columns=None, 
     inputs : path or list of paths
         Event files of any format the readers take (ROOT, LHE, parquet, CSV).
     output : str or os.PathLike
-        ``.root`` (a tree ``"scores"`` with one branch ``name``, as many entries as the input
+        ``.root`` (a tree ``"scores"`` with a branch ``name``, as many entries as the input
         tree: attach it with ``tree.AddFriend("scores", "OUTPUT.root")``), ``.parquet`` or
-        ``.csv`` (one column ``name``). Written whole or not at all.
-    lepton, tree, columns
-        The readers' options (see :func:`~sklearn_bsym.datasets.load_event_file`).
+        ``.csv`` (a column ``name``): one file for all inputs, or a pattern with ``{stem}`` (the
+        input's file name without its extension) or ``{index}`` (its place among the inputs,
+        from 0) for one output per input, e.g. ``"scores/{stem}_scores.root"``. Each is written
+        whole or not at all.
+    lepton, tree, columns, pair, pair_mass, n_leptons
+        The readers' options (see :func:`~sklearn_bsym.datasets.load_event_file`): which
+        leptons of each event are scored. A NaN score means the event does not have them:
+        ``pair="exclusive"`` (the default), not exactly ``n_leptons / 2`` leptons of each
+        charge; ``"leading"`` and ``"closest"``, fewer than ``n_leptons / 2`` of a charge.
     name : str, default="score"
         The branch or column of the scores.
+    support : dict, default=None
+        The model's training support (:func:`measure_support`; ``fit`` keeps it in the model
+        file: ``read_model_info(path)["metadata"]["support"]``): the scored entries outside it
+        are counted per variable (``ScoreSummary.outside``).
+    support_column : str, default=None
+        With ``support``: also write a branch or column of this name beside the scores, True
+        where the entry was scored outside the support (False where inside or not scored).
     chunk_size : int, default=100_000
         Entries read and scored at once.
+    n_jobs : int, default=None
+        Inputs scored at once by joblib's worker processes (-1: all cores; None or 1: one after
+        the other in this process). Each input is one task, so one input gains nothing.
+    dask : str, default=None
+        Score the inputs on Dask: ``"local"`` starts a ``LocalCluster`` of ``n_jobs`` workers
+        on this machine, anything else is the address of a running scheduler (e.g.
+        ``"tcp://10.0.0.5:8786"``); its workers must read the inputs (and, for one output per
+        input, write the outputs) at the same paths.
     progress : bool, default=False
         Show a progress bar over the entries (after two seconds, so not for short inputs).
 
     Returns
     -------
     ScoreSummary
-    """
-    from tqdm.auto import tqdm
 
+    Notes
+    -----
+    Parallel scoring gives the serial results bit for bit: each input is read in the same
+    chunks and scored by the same model. With one output for all inputs, the scores of an input
+    that finishes before the ones ahead of it are held in memory (8 bytes an entry) until they
+    are written; one output per input streams each to its file.
+    """
     inputs = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
-    output = Path(output)
-    suffix = output.suffix.lower()
-    if suffix not in SCORE_SUFFIXES:
-        raise ValueError(f"Cannot write scores to {output}: the output must end in "
-                         f"{', '.join(SCORE_SUFFIXES)}.")
-    if not output.parent.is_dir():
-        raise FileNotFoundError(f"Cannot write scores to {output}: the folder {output.parent} "
-                                "does not exist.")
-    readers = [read_event_chunks(path, lepton=lepton, tree=tree, columns=columns,
-                                 chunk_size=chunk_size) for path in inputs]
-    if any(r.path.resolve() == output.resolve() for r in readers):
-        raise ValueError(f"The output {output} is one of the inputs; write the scores to "
-                         "another file.")
+    if not inputs:
+        raise ValueError("Give at least one input file to score.")
+    outputs = _outputs(output, inputs)
+    columns_out = {name: np.float64}
+    if support_column is not None:
+        if support is None:
+            raise ValueError("support_column needs the model's support (support=...), whose "
+                             "ranges the flag compares with.")
+        if support_column == name:
+            raise ValueError(f"support_column and name are both {name!r}; give the flag "
+                             "another name.")
+        columns_out[support_column] = np.bool_
+    if support is not None:
+        check_support(support)
+    readers = [read_event_chunks(path, lepton=lepton, tree=tree, columns=columns, pair=pair,
+                                 pair_mass=pair_mass, n_leptons=n_leptons,
+                                 chunk_size=chunk_size, allow_empty=True) for path in inputs]
     measured, skipped = measured_model(model, return_skipped=True)
+    n_features = getattr(measured, "n_features_in_", None)
+    wanted = (support["n_particles"] if support is not None
+              else None if n_features is None else n_features // 4)
+    for reader in readers:
+        if wanted is not None and reader.n_particles != wanted:
+            raise ValueError(
+                f"The model was trained on events of {wanted} leptons but {reader.path} is "
+                f"read with {reader.n_particles} ({reader.selection}); pass n_leptons={wanted} "
+                f"(--n-leptons {wanted}), or give files of {wanted}-lepton events."
+            )
+    task = _ScoreTask(measured, columns_out, support)
     totals = [r.n_entries for r in readers]
     total = None if None in totals else sum(totals)
-    tmp = output.with_name(f".{output.name}.tmp")
-    n_entries = n_scored = 0
-    try:
-        # The bar appears only on inputs that take more than a second or two.
-        with _writer(suffix, tmp, name) as write, tqdm(total=total, unit=" entries", delay=2,
-                                                        disable=not progress) as bar:
-            for reader in readers:
-                for chunk in reader:
-                    scores = np.full(chunk.selected.size, np.nan)
-                    if chunk.X.shape[0]:
-                        scores[chunk.selected] = _signal_score(measured, chunk.X)
-                    write(scores)
-                    n_entries += scores.size
-                    n_scored += chunk.X.shape[0]
-                    bar.update(scores.size)
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return ScoreSummary(output, n_entries, n_scored, skipped)
+    one = len(set(outputs)) == 1
+    files = _run(task, readers, outputs, one, total, n_jobs, dask, progress)
+    outside = None
+    if support is not None:
+        outside = {key: sum(f["outside"][key] for f in files) for key in files[0]["outside"]}
+    return ScoreSummary(list(dict.fromkeys(outputs)), sum(f["n_entries"] for f in files),
+                        sum(f["n_scored"] for f in files), skipped, readers[0].selection, files,
+                        outside)
 
 
-class _writer:
-    """A context giving ``write(scores)``, which appends a chunk of scores to the file."""
+def _outputs(output, inputs) -> list[Path]:
+    """The output file of each input: ``output`` itself, or the pattern filled in."""
+    import string
 
-    def __init__(self, suffix: str, path: Path, name: str):
-        self.suffix, self.path, self.name = suffix, path, name
-        self._file = None
+    from ..datasets._io import _suffix
 
-    def __enter__(self):
-        if self.suffix == ".root":
+    text = os.fspath(output)
+    fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+    if fields - {"stem", "index"}:
+        raise ValueError(f"The output {text!r} names {sorted(fields - {'stem', 'index'})}; an "
+                         "output pattern knows {stem} (the input's file name without its "
+                         "extension) and {index} (its place among the inputs).")
+    if fields:
+        outputs = []
+        for i, path in enumerate(inputs):
+            path = Path(path)
+            suffix = _suffix(path) or path.suffix
+            stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
+            outputs.append(Path(text.format(stem=stem, index=i)))
+        repeated = sorted({str(o) for o in outputs if outputs.count(o) > 1})
+        if repeated:
+            raise ValueError(f"The output pattern {text!r} gives {repeated[0]} to several "
+                             "inputs (same file name in other folders); add {index}.")
+    else:
+        outputs = [Path(text)] * len(inputs)
+    for out in dict.fromkeys(outputs):
+        if out.suffix.lower() not in SCORE_SUFFIXES:
+            raise ValueError(f"Cannot write scores to {out}: the output must end in "
+                             f"{', '.join(SCORE_SUFFIXES)}.")
+        check_output(out, inputs=inputs, what="scores")
+    return outputs
+
+
+class _ScoreTask:
+    """The scoring of one input (picklable, for joblib's and Dask's workers): into its own
+    output file, or into memory for the caller to write in order."""
+
+    def __init__(self, measured, columns, support):
+        self.measured, self.columns, self.support = measured, columns, support
+
+    def __call__(self, reader, output=None, bar=None):
+        """``(summary, arrays)``: the input's counts, and with ``output=None`` its columns (one
+        array per output column; else written to ``output``, and None)."""
+        if output is None:
+            parts: list[dict] = []
+            summary = self.score(reader, parts.append, bar)
+            arrays = {key: (np.concatenate([p[key] for p in parts]) if parts
+                            else np.empty(0, dtype=dtype))
+                      for key, dtype in self.columns.items()}
+            return summary, arrays
+        with _written(output, self.columns) as write:
+            return self.score(reader, write, bar), None
+
+    def score(self, reader, write, bar=None) -> dict:
+        """Score ``reader``'s chunks into ``write``; returns the input's counts."""
+        n_entries = n_scored = 0
+        names = list(self.columns)
+        outside = None if self.support is None else dict.fromkeys((*SUPPORT_VARIABLES, "any"), 0)
+        for chunk in reader:
+            scores = np.full(chunk.selected.size, np.nan)
+            out = {names[0]: scores}
+            flags = np.zeros(chunk.selected.size, dtype=bool)
+            if chunk.X.shape[0]:
+                scores[chunk.selected] = _signal_score(self.measured, chunk.X)
+                if self.support is not None:
+                    where = outside_support(chunk.X, self.support)
+                    for key in SUPPORT_VARIABLES:
+                        outside[key] += int(where[key].sum())
+                    flags[chunk.selected] = where.to_numpy().any(axis=1)
+                    outside["any"] += int(flags.sum())
+            if len(names) > 1:
+                out[names[1]] = flags
+            write(out)
+            n_entries += scores.size
+            n_scored += chunk.X.shape[0]
+            if bar is not None:
+                bar.update(scores.size)
+        summary = {"input": str(reader.path), "n_entries": n_entries, "n_scored": n_scored,
+                   "dropped": dict(reader.info["skipped"])}
+        if outside is not None:
+            summary["outside"] = outside
+        return summary
+
+
+def _run(task, readers, outputs, one, total, n_jobs, dask, progress) -> list[dict]:
+    """Each input's counts, the inputs scored by ``task`` serially, on joblib's workers or on
+    Dask, into their outputs."""
+    from joblib import effective_n_jobs
+    from tqdm.auto import tqdm
+
+    workers = 1 if n_jobs is None and dask is None else effective_n_jobs(n_jobs or 1)
+    parallel = dask is not None or min(workers, len(readers)) > 1
+    files = []
+    # The bar appears only on inputs that take more than a second or two.
+    with tqdm(total=total, unit=" entries", delay=2, disable=not progress) as bar:
+        if not parallel:
+            if one:
+                with _written(outputs[0], task.columns) as write:
+                    for reader in readers:
+                        files.append(task.score(reader, write, bar))
+            else:
+                files = [task(reader, out, bar)[0] for reader, out in zip(readers, outputs,
+                                                                          strict=True)]
+        else:
+            stream = _parallel(task, readers, None if one else outputs, n_jobs, dask)
+            with contextlib.closing(stream) as results:
+                files = _collect(results, task, outputs, one, bar)
+    for summary, out in zip(files, outputs, strict=True):
+        summary["output"] = str(out)
+    return files
+
+
+def _collect(results, task, outputs, one, bar) -> list[dict]:
+    """The counts of the parallel ``results`` (in order), their scores written to the one
+    output when ``one``."""
+    files = []
+    if one:
+        with _written(outputs[0], task.columns) as write:
+            for summary, arrays in results:
+                write(arrays)
+                files.append(summary)
+                bar.update(summary["n_entries"])
+        return files
+    for summary, _ in results:
+        files.append(summary)
+        bar.update(summary["n_entries"])
+    return files
+
+
+def _parallel(task, readers, outputs, n_jobs, dask):
+    """The results of ``task`` on each reader (and output), in the inputs' order, from
+    joblib's worker processes or from Dask."""
+    outputs = outputs or [None] * len(readers)
+    if dask is None:
+        from joblib import Parallel, delayed
+
+        yield from Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(task)(reader, out) for reader, out in zip(readers, outputs, strict=True))
+        return
+    from ..studies import dask_backend
+
+    with dask_backend(dask, n_workers=n_jobs) as client:
+        shared = client.scatter(task, broadcast=True)
+        futures = [client.submit(_call, shared, reader, out, pure=False)
+                   for reader, out in zip(readers, outputs, strict=True)]
+        try:
+            for future in futures:
+                yield future.result()
+        finally:
+            client.cancel(futures)
+
+
+def _call(task, reader, output):
+    return task(reader, output)
+
+
+@contextlib.contextmanager
+def _written(output: Path, columns: dict):
+    """``write(arrays)``, which appends a chunk of each of ``columns`` (name -> dtype) to the
+    file ``output`` (its format by its suffix), written whole or not at all through
+    :func:`~sklearn_bsym._files.atomic_output` (a temporary file of this run's own, renamed
+    into place at the end); a temporary file that a killed run left behind for the same output
+    is removed first."""
+    remove_stale_temporaries(output)
+    suffix = output.suffix.lower()
+    with atomic_output(output) as fh:
+        if suffix == ".root":
             import uproot
 
-            self._file = uproot.recreate(self.path)
-            tree = self._file.mktree(SCORE_TREE, {self.name: np.float64})
-            return lambda scores: tree.extend({self.name: scores})
-        if self.suffix == ".parquet":
+            with uproot.recreate(fh) as file:
+                yield file.mktree(SCORE_TREE, dict(columns)).extend
+        elif suffix == ".parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            schema = pa.schema([(self.name, pa.float64())])
-            self._file = pq.ParquetWriter(self.path, schema)
-            return lambda scores: self._file.write_table(pa.table({self.name: scores},
-                                                                  schema=schema))
-        import pandas as pd
+            schema = pa.schema([(key, pa.from_numpy_dtype(dtype))
+                                for key, dtype in columns.items()])
+            with pq.ParquetWriter(fh, schema) as file:
+                yield lambda arrays: file.write_table(pa.table(arrays, schema=schema))
+        else:
+            import pandas as pd
 
-        self._file = open(self.path, "w", encoding="utf-8", newline="")
-        self._file.write(f"{self.name}\n")
-        # 17 significant digits read back bit for bit; NaN as "nan" (pandas reads it as NaN)
-        return lambda scores: pd.DataFrame({self.name: scores}).to_csv(
-            self._file, header=False, index=False, float_format="%.17g", na_rep="nan")
-
-    def __exit__(self, *exc):
-        self._file.close()
+            text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+            text.write(",".join(columns) + "\n")
+            # 17 significant digits read back bit for bit; NaN as "nan" (pandas reads it as NaN)
+            yield lambda arrays: pd.DataFrame(arrays).to_csv(
+                text, header=False, index=False, float_format="%.17g", na_rep="nan")
+            text.flush()
+            text.detach()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._classifiers import HybridClassifier, InvariantClassifier, PFNClassifier
 from ._ensemble import EnsembleClassifier
+from ._lgatr import LGATrClassifier, LGATrNetwork, lgatr_available
 from ._modules import (
     CONTEXTS,
     PARTICLE_INPUTS,
@@ -36,6 +37,9 @@ __all__ = [
     "PFNClassifier",
     "InvariantClassifier",
     "HybridClassifier",
+    "LGATrClassifier",
+    "LGATrNetwork",
+    "lgatr_available",
     "symmetry_factor_table",
     "plot_symmetry_factor",
     "CONTEXTS",

@@ -272,7 +272,7 @@ class EnsembleNet(Trainer, NeuralNet):
 
     # The members' training settings (all alike: clones of one template), read by the core.
     preset = property(lambda self: self.members[0].preset)
-    validation_fraction = property(lambda self: self.members[0].validation_fraction)
+    validation_fraction = property(lambda self: self.members[0]._validation_share())
     patience = property(lambda self: self.members[0].patience)
     progress_bar = property(lambda self: self.members[0].progress_bar)
 

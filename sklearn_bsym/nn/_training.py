@@ -23,6 +23,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import dataclasses
+import itertools
 import os
 
 import numpy as np
@@ -45,6 +46,9 @@ __all__ = [
     "by_size",
     "PRESETS",
     "PREDICT_BATCH",
+    "MIN_FIT_EVENTS",
+    "MIN_VALID_EVENTS",
+    "validation_share",
     "Recipe",
     "resolve_recipe",
     "make_optimizer",
@@ -60,6 +64,7 @@ __all__ = [
     "OneCycleSchedule",
     "recalibrate_batchnorm",
     "PreciseBatchNorm",
+    "RECALIBRATION_EVENTS",
     "WeightedValidAUC",
     "weighted_auc",
     "Trainer",
@@ -107,7 +112,7 @@ def _show(value) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, tuple | list):
-        return f"({', '.join(str(v) for v in value)})"
+        return f"({value[0]},)" if len(value) == 1 else f"({', '.join(str(v) for v in value)})"
     return str(value)
 
 
@@ -131,6 +136,25 @@ PRESETS = {
 
 #: Events per batch at prediction time: BatchNorm is frozen there, so bigger is just faster.
 PREDICT_BATCH = 8192
+
+#: The fewest training events a network fits: two batches of two (BatchNorm needs two events
+#: per batch). Below one preset batch of training events, the preset's batch is half of them.
+MIN_FIT_EVENTS = 4
+
+#: The fewest held-out events that early stopping uses: on fewer, a validation AUC picks epochs
+#: by noise, so a fit that would hold out fewer trains on every event for its fixed epochs.
+MIN_VALID_EVENTS = 50
+
+
+def validation_share(fraction, n_events: int | None):
+    """The validation share a fit on ``n_events`` events holds out: ``fraction``, or None when
+    it would hold out fewer than :data:`MIN_VALID_EVENTS` events (the fit then trains on every
+    event with no early stopping). Unsized (``n_events`` None) or unchecked values are returned
+    as they are."""
+    if (n_events is None or isinstance(fraction, bool) or not isinstance(fraction, int | float)
+            or not 0 < fraction < 1):
+        return fraction
+    return fraction if np.ceil(fraction * n_events) >= MIN_VALID_EVENTS else None
 
 
 def resolve_device(device) -> str:
@@ -180,6 +204,12 @@ class Recipe:
     n_events: int | None = None
     rules: tuple[tuple[str, BySize], ...] = ()
     module: tuple[tuple[str, object], ...] = ()
+    #: The preset's batch when the training events are fewer (``batch_size`` is then half of
+    #: them), else None.
+    preset_batch: int | None = None
+    #: The validation share asked for when it would hold out fewer than ``MIN_VALID_EVENTS``
+    #: events (``validation_fraction`` is then None: no early stopping), else None.
+    unused_validation: float | None = None
 
     @property
     def early_stopping(self) -> bool:
@@ -222,14 +252,25 @@ class Recipe:
         schedule = {"onecycle": "one-cycle schedule peaking at", None: "constant"}[self.schedule]
         epochs = (f"epochs {rules['max_epochs']}" if "max_epochs" in rules
                   else f"{self.max_epochs} epochs")
+        batch = setting("batch_size", self.batch_size)
+        if self.preset_batch is not None:
+            batch += (f" (half the {self.n_train:,} training events, fewer than the preset's "
+                      f"{self.preset_batch:,})")
+        elif self.n_events is None and "batch_size" in rules:
+            batch += " (half the training events where they are fewer)"
         text = (f"preset {self.preset!r}: AdamW, {schedule} lr {setting('lr', self.lr)}, weight "
-                f"decay {self.weight_decay:g}, batch {setting('batch_size', self.batch_size)}, "
-                f"{epochs}")
+                f"decay {self.weight_decay:g}, batch {batch}, {epochs}")
         network = ("; network " + ", ".join(f"{name} {setting(name, value)}"
                                             for name, value in self.module)
                    if self.module else "")
         stop = (f"early stopping on the weighted AUC of a {self.validation_fraction:g} share "
                 f"(patience {self.patience})" if self.early_stopping else "no early stopping")
+        if self.unused_validation is not None:
+            held = int(np.ceil(self.unused_validation * self.n_events))
+            stop += (f": a {self.unused_validation:g} share would hold out {held:,} events, "
+                     f"fewer than {MIN_VALID_EVENTS}")
+        elif self.early_stopping and self.n_events is None:
+            stop += f" when it holds out {MIN_VALID_EVENTS} events or more"
         if self.n_events is None:
             return f"{text}{network}; {stop}, on {self.device}"
         held = (f", {self.n_valid:,} held out for validation" if self.early_stopping else "")
@@ -270,6 +311,10 @@ def resolve_recipe(net, n_events: int | None = None) -> Recipe:
     everything; a None value takes the network's ``preset_recipe[preset]`` (a value or a
     :class:`BySize` rule), else the preset's. The network's ``"auto"`` hyperparameters come
     from its ``preset_module[preset]`` likewise (``net._module_kwargs``).
+
+    Small fits: the preset's batch (not an explicit one) is half the training events where they
+    are fewer than it, and a validation share that would hold out fewer than
+    :data:`MIN_VALID_EVENTS` events is not used (:func:`validation_share`).
     """
     preset = PRESETS[net.preset]
     own = net.preset_recipe.get(net.preset, {})
@@ -284,6 +329,14 @@ def resolve_recipe(net, n_events: int | None = None) -> Recipe:
         if isinstance(value, BySize):
             rules[name] = value
         values[name] = by_size(value, n_events)
+    share = validation_share(net.validation_fraction, n_events)
+    preset_batch = None
+    if n_events is not None and given["batch_size"] is None:
+        # The preset's batch follows the sample: below one batch of training events, half.
+        n_train = n_events - (0 if share is None else int(np.ceil(share * n_events)))
+        if n_train < values["batch_size"]:
+            preset_batch = int(values["batch_size"])
+            values["batch_size"] = max(2, n_train // 2)
     auto = net.preset_module.get(net.preset, {})
     module = {name: value for name, value in net._module_kwargs(n_events).items()
               if name in auto}
@@ -293,9 +346,11 @@ def resolve_recipe(net, n_events: int | None = None) -> Recipe:
         preset=net.preset, lr=float(values["lr"]), batch_size=int(values["batch_size"]),
         max_epochs=int(values["max_epochs"]), weight_decay=float(values["weight_decay"]),
         schedule=preset["schedule"], device=resolve_device(net.device),
-        validation_fraction=net.validation_fraction, patience=int(net.patience),
+        validation_fraction=share, patience=int(net.patience),
         n_events=None if n_events is None else int(n_events), rules=tuple(rules.items()),
-        module=tuple(module.items()))
+        module=tuple(module.items()), preset_batch=preset_batch,
+        unused_validation=(net.validation_fraction if share is None
+                           and net.validation_fraction is not None else None))
 
 
 class Trainer(abc.ABC):
@@ -348,7 +403,8 @@ class Trainer(abc.ABC):
     def _default_callbacks(self):
         callbacks = [("epoch_timer", EpochTimer()),
                      ("train_loss", PassthroughScoring(name="train_loss", on_train=True))]
-        validation = self.validation_fraction is not None
+        validation = validation_share(self.validation_fraction,
+                                      getattr(self, "n_events_", None)) is not None
         if validation:
             callbacks.append(("valid_loss", PassthroughScoring(name="valid_loss")))
         callbacks += self._recorders()
@@ -665,6 +721,12 @@ def recalibrate_batchnorm(module: torch.nn.Module, batches) -> None:
         module.train(was_training)
 
 
+#: Training events whose batches recompute the BatchNorm statistics (the first batches of a
+#: shuffled pass): more would change them by a small part of their own sampling noise, and a
+#: fit with a validation split (every fit of a study) recomputes them every epoch.
+RECALIBRATION_EVENTS = 16_384
+
+
 class PreciseBatchNorm(Callback):
     """Recompute BatchNorm running statistics for the current weights, before each validation
     pass and at the end of training.
@@ -672,14 +734,16 @@ class PreciseBatchNorm(Callback):
     Running averages trail the weights: with a fast learning rate they mix statistics of
     older weights, and predictions in eval mode drift from training behaviour (measured: an
     invariant network at train AUC 0.92 scored 0.53 in eval mode). One forward pass over the
-    training batches with cumulative averaging fixes this for a third of an epoch's cost.
+    training batches with cumulative averaging fixes this for a third of an epoch's cost; the
+    pass stops after ``max_events`` events (None: all), which from 16,384 events on costs less.
 
     With ``every_epoch`` the statistics are also recomputed at each epoch's end, so that what a
     ``Checkpoint`` saves then predicts as the network does.
     """
 
-    def __init__(self, every_epoch: bool = False):
+    def __init__(self, every_epoch: bool = False, max_events: int | None = RECALIBRATION_EVENTS):
         self.every_epoch = every_epoch
+        self.max_events = max_events
 
     def on_epoch_end(self, net, dataset_train=None, **kwargs):
         if self.every_epoch and not self.fresh_:
@@ -707,8 +771,10 @@ class PreciseBatchNorm(Callback):
             self.recalibrate(net, net.get_split_datasets(X)[0])
 
     def recalibrate(self, net, dataset):
-        recalibrate_batchnorm(net.module_, (batch_events(xb) for xb, _ in
-                                            net.get_iterator(dataset, training=True)))
+        batches = (batch_events(xb) for xb, _ in net.get_iterator(dataset, training=True))
+        if self.max_events is not None:
+            batches = itertools.islice(batches, -(-self.max_events // net.recipe().batch_size))
+        recalibrate_batchnorm(net.module_, batches)
         self.fresh_ = True
 
 

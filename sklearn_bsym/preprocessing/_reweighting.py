@@ -49,6 +49,12 @@ def _pt_variable(X: np.ndarray, variable: str) -> np.ndarray:
     return kinematics.pt(kinematics.system(particles))
 
 
+#: ``n_bins="auto"``: the paper's number of bins, and at least this many training events per bin
+#: on smaller samples.
+_PAPER_BINS = 100
+_EVENTS_PER_BIN = 5
+
+
 class PtReweighter(BaseEstimator):
     """Background weights that make the background pT spectrum match the signal's.
 
@@ -65,8 +71,10 @@ class PtReweighter(BaseEstimator):
         The binned pT: of the first particle (the paper), of the leading (highest-pT) particle,
         or of the whole system (zero for every event at leading order: use it only with a
         boson pT spectrum).
-    n_bins : int, default=100
-        Number of bins (the paper's 100). Ignored when ``binning`` is an array of edges.
+    n_bins : int or "auto", default="auto"
+        Number of bins. ``"auto"``: the paper's 100, or one per 5 training events where they
+        are fewer than 500 (so that a small sample, a control region, still has bins that hold
+        both classes). Ignored when ``binning`` is an array of edges.
     binning : {"quantile", "uniform"} or array-like of edges, default="quantile"
         ``"quantile"``: edges at quantiles of the pooled (both classes) training pT, so every
         bin holds the same number of training events. It is the default because the spectra
@@ -114,12 +122,13 @@ class PtReweighter(BaseEstimator):
 
     _parameter_constraints: dict = {
         "variable": [StrOptions({"first", "leading", "dimuon"})],
-        "n_bins": [Interval(Integral, 1, None, closed="left")],
+        "n_bins": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "binning": [StrOptions({"quantile", "uniform"}), "array-like"],
         "random_state": ["random_state"],
     }
 
-    def __init__(self, *, variable="first", n_bins=100, binning="quantile", random_state=None):
+    def __init__(self, *, variable="first", n_bins="auto", binning="quantile",
+                 random_state=None):
         self.variable = variable
         self.n_bins = n_bins
         self.binning = binning
@@ -184,10 +193,12 @@ class PtReweighter(BaseEstimator):
                 "pT is 0 for every event: use variable='first' (or generate events with a boson "
                 "pT spectrum)."
             )
+        n_bins = (min(_PAPER_BINS, max(1, value.size // _EVENTS_PER_BIN))
+                  if isinstance(self.n_bins, str) else self.n_bins)
         if self.binning == "uniform":
-            return np.linspace(value.min(), value.max(), self.n_bins + 1)
+            return np.linspace(value.min(), value.max(), n_bins + 1)
         # Ties (e.g. many identical values) give repeated quantiles: merge them.
-        return np.unique(np.quantile(value, np.linspace(0.0, 1.0, self.n_bins + 1)))
+        return np.unique(np.quantile(value, np.linspace(0.0, 1.0, n_bins + 1)))
 
     def _bin_index(self, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Bin of each value (-1 outside the edges; the last edge is inside) and the mask of

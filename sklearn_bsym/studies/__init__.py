@@ -25,6 +25,7 @@ _WHERE = {
     "PROTOCOLS": "_config",
     "MIN_TRAIN_EVENTS": "_config",
     "LEPTONS": "_config",
+    "PAIR_MODES": "_config",
     "min_n_events": "_config",
     "RULES": "_config",
     "Range": "_config",

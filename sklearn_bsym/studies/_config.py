@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._files import event_file
-from ._models import DEFAULT_MODELS, MODELS, NETWORK_PRESETS, SYMMETRY_NAMES
+from ._models import DEFAULT_MODELS, MODEL_TABLE, MODELS, NETWORK_PRESETS, SYMMETRY_NAMES
 from ._store import result_set_id
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "PROTOCOLS",
     "MIN_TRAIN_EVENTS",
     "LEPTONS",
+    "PAIR_MODES",
     "min_n_events",
     "n_split",
     "Range",
@@ -36,6 +37,9 @@ __all__ = [
 MIN_TRAIN_EVENTS = 100
 #: Lepton pairs the event readers select (``load_event_file(lepton=...)``).
 LEPTONS = ("mu", "e")
+#: The readers' pair modes (``sklearn_bsym.datasets.PAIR_MODES``, named here so that the
+#: command line's parsers need not import the readers; a test checks that they agree).
+PAIR_MODES = ("exclusive", "leading", "closest")
 
 
 def n_split(n_events: int, test_fraction: float) -> tuple[int, int]:
@@ -127,6 +131,7 @@ RULES: dict[str, Range] = {
     "max_epochs": Range(int, 1),
     "symmetry_bins": Range(int, 1),
     "random_state": Range(int, 0, 2**32 - 1),
+    "pair_mass": Range(float, 0, lo_open=True),
 }
 
 
@@ -194,8 +199,17 @@ class StudyConfig:
     columns : str or None, default=None
         Column mapping of CSV/parquet/flat-ROOT event files with their own column names, as
         JSON text: a list with one ``{"px": ..., "py": ..., "pz": ..., "E": ...}`` (or
-        ``pt/eta/phi/mass``, optionally ``charge`` or ``pdg_id``) per particle (see
+        ``pt/eta/phi`` and ``mass``, optionally ``charge`` or ``pdg_id``) per particle (see
         :func:`sklearn_bsym.datasets.load_event_file`).
+    signal_columns, background_columns : str or None, default=None
+        The mapping of one class's file instead of ``columns``, as JSON text.
+    pair : {"exclusive", "leading", "closest"}, default="exclusive"
+        Which leptons of an event the readers take (see
+        :func:`sklearn_bsym.datasets.load_event_file`).
+    pair_mass : float or None, default=None
+        The mass of ``pair="closest"`` in GeV (None: the Z mass).
+    n_leptons : int or None, default=None
+        Leptons per event (None: the readers' default, 2 or every mapped particle).
     symmetry_bins : int, default=10
         pT bins of the hybrid's symmetry-factor table (Fig. 5).
     random_state : int, default=0
@@ -230,6 +244,11 @@ class StudyConfig:
     lepton: str = "mu"
     tree: str | None = None
     columns: str | None = None
+    signal_columns: str | None = None
+    background_columns: str | None = None
+    pair: str = "exclusive"
+    pair_mass: float | None = None
+    n_leptons: int | None = None
     symmetry_bins: int = 10
     random_state: int = 0
     ensemble: bool = False
@@ -246,6 +265,8 @@ class StudyConfig:
         unknown = sorted(set(self.models) - set(MODELS))
         if unknown or not self.models:
             raise ValueError(f"Unknown or no model names {unknown}; choose from {list(MODELS)}.")
+        for name in self.models:
+            MODEL_TABLE[name].check_available()
         if not self.fractions:
             raise ValueError("Give at least one training fraction, e.g. --fractions 0.1 0.5 1.")
         for fraction in self.fractions:
@@ -296,6 +317,17 @@ class StudyConfig:
             raise ValueError(f"model_params has unknown model names {unknown}.")
         if self.lepton not in LEPTONS:
             raise ValueError(f"lepton must be one of {list(LEPTONS)}, got {self.lepton!r}.")
+        if self.pair not in PAIR_MODES:
+            raise ValueError(f"pair must be one of {list(PAIR_MODES)}, got {self.pair!r}.")
+        if self.pair_mass is not None:
+            RULES["pair_mass"].check("pair_mass (or None: the Z mass)", self.pair_mass)
+            if self.pair != "closest":
+                raise ValueError("pair_mass applies to pair='closest' only (--pair closest).")
+        if self.n_leptons is not None and (
+                isinstance(self.n_leptons, bool) or not isinstance(self.n_leptons, int)
+                or self.n_leptons < 2 or self.n_leptons % 2):
+            raise ValueError(f"n_leptons must be an even int >= 2 or None, got "
+                             f"{self.n_leptons!r}.")
         if self.ensemble not in (True, False):
             raise ValueError(f"ensemble must be True or False, got {self.ensemble!r}.")
         if self.reweighting:
@@ -323,6 +355,11 @@ class StudyConfig:
             "lepton",
             "tree",
             "columns",
+            "signal_columns",
+            "background_columns",
+            "pair",
+            "pair_mass",
+            "n_leptons",
         }
         options = {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
         if not options["ensemble"]:
@@ -346,6 +383,10 @@ class StudyConfig:
                 options["tree"] = self.tree
             if self.columns is not None:
                 options["columns"] = self.columns
+            defaults = {"signal_columns": None, "background_columns": None,
+                        "pair": "exclusive", "pair_mass": None, "n_leptons": None}
+            options.update({name: getattr(self, name) for name, default in defaults.items()
+                            if getattr(self, name) != default})
         return options
 
     def result_set_id(self) -> str:

@@ -6,10 +6,10 @@ import json
 import threading
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from .._files import same_file
 from .._random import spawn_seeds
 from ._config import MIN_TRAIN_EVENTS, StudyConfig, n_train
 
@@ -104,9 +104,9 @@ def load_study_data(config: StudyConfig) -> StudyData:
 
 
 def _read_files(config: StudyConfig, seed: int):
-    from ..datasets import load_event_file, make_labelled_dataset
+    from ..datasets import make_labelled_dataset
 
-    if Path(config.signal).resolve() == Path(config.background).resolve():
+    if same_file(config.signal, config.background):  # also through a link
         warnings.warn(
             f"--signal and --background are the same file ({config.signal}): the networks "
             "cannot tell the classes apart and every AUC is noise around 0.5; pass the "
@@ -114,14 +114,15 @@ def _read_files(config: StudyConfig, seed: int):
             ClassMixWarning,
             stacklevel=2,
         )
-    read = {"lepton": config.lepton}
-    if config.tree is not None:
-        read["tree"] = config.tree
-    if config.columns is not None:
-        read["columns"] = json.loads(config.columns)
-    signal = load_event_file(config.signal, **read)
-    background = load_event_file(config.background, **read)
-    X, y = make_labelled_dataset(signal, background, random_state=seed)
+    def mapping(text):
+        return None if text is None else json.loads(text)
+
+    X, y = make_labelled_dataset(
+        config.signal, config.background, random_state=seed, lepton=config.lepton,
+        tree=config.tree, columns=mapping(config.columns),
+        signal_columns=mapping(config.signal_columns),
+        background_columns=mapping(config.background_columns), pair=config.pair,
+        pair_mass=config.pair_mass, n_leptons=config.n_leptons)
     if config.n_events is not None and config.n_events < len(y):
         keep = np.sort(np.random.default_rng(seed).permutation(len(y))[: config.n_events])
         X, y = X[keep], y[keep]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import replace_atomically
 from ._models import AZIMUTHAL_CEILING, CEILING, MODEL_TABLE, with_role
 
 __all__ = [
@@ -328,5 +329,5 @@ def figure_png(ax) -> bytes:
 def save_figure(ax, path) -> Path:
     """Write the figure of ``ax`` (an Axes or a sequence of them) as a PNG and return the path."""
     path = Path(path)
-    path.write_bytes(figure_png(ax))
+    replace_atomically(path, figure_png(ax))  # whole or not at all, never through a link
     return path

@@ -108,7 +108,14 @@ def dask_backend(
         # Workers started while SIGINT is ignored keep ignoring it: a terminal's Ctrl-C then
         # reaches this process only, which stops the study and closes the cluster, instead of
         # every worker printing its own traceback.
-        with _sigint_ignored():
+        # Dask starts its workers with MALLOC_TRIM_THRESHOLD_=65536, which also pins glibc's
+        # mmap threshold at 128 KiB: every tensor of a network's batch is then mapped and
+        # unmapped afresh, and a hybrid's predict_proba ran 3-4 times slower in a worker than
+        # in this process (benchmarks/score_parallel.py). The workers keep glibc's defaults.
+        import dask
+
+        with _sigint_ignored(), dask.config.set(
+                {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
             cluster = LocalCluster(
                 n_workers=n,
                 threads_per_worker=1,

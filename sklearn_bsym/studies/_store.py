@@ -30,8 +30,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
-import socket
 import stat
 import time
 import warnings
@@ -39,7 +37,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .._files import is_stale_temporary as _stale
 from .._files import read_bounded
+from .._files import replace_atomically as _replace_atomically
+from .._files import temporary_path as _temporary
 
 __all__ = [
     "MAX_RECORD_BYTES",
@@ -59,15 +60,6 @@ MAX_RECORD_BYTES = 16 * 2**20
 
 #: Attempts to take a lock while other runs that finish remove the empty ``locks/`` folder.
 _LOCK_TRIES = 100
-
-#: A temporary file this old is abandoned by its writer, whatever machine wrote it (a write of a
-#: record or a figure takes milliseconds).
-STALE_TMP_SECONDS = 3600
-
-# Temporary files are named ".<name>.<host>-<pid>.<token>.tmp": a later run on the same machine
-# can tell that its writer is gone (killed during the write) and remove it at once.
-_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
-_TMP_PATTERN = re.compile(r"^\..+\.(?:(?P<host>[0-9a-f]{8})-)?(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
 
 
 class CorruptResultWarning(UserWarning):
@@ -158,25 +150,6 @@ def result_set_id(options: dict[str, Any], *, length: int = 12) -> str:
     return payload_checksum(options)[:length]
 
 
-def _temporary(folder: Path, name: str) -> Path:
-    """A fresh temporary file name in ``folder`` for ``name``; see :func:`_stale`."""
-    return folder / f".{name}.{_HOST}-{os.getpid()}.{secrets.token_hex(4)}.tmp"
-
-
-def _stale(path: Path, now: float) -> bool:
-    """Whether the temporary file ``path`` is abandoned: written on this machine by a process
-    that is gone, or older than :data:`STALE_TMP_SECONDS`."""
-    match = _TMP_PATTERN.match(path.name)
-    if match is None:
-        return False
-    if match["host"] == _HOST and not _alive(int(match["pid"])):
-        return True
-    try:
-        return now - path.lstat().st_mtime > STALE_TMP_SECONDS
-    except OSError:
-        return False
-
-
 def _remove_non_file(path: Path) -> None:
     """Remove a symbolic link, FIFO or other non-file at lock ``path`` (a lock file holds
     nothing; opening a link would truncate its target on some filelock versions); a folder there
@@ -189,34 +162,6 @@ def _remove_non_file(path: Path) -> None:
             )
         if not stat.S_ISREG(mode):
             path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process
-        return True
-    return True
-
-
-def _replace_atomically(path: Path, data: bytes) -> None:
-    # The temporary file lives in the same folder so that os.replace is a same-filesystem rename:
-    # a reader sees either the old file or the complete new one, never a partial one.
-    # os.open with mode 0o666 (not mkstemp's 0o600) so that the umask decides, as for any file
-    # the user writes: a group sharing the folder can read (and redo) the fits.
-    tmp = _temporary(path.parent, path.name)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class ResultStore:
