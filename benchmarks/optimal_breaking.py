@@ -65,7 +65,9 @@ def _with_phi(X):
 
 
 def _invariants(X):
-    return np.hstack([SymmetryInvariants(symmetry="longitudinal").fit_transform(X),
+    # kinematics' longitudinal invariants and the Lorentz ones (the library's "longitudinal"
+    # symmetry holds them all, the squared masses once)
+    return np.hstack([kinematics.signed_log(kinematics.longitudinal_invariants(to_particles(X))),
                       SymmetryInvariants(symmetry="lorentz").fit_transform(X)])
 
 

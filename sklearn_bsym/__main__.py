@@ -215,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         NETWORK_PRESETS,
         PROTOCOLS,
         RULES,
+        SYMMETRY_NAMES,
         Range,
     )
 
@@ -299,6 +300,29 @@ def build_parser() -> argparse.ArgumentParser:
         type=_number(RULES["resolution"], fraction=True),
         metavar="R",
         help="relative muon pT resolution of the smearing, in [0, 1] (default: 0.10 = 10 %%)",
+    )
+    parser.add_argument(
+        "--symmetry",
+        choices=SYMMETRY_NAMES,
+        help="symmetry built into the invariant network and the hybrid: 'lorentz' (default, "
+        "the paper's) or 'longitudinal' (rotations about the beam and boosts along it); the "
+        "model 'chain' has both",
+    )
+    parser.add_argument(
+        "--detector-strength",
+        type=_number(RULES["detector_strength"]),
+        metavar="S",
+        help="make the resolution depend on the azimuth: sigma/pT = R (1 + S cos phi), S in "
+        "[0, 1) (default: 0, the paper's smearing); adds the limit of classifiers invariant "
+        "under rotations about the beam beside the Bayes-optimal one",
+    )
+    parser.add_argument(
+        "--scan-strengths",
+        type=_number(RULES["scan_strengths"]),
+        nargs="+",
+        metavar="S",
+        help="also scan that strength at --resolution on the full training pool (default: no "
+        "scan), e.g. 0 0.5 0.9",
     )
     parser.add_argument(
         "--scan",
@@ -393,6 +417,9 @@ def config_from_args(args: argparse.Namespace):
         "preset": args.preset,
         "random_state": args.random_state,
         "scan_resolutions": tuple(args.scan_resolutions) if args.scan_resolutions else None,
+        "symmetry": args.symmetry,
+        "detector_strength": args.detector_strength,
+        "scan_strengths": tuple(args.scan_strengths) if args.scan_strengths else None,
     }
     changes = {k: v for k, v in changes.items() if v is not None}
     if args.signal is not None and args.n_events is None:

@@ -17,9 +17,10 @@ The library's symmetries, by name in :data:`SYMMETRIES`:
     Its subgroup of rotations about the beam axis times boosts along it, which a resolution that
     depends on pT alone keeps. Features: each particle's pT and squared mass, and per pair the
     rapidity difference and the cosine and sine of the azimuthal difference
-    (:func:`~sklearn_bsym.kinematics.longitudinal_invariants`). A resolution that depends on the
-    azimuth or the pseudorapidity (:class:`~sklearn_bsym.preprocessing.DetectorResolution`)
-    breaks it.
+    (:func:`~sklearn_bsym.kinematics.longitudinal_invariants`), then the Lorentz invariants
+    that these leave out, the pairwise Minkowski products and the system's squared mass
+    (:func:`longitudinal_map`). A resolution that depends on the azimuth or the pseudorapidity
+    (:class:`~sklearn_bsym.preprocessing.DetectorResolution`) breaks it.
 
 Every Lorentz invariant is also a longitudinal invariant (the subgroup is smaller), so the chain
 from the most constrained to no constraint is Lorentz, longitudinal, none.
@@ -33,12 +34,13 @@ A symmetry of your own is a :class:`Symmetry` built from your invariant map, a f
 >>> particles = to_particles(make_dimuon_events(200, random_state=0)[0])
 >>> lon = get_symmetry("longitudinal")
 >>> lon.get_feature_names(2)
-['pt_0', 'pt_1', 'm2_0', 'm2_1', 'dy_01', 'cos_dphi_01', 'sin_dphi_01']
+['pt_0', 'pt_1', 'm2_0', 'm2_1', 'dy_01', 'cos_dphi_01', 'sin_dphi_01', 'dot_01', 'm2_01']
 >>> bool(invariance_error(lon, particles, random_state=0).max() < 1e-9)
 True
->>> # a transverse boost is a Lorentz transformation outside the longitudinal group
+>>> # a transverse boost is a Lorentz transformation outside the longitudinal group: the
+>>> # pTs change (by more than 1e-3 of the largest feature, the pair's squared mass)
 >>> error = invariance_error(lon, particles, transformation="lorentz", random_state=0)
->>> bool(error.max() > 0.1)
+>>> bool(error.max() > 1e-3)
 True
 """
 
@@ -58,6 +60,8 @@ __all__ = [
     "Symmetry",
     "SYMMETRIES",
     "get_symmetry",
+    "longitudinal_map",
+    "longitudinal_map_names",
     "invariance_error",
     "random_lorentz_transformation",
     "random_longitudinal_transformation",
@@ -190,12 +194,56 @@ def random_longitudinal_transformation(particles: np.ndarray, rng: np.random.Gen
     return kinematics.boost_z(kinematics.rotate_z(particles, angle), shift)
 
 
+def longitudinal_map(particles):
+    """The invariant map of the ``"longitudinal"`` symmetry: the features of
+    :func:`~sklearn_bsym.kinematics.longitudinal_invariants` (each particle's pT and squared
+    mass; per pair the rapidity difference, the cosine and sine of the azimuthal difference),
+    then the pairwise Minkowski products and the squared mass of the system.
+
+    The Lorentz invariants are invariants of the longitudinal subgroup too; the pT, rapidity
+    and azimuthal differences determine them, but through ``2 pT_i pT_j (cosh dy - cos dphi)``,
+    which a network or a tree has to learn from many events. Handed over, they take a network
+    of this symmetry from AUC 0.727 to 0.785 at 2,000 training events and from 0.783 to 0.798
+    at 80,000 (10 % smearing, 3 seeds; ``benchmarks/symmetry_chain.py``, the user guide's
+    "Your own symmetry").
+
+    numpy in, numpy out; torch in, torch out.
+
+    >>> import numpy as np
+    >>> p = np.array([[3.0, 4.0, 0.0, 5.0], [-3.0, -4.0, 0.0, 5.0]])
+    >>> longitudinal_map(p).round(6).tolist()
+    [5.0, 5.0, 0.0, 0.0, 0.0, -1.0, 0.0, 50.0, 100.0]
+    """
+    particles = kinematics._asarray(particles)
+    n = particles.shape[-2]
+    lon = kinematics.longitudinal_invariants(particles)
+    lorentz = kinematics.minkowski_invariants(particles)
+    # The Lorentz features but the single-particle squared masses (already in lon).
+    pairs, total = lorentz[..., : n * (n - 1) // 2], lorentz[..., n * (n - 1) // 2 + n:]
+    if kinematics._is_torch(lon):
+        import torch
+
+        return torch.cat([lon, pairs, total], dim=-1)
+    return np.concatenate([lon, pairs, total], axis=-1)
+
+
+def longitudinal_map_names(n_particles: int) -> list[str]:
+    """Names of :func:`longitudinal_map`'s features, in order.
+
+    >>> longitudinal_map_names(2)[-2:]
+    ['dot_01', 'm2_01']
+    """
+    lorentz = kinematics.invariant_feature_names(n_particles)
+    first = n_particles * (n_particles - 1) // 2
+    return (kinematics.longitudinal_feature_names(n_particles) + lorentz[:first]
+            + lorentz[first + n_particles:])
+
+
 #: The library's symmetries by name, from the most constrained (largest group) to the least.
 SYMMETRIES = MappingProxyType({
     "lorentz": Symmetry("lorentz", kinematics.minkowski_invariants,
                         kinematics.invariant_feature_names, random_lorentz_transformation),
-    "longitudinal": Symmetry("longitudinal", kinematics.longitudinal_invariants,
-                             kinematics.longitudinal_feature_names,
+    "longitudinal": Symmetry("longitudinal", longitudinal_map, longitudinal_map_names,
                              random_longitudinal_transformation),
 })
 

@@ -184,12 +184,16 @@ def test_lorentz_symmetry_invariants_are_the_minkowski_invariants(events, log_sc
 def test_longitudinal_symmetry_invariants(events):
     lon = SymmetryInvariants(symmetry="longitudinal", log_scale=False).fit(events)
     out = lon.transform(events)
-    assert_array_equal(out, kinematics.longitudinal_invariants(to_particles(events)))
+    particles = to_particles(events)
+    assert_array_equal(out[:, :7], kinematics.longitudinal_invariants(particles))
+    # then the Lorentz invariants but the masses: dot_01, m2_01
+    assert_array_equal(out[:, 7:], kinematics.minkowski_invariants(particles)[:, [0, 3]])
     # leading order: one pT, back to back
     assert_allclose(out[:, 0], out[:, 1], rtol=1e-9)
-    assert_allclose(out[:, 5:], np.tile([-1.0, 0.0], (len(events), 1)), atol=1e-9)
+    assert_allclose(out[:, 5:7], np.tile([-1.0, 0.0], (len(events), 1)), atol=1e-9)
     frame = lon.set_output(transform="pandas").transform(events)
-    assert frame.columns.tolist() == kinematics.longitudinal_feature_names(2)
+    assert frame.columns.tolist() == kinematics.longitudinal_feature_names(2) + ["dot_01",
+                                                                                 "m2_01"]
 
 
 def _pair_mass_and_pts(p):

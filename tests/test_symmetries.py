@@ -81,14 +81,37 @@ def test_lorentz_invariants_are_invariant_under_the_longitudinal_subgroup(partic
 
 
 def test_longitudinal_invariants_change_under_lorentz_transformations(particles):
-    names = SYMMETRIES["longitudinal"].get_feature_names(particles.shape[1])
+    # kinematics' longitudinal invariants alone (the library's map adds Lorentz invariants,
+    # whose scale would hide the angles' changes in invariance_error's one scale)
+    minimal = Symmetry("minimal", kinematics.longitudinal_invariants,
+                       kinematics.longitudinal_feature_names)
+    names = minimal.get_feature_names(particles.shape[1])
     for transformation in ("lorentz", _transverse_boost):
-        error = dict(zip(names, invariance_error("longitudinal", particles,
+        error = dict(zip(names, invariance_error(minimal, particles,
                                                  transformation=transformation,
                                                  random_state=2), strict=True))
         # pT, rapidity differences and azimuthal differences all change; masses do not
         assert min(error["pt_0"], error["dy_01"], error["cos_dphi_01"]) > 1e-3, error
         assert max(v for k, v in error.items() if k.startswith("m2_")) < ROUNDING
+
+
+def test_longitudinal_map_adds_the_lorentz_invariants(particles):
+    n = particles.shape[1]
+    names = SYMMETRIES["longitudinal"].get_feature_names(n)
+    features = SYMMETRIES["longitudinal"].transform(particles)
+    assert names == kinematics.longitudinal_feature_names(n) + [
+        name for name in kinematics.invariant_feature_names(n)
+        if name not in kinematics.longitudinal_feature_names(n)]
+    frame = dict(zip(names, features.T, strict=True))
+    lorentz = dict(zip(kinematics.invariant_feature_names(n),
+                       kinematics.minkowski_invariants(particles).T, strict=True))
+    for name, values in lorentz.items():
+        assert_allclose(frame[name], values, rtol=0, atol=0)
+    error = dict(zip(names, invariance_error("longitudinal", particles, transformation="lorentz",
+                                             random_state=2), strict=True))
+    # its Lorentz invariants do not change, its pTs do
+    assert max(error[name] for name in lorentz) < ROUNDING
+    assert error["pt_0"] > 1e-3
 
 
 @pytest.mark.parametrize("name", list(SYMMETRIES))

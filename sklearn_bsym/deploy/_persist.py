@@ -122,6 +122,26 @@ def _trusted_types() -> list[str]:
                    *library_types()})
 
 
+def _symmetry_by_name(value, where: str):
+    """``value`` with each of the library's symmetries given as a
+    :class:`~sklearn_bsym.symmetries.Symmetry` replaced by its name (the same symmetry);
+    a symmetry of the user's own is refused in one line."""
+    from ..symmetries import SYMMETRIES, Symmetry
+
+    if isinstance(value, Symmetry):
+        if SYMMETRIES.get(value.name) is value:
+            return value.name
+        raise ValueError(
+            f"Cannot save {where}: its symmetry Symmetry({value.name!r}) is an invariant map of "
+            "your own, code that a model file does not hold (loading one runs no code); keep "
+            "the code that defines it with the model (a network: its weights by save_params, "
+            "or the whole network as ONNX by to_onnx)."
+        )
+    if isinstance(value, list | tuple) and any(isinstance(v, Symmetry) for v in value):
+        return type(value)(_symmetry_by_name(v, where) for v in value)
+    return value
+
+
 # -- writing ----------------------------------------------------------------------------------
 # skorch's record of which names to check, not a parameter a user sets.
 _NETWORK_SKIP = ("_params_to_validate",)
@@ -140,7 +160,8 @@ def _same(a, b) -> bool:
 def _saved_network(net) -> SavedNetwork:
     cls = type(net)
     defaults = cls().get_params(deep=False)
-    params = {k: v for k, v in net.get_params(deep=False).items()
+    params = {k: _symmetry_by_name(v, f"the {cls.__name__}")
+              for k, v in net.get_params(deep=False).items()
               if k not in _NETWORK_SKIP and not _same(v, defaults.get(k, _MISSING))}
     if not getattr(net, "initialized_", False) or not hasattr(net, "module_"):
         return SavedNetwork(f"{cls.__module__}.{cls.__qualname__}", params, None, {})
@@ -176,6 +197,7 @@ def _encode(obj, where: str, derived):
 
     if isinstance(obj, _EventClassifier):
         return _saved_network(obj)
+    obj = _symmetry_by_name(obj, f"the {where.split('.')[0]} ({where})")
     if isinstance(obj, torch.nn.Module | torch.Tensor | torch.optim.Optimizer):
         raise ValueError(
             f"{where} is a torch {type(obj).__name__}; a model file holds torch objects only "

@@ -55,6 +55,7 @@ from skorch.utils import to_numpy
 from .. import events
 from .._random import as_seed, derive_seed, spawn_seeds
 from .._threads import DEFAULT_THREADS, THREADS_CONSTRAINT, scoped_threads
+from ..symmetries import SYMMETRIES, Symmetry
 from ._chunks import in_chunks
 from ._modules import (
     CONTEXTS,
@@ -621,10 +622,19 @@ class PFNClassifier(_EventClassifier):
 
 
 class InvariantClassifier(_EventClassifier):
-    """Classifier on the Minkowski invariants of the event (the paper's invariant network).
+    """Classifier on the invariants of a symmetry: by default the Minkowski invariants of the
+    event (the paper's invariant network).
 
     Parameters
     ----------
+    symmetry : str or Symmetry, default "lorentz"
+        The symmetry built in: ``"lorentz"`` (the pairwise Minkowski products and masses, the
+        paper's), ``"longitudinal"`` (rotations about the beam and boosts along it: each
+        particle's pT and mass, per pair the rapidity and azimuthal differences, and the
+        Lorentz invariants), or a
+        :class:`~sklearn_bsym.symmetries.Symmetry` of your own invariant map (such a network
+        exports to ONNX where torch can trace the map, but a model file cannot hold it: see
+        the user guide's "Your own symmetry").
     hidden_sizes : tuple of int or "auto", default "auto"
         Hidden widths of the MLP on the invariants; "auto": (128, 128) with the fast preset, the
         authors' (512, 256, 256, 128) with the paper preset (within 0.0004 AUC of the fast sizes
@@ -636,11 +646,12 @@ class InvariantClassifier(_EventClassifier):
         As :class:`PFNClassifier` (``preset="paper"`` uses lr 1e-6 here, as the authors).
     """
 
-    _module_params = ("hidden_sizes", "log_scale")
+    _module_params = ("hidden_sizes", "log_scale", "symmetry")
     _parameter_constraints: dict = {
         **_EventClassifier._parameter_constraints,
         "hidden_sizes": ["array-like", StrOptions({"auto"})],
         "log_scale": ["boolean"],
+        "symmetry": [StrOptions(set(SYMMETRIES)), Symmetry],
     }
     # The invariant network has learned all it can from 500 events on: bigger batches from
     # 16,000 events halve its cost at the same AUC (benchmarks/default_recipe.py --grid).
@@ -652,9 +663,10 @@ class InvariantClassifier(_EventClassifier):
     preset_module = {"fast": {"hidden_sizes": (128, 128)},
                      "paper": {"hidden_sizes": (512, 256, 256, 128)}}
 
-    def __init__(self, *, hidden_sizes="auto", log_scale=True, module=InvariantNetwork,
-                 **kwargs):
+    def __init__(self, *, symmetry="lorentz", hidden_sizes="auto", log_scale=True,
+                 module=InvariantNetwork, **kwargs):
         super().__init__(module=module, **kwargs)
+        self.symmetry = symmetry
         self.hidden_sizes = hidden_sizes
         self.log_scale = log_scale
 
@@ -682,6 +694,16 @@ class HybridClassifier(_EventClassifier):
     ----------
     Phi_sizes : tuple of int, default (64, 16)
         General subnet's per-particle map (last = latent size).
+    symmetry : str, Symmetry or tuple of them, default "lorentz"
+        The symmetry of the invariant subnet (as :class:`InvariantClassifier`'s), or a chain
+        of symmetries from the most constrained group to the least, one invariant subnet each
+        beside the general one, mixed by one symmetry factor over all the branches: the
+        chain hybrid, e.g. ``("lorentz", "longitudinal")`` (see
+        :class:`~sklearn_bsym.nn.HybridNetwork`). Measured under the paper's smearing and a
+        detector whose resolution depends on the azimuth, 500 to 80,000 events
+        (``benchmarks/symmetry_chain.py``): the chain ties the better two-branch hybrid from
+        8,000 events and never beats it by more than 0.0003 AUC, at 15 to 35 % more CPU
+        time; hence the default.
     invariant_sizes : tuple of int or "auto", default "auto"
         Invariant subnet (last = latent size); "auto": with the fast preset (128, 16) below
         2,000 training events and (64, 16) from there, (64, 16) with the paper preset.
@@ -692,7 +714,7 @@ class HybridClassifier(_EventClassifier):
         training events and (128, 128) from there, the authors' (512, 256, 128) with the paper
         preset.
     pooling : {"weighted", "concat", "concat_weight", "concat_context"}, default "weighted"
-    context : {"first", "leading", "pt_eta"} or list of int, default "first"
+    context : {"first", "leading", "pt_eta", "pt_eta_phi"} or list of int, default "first"
         Input of the weight network (see :class:`~sklearn_bsym.nn.HybridNetwork`).
     latent_dropout : float, default 0.0
     particle_inputs : {"event", "collider", "momenta"}, default "event"
@@ -703,17 +725,20 @@ class HybridClassifier(_EventClassifier):
         their constituents); "collider", the four-vector with pT, log pT and eta (0.2.0's
         default); "momenta", the four-vector alone (the paper's).
     invariant_weight_init : float in (0, 1), None or "auto", default "auto"
-        Starting symmetry factor of the invariant subnet for every event; None: torch's
-        default initialization (about 0.5, the paper's); "auto": with the fast preset 0.99
-        below 4,000 training events and 0.95 from there, 0.88 with the paper preset.
+        Starting symmetry factor of the (first) invariant subnet for every event, the rest
+        shared by the other branches; None: torch's default initialization (about 0.5, the
+        paper's); "auto": with the fast preset 0.99 below 4,000 training events and 0.95 from
+        there, 0.88 with the paper preset.
     **kwargs
         As :class:`PFNClassifier`.
     """
 
     _module_params = ("Phi_sizes", "invariant_sizes", "weight_sizes", "F_sizes", "pooling",
-                      "context", "latent_dropout", "particle_inputs", "invariant_weight_init")
+                      "context", "latent_dropout", "particle_inputs", "invariant_weight_init",
+                      "symmetry")
     _parameter_constraints: dict = {
         **_EventClassifier._parameter_constraints,
+        "symmetry": [StrOptions(set(SYMMETRIES)), Symmetry, tuple, list],
         "Phi_sizes": ["array-like"],
         "invariant_sizes": ["array-like", StrOptions({"auto"})],
         "weight_sizes": ["array-like"],
@@ -742,11 +767,12 @@ class HybridClassifier(_EventClassifier):
                   "invariant_weight_init": 0.88},
     }
 
-    def __init__(self, *, Phi_sizes=(64, 16), invariant_sizes="auto", weight_sizes=(64, 64),
-                 F_sizes="auto", pooling="weighted", context="first",
+    def __init__(self, *, symmetry="lorentz", Phi_sizes=(64, 16), invariant_sizes="auto",
+                 weight_sizes=(64, 64), F_sizes="auto", pooling="weighted", context="first",
                  latent_dropout=0.0, particle_inputs="event", invariant_weight_init="auto",
                  module=HybridNetwork, **kwargs):
         super().__init__(module=module, **kwargs)
+        self.symmetry = symmetry
         self.Phi_sizes = Phi_sizes
         self.invariant_sizes = invariant_sizes
         self.weight_sizes = weight_sizes
@@ -757,12 +783,22 @@ class HybridClassifier(_EventClassifier):
         self.particle_inputs = particle_inputs
         self.invariant_weight_init = invariant_weight_init
 
+    @property
+    def branches_(self) -> tuple[str, ...]:
+        """The names of the fitted network's branches, in the order of
+        :meth:`symmetry_factor`'s columns: ``"general"``, then each symmetry's name
+        (``("general", "lorentz")`` for the paper's hybrid)."""
+        self.check_is_fitted()
+        return self.module_.branch_names
+
     @scoped_threads
     def symmetry_factor(self, X) -> np.ndarray:
-        """Per-event mixing weights ``(n_events, 2)``: (w_general, w_invariant), rows sum to 1.
+        """Per-event mixing weights ``(n_events, K)``, one column per branch (``branches_``):
+        (w_general, w_invariant) for the paper's hybrid, (w_general, then one weight per
+        symmetry of the chain) for a chain; rows sum to 1.
 
         w_general near 1 means the network relies on the unconstrained subnet for that event
-        (the symmetry is broken there), near 0 on the invariant subnet.
+        (the symmetry is broken there), near 0 on the invariant subnets.
         """
         self.check_is_fitted()
         return in_chunks(X, self._symmetry_factor)

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from .. import kinematics
+from ..symmetries import SYMMETRIES, Symmetry, get_symmetry
 
 __all__ = [
     "make_mlp",
@@ -37,13 +38,14 @@ __all__ = [
     "InvariantNetwork",
     "HybridNetwork",
     "n_invariants",
+    "symmetry_chain",
     "CONTEXTS",
     "POOLINGS",
     "PARTICLE_INPUTS",
 ]
 
 #: Named context variables of the hybrid's weight network.
-CONTEXTS = ("first", "leading", "pt_eta")
+CONTEXTS = ("first", "leading", "pt_eta", "pt_eta_phi")
 #: Ways the hybrid combines its two latent vectors.
 POOLINGS = ("weighted", "concat", "concat_weight", "concat_context")
 #: Per-particle inputs of a particle flow map: the four-vector alone ("momenta", the paper's),
@@ -126,9 +128,36 @@ def make_mlp(
     return nn.Sequential(*layers)
 
 
-def n_invariants(n_particles: int) -> int:
-    """Number of features of :func:`sklearn_bsym.kinematics.minkowski_invariants`."""
-    return len(kinematics.invariant_feature_names(n_particles))
+def n_invariants(n_particles: int, symmetry="lorentz") -> int:
+    """Number of invariant features of events of ``n_particles`` particles under
+    ``symmetry`` (a name in :data:`~sklearn_bsym.symmetries.SYMMETRIES` or a
+    :class:`~sklearn_bsym.symmetries.Symmetry`; default: those of
+    :func:`sklearn_bsym.kinematics.minkowski_invariants`).
+
+    >>> n_invariants(2), n_invariants(2, "longitudinal")
+    (4, 9)
+    """
+    return len(get_symmetry(symmetry).get_feature_names(n_particles))
+
+
+def symmetry_chain(symmetry) -> tuple[Symmetry, ...]:
+    """The symmetries of a hybrid's invariant branches: one (a name or a
+    :class:`~sklearn_bsym.symmetries.Symmetry`), or a sequence of them, a chain from the most
+    constrained group to the least (e.g. ``("lorentz", "longitudinal")``), each checked.
+
+    >>> [s.name for s in symmetry_chain(("lorentz", "longitudinal"))]
+    ['lorentz', 'longitudinal']
+    """
+    chain = (symmetry,) if isinstance(symmetry, str | Symmetry) else tuple(symmetry)
+    if not chain:
+        raise ValueError("symmetry must name at least one symmetry, e.g. 'lorentz' or "
+                         "('lorentz', 'longitudinal').")
+    chain = tuple(get_symmetry(s) for s in chain)
+    names = [s.name for s in chain]
+    if len(set(names)) != len(names):
+        raise ValueError(f"symmetry names a symmetry twice: {names}; each branch of the chain "
+                         "needs its own group.")
+    return chain
 
 
 def _as_particles(x: torch.Tensor) -> torch.Tensor:
@@ -243,22 +272,50 @@ class ParticleFlowNetwork(nn.Module):
 
 
 class _InvariantMap(nn.Module):
-    """Minkowski invariants of the event (or precomputed ones) through an MLP."""
+    """The invariant features of a symmetry (or precomputed ones) through an MLP.
 
-    def __init__(self, n_particles: int, sizes, log_scale: bool, precomputed: bool, **mlp_kw):
+    The symmetry's map is a fixed function of the events, not a layer: a map written as a
+    ``torch.nn.Module`` is kept as an attribute of the symmetry, not as a submodule, so its
+    parameters (if any) are neither trained, nor in the network's ``state_dict``, nor moved
+    by ``.to()`` (it is called on the events' device in float64 unless its own parameters
+    say otherwise).
+    """
+
+    def __init__(self, n_particles: int, sizes, log_scale: bool, precomputed: bool,
+                 symmetry="lorentz", **mlp_kw):
         super().__init__()
-        self.n_features = n_invariants(n_particles)
+        self.symmetry = get_symmetry(symmetry)
+        names = self.symmetry.get_feature_names(n_particles)
+        self.n_features = len(names)
         self.log_scale = bool(log_scale)
         self.precomputed = bool(precomputed)
+        # The single-particle squared masses of the library's maps (one contiguous run, named
+        # m2_<i>), whose float32 rounding is removed; a map of your own is taken as it is.
+        masses = [names.index(f"m2_{i}") for i in range(n_particles)] if (
+            SYMMETRIES.get(self.symmetry.name) is self.symmetry) else []
+        self.mass_start = masses[0] if masses else None
         self.mlp = make_mlp(self.n_features, sizes, **mlp_kw)
 
+    def invariants(self, p: torch.Tensor) -> torch.Tensor:
+        # p: (N, P, 4) float64 in GeV -> (N, n_features) float64
+        fn = self.symmetry.invariants
+        if isinstance(fn, nn.Module):
+            weights = [*fn.parameters(), *fn.buffers()]
+            if weights:  # the map's own dtype and device; features back in float64
+                return fn(p.to(weights[0].device, weights[0].dtype)).to(p.device, p.dtype)
+        inv = fn(p)
+        if self.mass_start is not None:
+            inv = _without_mass_rounding(inv, p, self.mass_start)
+        return inv
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # x: (N, n_invariants) when precomputed, else (N, 4 * P) or (N, P, 4) in GeV
+        # x: (N, n_features) when precomputed, else (N, 4 * P) or (N, P, 4) in GeV
         if self.precomputed:
             if x.dim() != 2 or x.shape[1] != self.n_features:
                 raise ValueError(
                     f"Expected precomputed invariants of shape (N, {self.n_features}), got "
-                    f"{tuple(x.shape)}. Compute them with kinematics.minkowski_invariants."
+                    f"{tuple(x.shape)}. Compute them with SymmetryInvariants(symmetry="
+                    f"{self.symmetry.name!r}, log_scale=False) or the symmetry's transform."
                 )
             inv = x
         else:
@@ -268,7 +325,7 @@ class _InvariantMap(nn.Module):
             # output, by up to 0.15 in probability (measured); in float64 the invariants are a
             # function of the float32 events alone.
             p = _as_particles(x).double()
-            inv = _without_mass_rounding(kinematics.minkowski_invariants(p), p)
+            inv = self.invariants(p)
             if self.log_scale:
                 inv = kinematics.signed_log(inv)
             inv = inv.to(x.dtype)
@@ -280,10 +337,12 @@ class _InvariantMap(nn.Module):
 MASS_ROUNDING = 2.0**-21
 
 
-def _without_mass_rounding(inv: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
-    """``minkowski_invariants`` of ``p`` (N, P, 4) with each particle's squared mass moved
-    towards 0 by its rounding floor, ``MASS_ROUNDING * E^2`` (soft thresholding: continuous,
-    and exactly 0 within the floor).
+def _without_mass_rounding(inv: torch.Tensor, p: torch.Tensor,
+                           first: int | None = None) -> torch.Tensor:
+    """The invariants ``inv`` of ``p`` (N, P, 4), whose P single-particle squared masses are
+    the columns from ``first`` on (None: ``minkowski_invariants``' layout, after the pair
+    products), with each of those moved towards 0 by its rounding floor,
+    ``MASS_ROUNDING * E^2`` (soft thresholding: continuous, and exactly 0 within the floor).
 
     Events arrive as float32. A massless muon's m^2 is then rounding noise that grows as E^2:
     +-1e-3 GeV^2 for a 50 GeV muon, +-1 GeV^2 at 6.5 TeV, so a single tail event was hundreds
@@ -292,7 +351,8 @@ def _without_mass_rounding(inv: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     0.011 GeV^2 below 150 GeV, any jet's) pass, less the floor.
     """
     n = p.shape[-2]
-    first = n * (n - 1) // 2  # the pair products come first, then the n squared masses
+    if first is None:
+        first = n * (n - 1) // 2
     m2 = inv[..., first:first + n]
     floor = MASS_ROUNDING * p[..., 3] ** 2  # (N, P)
     m2 = m2 - torch.maximum(torch.minimum(m2, floor), -floor)
@@ -300,18 +360,25 @@ def _without_mass_rounding(inv: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
 
 
 class InvariantNetwork(nn.Module):
-    """MLP on the Lorentz invariants of the event (``kinematics.minkowski_invariants``).
+    """MLP on the invariants of a symmetry: by default the Lorentz invariants of the event
+    (``kinematics.minkowski_invariants``), the paper's network.
 
     Parameters
     ----------
     n_particles : int
-        Particles per event (fixes the number of invariants: 4 for two muons).
+        Particles per event (fixes the number of invariants: 4 Lorentz invariants for two
+        muons).
     hidden_sizes : sequence of int
         Hidden widths; a final Linear to 1 logit is added.
     log_scale : bool
         Compress the invariants with ``signed_log`` (the paper's choice).
     precomputed : bool
         Take the invariants ``(N, n_invariants)`` as input instead of the four-vectors.
+    symmetry : str or Symmetry
+        The symmetry built in: a name in :data:`~sklearn_bsym.symmetries.SYMMETRIES`
+        (``"lorentz"``, ``"longitudinal"``) or a :class:`~sklearn_bsym.symmetries.Symmetry`
+        of your own invariant map. The network sees only its invariant features, so its
+        output is unchanged when the events are transformed by the symmetry's group.
     """
 
     def __init__(
@@ -320,9 +387,11 @@ class InvariantNetwork(nn.Module):
         hidden_sizes: Sequence[int] = (512, 256, 256, 128),
         log_scale: bool = True,
         precomputed: bool = False,
+        symmetry="lorentz",
     ):
         super().__init__()
-        self.net = _InvariantMap(n_particles, [*hidden_sizes, 1], log_scale, precomputed)
+        self.net = _InvariantMap(n_particles, [*hidden_sizes, 1], log_scale, precomputed,
+                                 symmetry=symmetry)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (N, 4 * P) or (N, P, 4) in GeV, or (N, n_invariants) when precomputed -> (N,)
@@ -337,7 +406,7 @@ def context_size(context, n_particles: int) -> int:
                 f"context must be one of {CONTEXTS} or a list of column indices of X, got "
                 f"{context!r}."
             )
-        return 2 if context == "pt_eta" else 1
+        return {"pt_eta": 2, "pt_eta_phi": 4}.get(context, 1)
     cols = list(context)
     if not cols or any(not 0 <= int(c) < 4 * n_particles for c in cols):
         raise ValueError(
@@ -351,6 +420,12 @@ class HybridNetwork(nn.Module):
     """The paper's hybrid: a general (particle flow) and an invariant subnet, mixed by a
     weight network on a context variable that learns where the symmetry holds.
 
+    With a chain of symmetries (``symmetry=("lorentz", "longitudinal")``) it has one invariant
+    subnet per symmetry beside the general one, K = 1 + len(chain) branches in all, and the
+    weight network's softmax over the K branches mixes them event by event: the symmetry
+    factor then says, per event, how much of the most constrained symmetry holds, how much of
+    the next, and how much of none.
+
     Parameters
     ----------
     n_particles : int
@@ -358,19 +433,22 @@ class HybridNetwork(nn.Module):
     Phi_sizes : sequence of int
         Widths of the general subnet's per-particle map (last = latent size).
     invariant_sizes : sequence of int
-        Widths of the invariant subnet (last = latent size).
+        Widths of each invariant subnet (last = latent size).
     weight_sizes : sequence of int
-        Hidden widths of the weight network (a final Linear to 2 is added, then softmax).
+        Hidden widths of the weight network (a final Linear to K is added, then softmax).
     F_sizes : sequence of int
         Hidden widths of the classifier (a final Linear to 1 logit is added).
     pooling : {"weighted", "concat", "concat_weight", "concat_context"}
-        ``"weighted"``: w_general * z_general + w_invariant * z_invariant (the paper);
-        ``"concat"``: [z_general, z_invariant]; ``"concat_weight"``: that plus w_general;
-        ``"concat_context"``: that plus the context (the paper's Appendix C).
-    context : {"first", "leading", "pt_eta"} or list of int
+        ``"weighted"``: w_general * z_general + w_invariant * z_invariant (the paper; with a
+        chain, the sum over all branches); ``"concat"``: [z_general, z_invariant, ...];
+        ``"concat_weight"``: that plus the weights of all branches but the last (w_general for
+        two); ``"concat_context"``: that plus the context (the paper's Appendix C).
+    context : {"first", "leading", "pt_eta", "pt_eta_phi"} or list of int
         Input of the weight network: pT of the first particle (the paper), the leading pT,
-        pT and eta of the first particle, or these columns of the flat X (momenta all read
-        through :func:`momentum_inputs`).
+        pT and eta of the first particle, those and the cosine and sine of its azimuth (where
+        the detector's resolution depends on phi, the factor can follow it only if it sees
+        phi), or these columns of the flat X (momenta all read through
+        :func:`momentum_inputs`).
     latent_dropout : float
         Dropout on the pooled latent vector.
     input_scale : float
@@ -381,10 +459,17 @@ class HybridNetwork(nn.Module):
         paper's hybrid uses ``"momenta"``.
     invariant_weight_init : float in (0, 1) or None
         The symmetry factor's starting point: the weight network starts out giving the
-        invariant subnet this weight for every event (its last layer's weights are shrunk and
-        its bias set), so the hybrid starts as its invariant branch and moves weight to the
-        general subnet only where the data show that the symmetry is broken. None keeps torch's
-        default initialization (weights near 0.5, the paper's).
+        (first, most constrained) invariant subnet this weight for every event, the rest
+        shared equally by the other branches (its last layer's weights are shrunk and its bias
+        set), so the hybrid starts as its invariant branch and moves weight to the others only
+        where the data show that the symmetry is broken. None keeps torch's default
+        initialization (weights near 1 / K, the paper's).
+    symmetry : str, Symmetry or sequence of them
+        The symmetry of the invariant subnet (a name in
+        :data:`~sklearn_bsym.symmetries.SYMMETRIES` or a
+        :class:`~sklearn_bsym.symmetries.Symmetry`), or a chain of them from the most
+        constrained group to the least, one invariant subnet each (see
+        :func:`symmetry_chain`).
 
     Notes
     -----
@@ -405,16 +490,19 @@ class HybridNetwork(nn.Module):
         input_scale: float = DEFAULT_INPUT_SCALE,
         particle_inputs: str = "collider",
         invariant_weight_init: float | None = 0.88,
+        symmetry="lorentz",
     ):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
         if pooling == "weighted" and Phi_sizes[-1] != invariant_sizes[-1]:
             raise ValueError(
-                f"pooling='weighted' adds the two latent vectors, so Phi_sizes[-1] "
+                f"pooling='weighted' adds the latent vectors, so Phi_sizes[-1] "
                 f"({Phi_sizes[-1]}) must equal invariant_sizes[-1] ({invariant_sizes[-1]}); "
                 "make them equal or use a 'concat' pooling."
             )
+        chain = symmetry_chain(symmetry)
+        n_branches = 1 + len(chain)
         self.pooling = pooling
         self.context = context if isinstance(context, str) else [int(c) for c in context]
         self.input_scale = float(input_scale)
@@ -426,27 +514,52 @@ class HybridNetwork(nn.Module):
             )
         self.general = _ParticleMap(Phi_sizes, input_scale, inputs=particle_inputs)
         self.invariant = _InvariantMap(
-            n_particles, invariant_sizes, log_scale=True, precomputed=False, activate_last=True
+            n_particles, invariant_sizes, log_scale=True, precomputed=False, activate_last=True,
+            symmetry=chain[0],
         )
+        # The chain's further branches (none for the paper's two-branch hybrid, whose
+        # parameters and initialization stay as they were).
+        self.chain = nn.ModuleList([
+            _InvariantMap(n_particles, invariant_sizes, log_scale=True, precomputed=False,
+                          activate_last=True, symmetry=sym)
+            for sym in chain[1:]
+        ])
         # Only the poolings that use the weights get a weight network (no dead parameters).
         self.weight_net = (
-            make_mlp(n_context, [*weight_sizes, 2])
+            make_mlp(n_context, [*weight_sizes, n_branches])
             if pooling in ("weighted", "concat_weight") else None
         )
         if self.weight_net is not None and invariant_weight_init is not None:
-            last = self.weight_net[-1]  # Linear to the two logits (w_general, w_invariant)
+            last = self.weight_net[-1]  # Linear to the K logits (w_general, w_invariant, ...)
+            # softmax gives the first invariant branch w and each of the K - 1 others
+            # (1 - w) / (K - 1).
+            bias = [0.0] * n_branches
+            bias[1] = math.log(invariant_weight_init / (1 - invariant_weight_init)
+                               * (n_branches - 1))
             with torch.no_grad():
                 last.weight.mul_(0.1)  # nearly the same starting weight for every event
-                last.bias.copy_(torch.tensor(
-                    [0.0, math.log(invariant_weight_init / (1 - invariant_weight_init))]))
+                last.bias.copy_(torch.tensor(bias))
+        invariant_latent = len(chain) * invariant_sizes[-1]
         latent = {
             "weighted": Phi_sizes[-1],
-            "concat": Phi_sizes[-1] + invariant_sizes[-1],
-            "concat_weight": Phi_sizes[-1] + invariant_sizes[-1] + 1,
-            "concat_context": Phi_sizes[-1] + invariant_sizes[-1] + n_context,
+            "concat": Phi_sizes[-1] + invariant_latent,
+            "concat_weight": Phi_sizes[-1] + invariant_latent + n_branches - 1,
+            "concat_context": Phi_sizes[-1] + invariant_latent + n_context,
         }[pooling]
         self.dropout = nn.Dropout(latent_dropout) if latent_dropout else nn.Identity()
         self.F = make_mlp(latent, [*F_sizes, 1])
+
+    @property
+    def symmetries(self) -> tuple[Symmetry, ...]:
+        """The symmetries of the invariant branches, in the order of the weights after
+        w_general."""
+        return (self.invariant.symmetry, *(branch.symmetry for branch in self.chain))
+
+    @property
+    def branch_names(self) -> tuple[str, ...]:
+        """The names of the K branches, in the order of the weights: ``"general"``, then the
+        symmetries' names."""
+        return ("general", *(sym.name for sym in self.symmetries))
 
     def context_of(self, p: torch.Tensor) -> torch.Tensor:
         # p: (N, P, 4) in GeV -> context (N, n_context), momenta through momentum_inputs
@@ -454,18 +567,25 @@ class HybridNetwork(nn.Module):
             return momentum_inputs(kinematics.pt(p[:, 0]).unsqueeze(-1), self.input_scale)
         if self.context == "leading":
             return momentum_inputs(kinematics.pt(p).amax(1, keepdim=True), self.input_scale)
-        if self.context == "pt_eta":
+        if self.context in ("pt_eta", "pt_eta_phi"):
             first = p[:, 0]
-            return torch.stack([momentum_inputs(kinematics.pt(first), self.input_scale),
-                                kinematics.eta(first).clamp(-10.0, 10.0)], dim=-1)
+            pt = kinematics.pt(first)
+            columns = [momentum_inputs(pt, self.input_scale),
+                       kinematics.eta(first).clamp(-10.0, 10.0)]
+            if self.context == "pt_eta_phi":
+                # cos and sin of the azimuth, from the components (continuous at +-pi).
+                safe = torch.where(pt > 0, pt, 1.0)
+                columns += [torch.where(pt > 0, first[:, 0] / safe, 0.0),
+                            torch.where(pt > 0, first[:, 1] / safe, 0.0)]
+            return torch.stack(columns, dim=-1)
         return momentum_inputs(p.reshape(p.shape[0], -1)[:, self.context], self.input_scale)
 
     def forward(self, x: torch.Tensor, return_weights: bool = False):
         # x: (N, 4 * P) or (N, P, 4) [px, py, pz, E] in GeV
-        # -> logits (N,), or (logits (N,), weights (N, 2) [w_general, w_invariant])
+        # -> logits (N,), or (logits (N,), weights (N, K) [w_general, w_invariant, ...])
         p = _as_particles(x)
         z_general = self.general(p)  # (N, L)
-        z_invariant = self.invariant(p)  # (N, L')
+        latents = [z_general, self.invariant(p), *(branch(p) for branch in self.chain)]
         context = self.context_of(p)  # (N, C)
         if self.weight_net is None:
             if return_weights:
@@ -475,14 +595,16 @@ class HybridNetwork(nn.Module):
                 )
             weights = None
         else:
-            weights = torch.softmax(self.weight_net(context), dim=-1)  # (N, 2)
+            weights = torch.softmax(self.weight_net(context), dim=-1)  # (N, K)
         if self.pooling == "weighted":
-            z = weights[:, :1] * z_general + weights[:, 1:] * z_invariant
+            z = weights[:, :1] * z_general
+            for k, z_k in enumerate(latents[1:], start=1):
+                z = z + weights[:, k:k + 1] * z_k
         elif self.pooling == "concat":
-            z = torch.cat([z_general, z_invariant], dim=-1)
+            z = torch.cat(latents, dim=-1)
         elif self.pooling == "concat_weight":
-            z = torch.cat([z_general, z_invariant, weights[:, :1]], dim=-1)
+            z = torch.cat([*latents, weights[:, :-1]], dim=-1)
         else:
-            z = torch.cat([z_general, z_invariant, context], dim=-1)
+            z = torch.cat([*latents, context], dim=-1)
         logits = self.F(self.dropout(z)).squeeze(-1)
         return (logits, weights) if return_weights else logits

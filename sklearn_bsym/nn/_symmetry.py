@@ -1,4 +1,10 @@
-"""The learned symmetry factor against pT (the paper's Fig. 5), as a table and as a plot."""
+"""The learned symmetry factor against pT (the paper's Fig. 5), as a table and as a plot.
+
+For the paper's two-branch hybrid the factor is one number per event, the general subnet's
+weight w_general (the invariant subnet has 1 - w_general). A chain hybrid
+(``HybridClassifier(symmetry=("lorentz", "longitudinal"))``) has one weight per branch; the
+table then has a mean and a spread per branch, and the plot a line per branch.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +34,8 @@ def _pt_of(X, variable: str) -> np.ndarray:
 
 
 def symmetry_factor_table(estimator, X, *, bins=10, variable: str = "first") -> pd.DataFrame:
-    """Mean and spread of the general-subnet weight w_general in bins of pT.
+    """Mean and spread of the general-subnet weight w_general in bins of pT (and of every
+    branch's weight, for a chain hybrid).
 
     Parameters
     ----------
@@ -45,11 +52,16 @@ def symmetry_factor_table(estimator, X, *, bins=10, variable: str = "first") -> 
     Returns
     -------
     DataFrame with columns ``pt_low, pt_high, pt_center, w_general_mean, w_general_std, count``,
-    one row per non-empty bin; ``attrs["variable"]`` names the pT variable.
+    one row per non-empty bin; for a hybrid of more than two branches, ``w_<symmetry>_mean``
+    and ``w_<symmetry>_std`` of each symmetry's branch too (before ``count``).
+    ``attrs["variable"]`` names the pT variable, ``attrs["branches"]`` the branches.
     """
     pt = _pt_of(X, variable)
     model, Xm = _final_step(estimator, X)
-    w = model.symmetry_factor(Xm)[:, 0]
+    weights = model.symmetry_factor(Xm)
+    branches = tuple(getattr(model, "branches_", ("general", "invariant")))
+    # The paper's hybrid: w_general alone says it all (the invariant weight is 1 - w_general).
+    shown = branches if len(branches) > 2 else branches[:1]
     if np.ndim(bins) == 0:
         if int(bins) < 1:
             raise ValueError(f"bins must be a positive int or bin edges, got {bins!r}.")
@@ -64,16 +76,24 @@ def symmetry_factor_table(estimator, X, *, bins=10, variable: str = "first") -> 
     for b in range(edges.size - 1):
         sel = inside & (idx == b)
         if sel.any():
-            rows.append({
-                "pt_low": edges[b], "pt_high": edges[b + 1],
-                "pt_center": 0.5 * (edges[b] + edges[b + 1]),
-                "w_general_mean": float(w[sel].mean()), "w_general_std": float(w[sel].std()),
-                "count": int(sel.sum()),
-            })
-    table = pd.DataFrame(rows, columns=["pt_low", "pt_high", "pt_center", "w_general_mean",
-                                        "w_general_std", "count"])
+            row = {"pt_low": edges[b], "pt_high": edges[b + 1],
+                   "pt_center": 0.5 * (edges[b] + edges[b + 1])}
+            for k, name in enumerate(shown):
+                row[f"w_{name}_mean"] = float(weights[sel, k].mean())
+                row[f"w_{name}_std"] = float(weights[sel, k].std())
+            rows.append({**row, "count": int(sel.sum())})
+    columns = ["pt_low", "pt_high", "pt_center",
+               *(f"w_{name}_{stat}" for name in shown for stat in ("mean", "std")), "count"]
+    table = pd.DataFrame(rows, columns=columns)
     table.attrs["variable"] = variable
+    table.attrs["branches"] = branches
     return table
+
+
+def branch_columns(table: pd.DataFrame) -> list[str]:
+    """The branches whose mean weight ``table`` holds (``w_<branch>_mean`` columns), in
+    order: ``["general"]`` for the paper's hybrid, every branch for a chain."""
+    return [c[2:-5] for c in table.columns if c.startswith("w_") and c.endswith("_mean")]
 
 
 def _final_step(estimator, X):
@@ -92,11 +112,13 @@ def _final_step(estimator, X):
 
 def plot_symmetry_factor(table_or_estimator, X=None, ax=None, *, variable=None, counts=True,
                          **table_kwargs):
-    """Plot mean w_general per pT bin as steps, with a band of one standard deviation.
+    """Plot mean w_general per pT bin as steps, with a band of one standard deviation (for a
+    chain hybrid, each branch's mean weight, each with its band).
 
     Each bin is drawn flat over its own pT range (no line is drawn across a range without
     events), on a logarithmic pT axis when all edges are positive, with its number of events
-    written at the bottom. The dotted line at 0.5 marks equal weights of the two subnets.
+    written at the bottom. The dotted line at 0.5 marks equal weights of the two subnets (1 / K
+    of K branches for a chain).
 
     Parameters
     ----------
@@ -133,23 +155,33 @@ def plot_symmetry_factor(table_or_estimator, X=None, ax=None, *, variable=None, 
                               "'sklearn-bsym[plots]'.") from exc
         _, ax = plt.subplots()
     low, high = table["pt_low"].to_numpy(float), table["pt_high"].to_numpy(float)
-    mean = table["w_general_mean"].to_numpy(float)
-    std = table["w_general_std"].to_numpy(float)
-    color, labels = None, ("w_general (mean per bin)", "± 1 std over the bin's events")
-    for run in _contiguous_runs(low, high):
-        edges = np.append(low[run], high[run][-1])
-        step = ax.stairs(mean[run], edges, baseline=None, lw=1.8, color=color, label=labels[0])
-        color = step.get_edgecolor()
-        ax.stairs(mean[run] + std[run], edges, baseline=mean[run] - std[run], fill=True,
-                  alpha=0.25, color=color, lw=0, label=labels[1])
-        labels = (None, None)
-    ax.axhline(0.5, color="gray", ls=":", lw=1, label="0.5: both subnets weighted equally")
+    branches = branch_columns(table)
+    for i, branch in enumerate(branches):
+        mean = table[f"w_{branch}_mean"].to_numpy(float)
+        std = table[f"w_{branch}_std"].to_numpy(float)
+        band = "± 1 std over the bin's events" if i == 0 else None
+        color, labels = None, (f"w_{branch} (mean per bin)", band)
+        for run in _contiguous_runs(low, high):
+            edges = np.append(low[run], high[run][-1])
+            step = ax.stairs(mean[run], edges, baseline=None, lw=1.8, color=color,
+                             label=labels[0])
+            color = step.get_edgecolor()
+            ax.stairs(mean[run] + std[run], edges, baseline=mean[run] - std[run], fill=True,
+                      alpha=0.25, color=color, lw=0, label=labels[1])
+            labels = (None, None)
+    if len(branches) > 1:
+        k = len(branches)
+        ax.axhline(1 / k, color="gray", ls=":", lw=1,
+                   label=f"1/{k}: all {k} branches weighted equally")
+    else:
+        ax.axhline(0.5, color="gray", ls=":", lw=1, label="0.5: both subnets weighted equally")
     if len(low) and low.min() > 0:
         ax.set_xscale("log")
     if counts and "count" in table:
         _write_counts(ax, low, high, table["count"].to_numpy())
     ax.set_xlabel(PT_LABELS[variable])
-    ax.set_ylabel("general-subnet weight w_general")
+    ax.set_ylabel("general-subnet weight w_general" if len(branches) == 1
+                  else "weight of each branch")
     ax.set_ylim(0.0, 1.0)
     ax.legend(fontsize="small", loc="upper left")
     return ax

@@ -119,7 +119,9 @@ class SymmetryInvariants(_EventFeatures):
         (the same features as :class:`MinkowskiInvariants`); ``"longitudinal"``, the invariants
         of rotations about the beam axis and boosts along it (each particle's pT and squared
         mass, each pair's rapidity difference and the cosine and sine of its azimuthal
-        difference, :func:`sklearn_bsym.kinematics.longitudinal_invariants`); or a
+        difference, :func:`sklearn_bsym.kinematics.longitudinal_invariants`, then the pair
+        products and the system's squared mass, :func:`sklearn_bsym.symmetries.longitudinal_map`);
+        or a
         :class:`~sklearn_bsym.symmetries.Symmetry` built from your own invariant map.
     log_scale : bool, default=True
         Apply ``sign(x) * log(1 + |x|)`` to every feature, as :class:`MinkowskiInvariants`
@@ -145,10 +147,10 @@ class SymmetryInvariants(_EventFeatures):
     >>> from sklearn_bsym.preprocessing import SymmetryInvariants
     >>> X = np.array([[30.0, 40.0, 0.0, 50.0, -30.0, -40.0, 0.0, 50.0]])
     >>> lon = SymmetryInvariants(symmetry="longitudinal", log_scale=False).fit(X)
-    >>> lon.transform(X)
-    array([[50., 50.,  0.,  0.,  0., -1.,  0.]])
+    >>> lon.transform(X).tolist()
+    [[50.0, 50.0, 0.0, 0.0, 0.0, -1.0, 0.0, 5000.0, 10000.0]]
     >>> lon.get_feature_names_out().tolist()
-    ['pt_0', 'pt_1', 'm2_0', 'm2_1', 'dy_01', 'cos_dphi_01', 'sin_dphi_01']
+    ['pt_0', 'pt_1', 'm2_0', 'm2_1', 'dy_01', 'cos_dphi_01', 'sin_dphi_01', 'dot_01', 'm2_01']
     """
 
     _parameter_constraints: dict = {

@@ -1,4 +1,5 @@
-"""The paper's study (Figs. 4-6) and a resolution scan, resumable and parallel.
+"""The paper's study (Figs. 4-6) and a resolution scan, resumable and parallel; the symmetry
+of its networks and a detector that breaks it are options, with a scan of the breaking.
 
 >>> from sklearn_bsym.studies import StudyConfig
 >>> StudyConfig(n_events=2000, fractions=(0.5, 1.0)).result_set_id() == StudyConfig(
@@ -36,6 +37,9 @@ _WHERE = {
     "ModelSpec": "_models",
     "ModelTags": "_models",
     "CEILING": "_models",
+    "CEILINGS": "_models",
+    "AZIMUTHAL_CEILING": "_models",
+    "SYMMETRY_NAMES": "_models",
     "with_role": "_models",
     "make_model": "_models",
     "FitRecord": "_record",
@@ -58,6 +62,7 @@ _WHERE = {
     "summarize": "_report",
     "physical_flags": "_report",
     "check_claims": "_claims",
+    "check_symmetry_claims": "_claims",
     "THRESHOLDS": "_claims",
     "run_tasks": "_runner",
     "dask_backend": "_runner",
@@ -75,6 +80,7 @@ _WHERE = {
     "plot_epoch_curve": "_plots",
     "plot_symmetry": "_plots",
     "plot_resolution_scan": "_plots",
+    "plot_strength_scan": "_plots",
 }
 
 # The public API: what a user of the study needs (run it, configure it, read its results, draw
@@ -100,6 +106,7 @@ __all__ = [
     "ClassMixWarning",
     "summarize",
     "check_claims",
+    "check_symmetry_claims",
     "ResultStore",
     "CorruptResultWarning",
     "StoreNotWritableError",
@@ -108,6 +115,7 @@ __all__ = [
     "plot_epoch_curve",
     "plot_symmetry",
     "plot_resolution_scan",
+    "plot_strength_scan",
 ]
 
 

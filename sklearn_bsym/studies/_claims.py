@@ -33,7 +33,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["CLAIMS", "THRESHOLDS", "check_claims", "describe_rules"]
+__all__ = ["CLAIMS", "SYMMETRY_CLAIMS", "THRESHOLDS", "check_claims", "check_symmetry_claims",
+           "describe_rules"]
 
 #: The numbers the claims are judged by.
 THRESHOLDS = {
@@ -44,6 +45,9 @@ THRESHOLDS = {
     # Every comparison of means: a difference is resolved when it exceeds this many standard
     # errors of the difference (about a 95 % interval for a normal spread).
     "n_standard_errors": 2.0,
+    # Claim 5: a network "has a ceiling" when, besides being passed by a network that sees
+    # more, it stays more than this below the Bayes-optimal AUC at the largest training size.
+    "ceiling_gap": 0.01,
 }
 
 #: The paper's claims: the statement in plain words, where the paper makes it, and what the
@@ -81,6 +85,37 @@ CLAIMS = {
     },
 }
 
+#: The claims about a symmetry of one's choice and a detector that breaks it (checked
+#: in a study whose symmetry is not the paper's, whose detector depends on the azimuth, or that
+#: has the chain hybrid; :func:`check_symmetry_claims`). ``{symmetry}`` is the study's.
+SYMMETRY_CLAIMS = {
+    5: {
+        "statement": "The network with the {symmetry} symmetry built in has a ceiling where the "
+        "detector breaks that symmetry: at the largest training size it stays below the "
+        "Bayes-optimal limit, and a network that sees what the symmetry hides (the PFN or a "
+        "hybrid) is above it. (Where the detector keeps the symmetry, it should have none: "
+        "the verdict says whether it has one, the gap how far below the limit it stays.)",
+        "source": "the paper's claim 1 for any symmetry and detector (Sec. IV, Figs. 4 and 6)",
+        "paper": "the Lorentz-invariant network under 10 % pT smearing: AUC 0.762 against the "
+        "PFN's 0.789 with all of the data",
+    },
+    6: {
+        "statement": "A detector whose resolution depends on the azimuth lowers the limit of "
+        "every classifier invariant under rotations about the beam (so of both symmetries' "
+        "networks) below the Bayes-optimal limit, and the network with the symmetry built in "
+        "stays at or below that lower limit.",
+        "source": "the limits of optimal_discriminant, with azimuthally_invariant=True",
+        "paper": "nothing of it: its detector keeps the azimuthal symmetry",
+    },
+    7: {
+        "statement": "The chain hybrid (a general, a Lorentz and a longitudinal branch, mixed "
+        "by one symmetry factor) follows its best branch: it is best or tied with the best "
+        "other network at every training size.",
+        "source": "the paper's claim 3 for a hybrid of more than two branches",
+        "paper": "nothing of it: its hybrid has two branches",
+    },
+}
+
 HELD, NOT_HELD, INCONCLUSIVE, NOT_CHECKED = "held", "not held", "inconclusive", "not checked"
 
 
@@ -101,6 +136,14 @@ def describe_rules() -> list[str]:
         f"{THRESHOLDS['plateau_gain']:g} (from the smallest to the largest training size, and "
         f"from epoch 1 to its best epoch); a gain that exceeds {THRESHOLDS['plateau_gain']:g} by "
         f"more than {z:g} standard errors is not a plateau.",
+        f"A network has a ceiling (claim 5) when its gap to the Bayes-optimal AUC at the "
+        f"largest training size, less {z:g} standard errors, exceeds "
+        f"{THRESHOLDS['ceiling_gap']:g} (the gap plus {z:g} standard errors below "
+        f"{THRESHOLDS['ceiling_gap']:g} is none) and the best network without that symmetry "
+        "alone (the PFN, a hybrid) is above it by the \"A above B\" rule. A limit lies below "
+        "another (claim 6) "
+        f"when their difference exceeds {z:g} standard errors of the AUC of the test split "
+        "(Hanley and McNeil).",
         "The pT trend compares the general subnet's mean weight in the highest pT bin with that "
         "in the lowest, seed by seed, by the \"A above B\" rule (the paper speaks of the two ends "
         "and expects a dip where most events lie, so the Spearman rank correlation over the "
@@ -362,6 +405,146 @@ def check_claims(curve, epochs: dict[str, dict[str, list]], symmetry: list[dict[
             n_seeds=n,
         ))
     claims.append(_claim(4, checks, missing))
+    return claims
+
+
+def _auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
+    """The Hanley-McNeil standard error of an AUC of ``n_pos`` positive and ``n_neg`` negative
+    events (infinite without both)."""
+    if n_pos < 1 or n_neg < 1:
+        return float("inf")
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (
+        n_pos * n_neg
+    )
+    return float(np.sqrt(max(var, 0.0)))
+
+
+def _exceeds(x: _Estimate, threshold: float) -> str:
+    """Whether ``x`` exceeds ``threshold`` by more than its uncertainty (the mirror of
+    :func:`_below`)."""
+    z = THRESHOLDS["n_standard_errors"]
+    if x.value - z * x.se > threshold:
+        return HELD
+    if x.value + z * x.se < threshold:
+        return NOT_HELD
+    return INCONCLUSIVE
+
+
+def _symmetry_claim(number: int, symmetry: str, checks, missing):
+    claim = {"claim": number, **SYMMETRY_CLAIMS[number]}
+    claim["statement"] = claim["statement"].format(symmetry=symmetry)
+    if missing:
+        return {**claim, "verdict": NOT_CHECKED, "reason": missing, "checks": []}
+    return {**claim, "verdict": _combine(checks), "checks": checks}
+
+
+def check_symmetry_claims(curve, *, optimal=None, azimuthal=None, symmetry="lorentz",
+                          strength=0.0, n_test=(0, 0)):
+    """Verdicts on the claims of a symmetry and a detector of one's choice (see
+    :data:`SYMMETRY_CLAIMS`), by the rules of :func:`check_claims`.
+
+    Parameters
+    ----------
+    curve : DataFrame
+        Test AUC per (model, fraction), as for :func:`check_claims`; ``invariant`` is the
+        network with the study's symmetry, ``chain`` the chain hybrid.
+    optimal, azimuthal : float or None
+        The Bayes-optimal AUC of the test split, and that of the best classifier invariant
+        under rotations about the beam (None: not known, e.g. for event files).
+    symmetry : str
+        The study's symmetry (for the statements).
+    strength : float
+        The detector's azimuthal strength (claim 6 is checked where it is above 0).
+    n_test : (int, int)
+        Signal and background events of the test split (the standard error of its AUCs).
+
+    Returns
+    -------
+    list of dict
+        Claims 5 to 7, as :func:`check_claims` returns claims 1 to 4.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> curve = pd.DataFrame({"model": ["invariant", "invariant", "pfn", "pfn"],
+    ...                       "fraction": [0.1, 1.0, 0.1, 1.0],
+    ...                       "mean": [0.784, 0.808, 0.70, 0.851], "std": [0.001] * 4,
+    ...                       "n": [3] * 4})
+    >>> claims = check_symmetry_claims(curve, optimal=0.859, azimuthal=0.826,
+    ...                                symmetry="longitudinal", strength=0.9,
+    ...                                n_test=(20_000, 20_000))
+    >>> [(c["claim"], c["verdict"]) for c in claims]
+    [(5, 'held'), (6, 'held'), (7, 'not checked')]
+    """
+    fractions = sorted(curve["fraction"].unique()) if len(curve) else []
+    have = set(curve["model"]) if len(curve) else set()
+    hi = fractions[-1] if fractions else None
+    z = THRESHOLDS["n_standard_errors"]
+    claims = []
+
+    # 5. The symmetric network's ceiling.
+    checks, missing = [], None
+    seeing = sorted(have & {"pfn", "hybrid", "chain"})
+    if "invariant" not in have or not seeing or optimal is None:
+        missing = ("needs the invariant net, the PFN or a hybrid, and the Bayes-optimal AUC")
+    else:
+        at = _point(curve, "invariant", hi)
+        gap = _Estimate(optimal - at.value, at.se, at.sd)
+        threshold = THRESHOLDS["ceiling_gap"]
+        checks.append(_check(
+            f"at training fraction {hi:g} the {symmetry}-invariant net stays more than "
+            f"{threshold:g} below the Bayes-optimal AUC",
+            _exceeds(gap, threshold), invariant=at.value, optimal=optimal, gap=gap.value,
+            standard_error=gap.se,
+        ))
+        best = max(seeing, key=lambda other: _point(curve, other, hi).value)
+        b = _point(curve, best, hi)
+        checks.append(_diff_check(
+            f"at training fraction {hi:g} the {best} net, which sees what the symmetry hides, "
+            "is above it",
+            _above(b - at), best, b, "invariant", at, b - at,
+        ))
+    claims.append(_symmetry_claim(5, symmetry, checks, missing))
+
+    # 6. The detector's azimuthal dependence lowers the symmetric classifiers' limit.
+    checks, missing = [], None
+    if not strength:
+        missing = "the detector does not depend on the azimuth (detector_strength 0)"
+    elif optimal is None or azimuthal is None:
+        missing = "needs the two limits (built-in generator only)"
+    else:
+        se = _auc_standard_error(optimal, *n_test)
+        diff = optimal - azimuthal
+        verdict = HELD if diff > z * se else NOT_HELD if diff < -z * se else INCONCLUSIVE
+        checks.append(_check(
+            "the limit of classifiers invariant under rotations about the beam is below the "
+            "Bayes-optimal limit",
+            verdict, optimal=optimal, optimal_azimuthal=azimuthal, difference=diff,
+            standard_error=se,
+        ))
+        if "invariant" in have and fractions:
+            at = _point(curve, "invariant", hi)
+            checks.append(_check(
+                f"at training fraction {hi:g} the {symmetry}-invariant net is at or below it",
+                _at_least(_Estimate(azimuthal - at.value, at.se, at.sd)),
+                invariant=at.value, optimal_azimuthal=azimuthal,
+                difference=azimuthal - at.value, standard_error=at.se,
+            ))
+    claims.append(_symmetry_claim(6, symmetry, checks, missing))
+
+    # 7. The chain hybrid follows its best branch.
+    checks, missing = [], None
+    others = sorted(have & {"invariant", "pfn", "hybrid"})
+    if "chain" not in have or not others:
+        missing = "needs the chain hybrid (model 'chain') and another net"
+    else:
+        for fraction in fractions:
+            checks.append(_against_best(curve, "chain", others, fraction,
+                                        f"at training fraction {fraction:g} the chain hybrid "
+                                        "is best or tied with the best other net, the {best} "
+                                        "net", _at_least))
+    claims.append(_symmetry_claim(7, symmetry, checks, missing))
     return claims
 
 

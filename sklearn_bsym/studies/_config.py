@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._files import event_file
-from ._models import DEFAULT_MODELS, MODEL_TABLE, MODELS, NETWORK_PRESETS
+from ._models import DEFAULT_MODELS, MODEL_TABLE, MODELS, NETWORK_PRESETS, SYMMETRY_NAMES
 from ._store import result_set_id
 
 __all__ = [
@@ -126,6 +126,8 @@ RULES: dict[str, Range] = {
     "n_seeds": Range(int, 1),
     "resolution": Range(float, 0, 1),
     "scan_resolutions": Range(float, 0, 1),
+    "detector_strength": Range(float, 0, 1, hi_open=True),
+    "scan_strengths": Range(float, 0, 1, hi_open=True),
     "max_epochs": Range(int, 1),
     "symmetry_bins": Range(int, 1),
     "random_state": Range(int, 0, 2**32 - 1),
@@ -138,10 +140,10 @@ class StudyConfig:
     """Everything that defines a study.
 
     Options that change the result of a fit hash into the result-set id
-    (:meth:`result_set_id`); the selection options ``fractions``, ``n_seeds``, ``models`` and
-    ``scan_resolutions`` only choose *which* fits of the set run, so widening them reuses the fits
-    already stored. How the fits run (``n_jobs``, threads, Dask, progress) is not part of the
-    config.
+    (:meth:`result_set_id`); the selection options ``fractions``, ``n_seeds``, ``models``,
+    ``scan_resolutions`` and ``scan_strengths`` only choose *which* fits of the set run, so
+    widening them reuses the fits already stored. How the fits run (``n_jobs``, threads, Dask,
+    progress) is not part of the config.
 
     Parameters
     ----------
@@ -164,6 +166,22 @@ class StudyConfig:
         Relative pT resolution of the smearing for the training-fraction curve, in [0, 1].
     scan_resolutions : tuple of float, default=(0, 0.025, 0.05, 0.10, 0.20)
         Resolutions of the scan (full training pool); empty for no scan.
+    symmetry : {"lorentz", "longitudinal"}, default="lorentz"
+        The symmetry built into the study's invariant network and hybrid
+        (``InvariantClassifier(symmetry=...)``, ``HybridClassifier(symmetry=...)``): the
+        paper's Lorentz group, or its longitudinal subgroup (rotations about the beam, boosts
+        along it), which the paper's smearing keeps. The chain hybrid (model ``"chain"``)
+        has both.
+    detector_strength : float in [0, 1), default=0.0
+        How much the detector's resolution depends on the azimuth: every smearing of the
+        study is ``DetectorResolution(resolution, strength=detector_strength)``, sigma/pT =
+        resolution (1 + strength cos phi), which breaks the longitudinal symmetry too; 0 is
+        the paper's smearing. The Bayes-optimal line uses the same detector, and beside it
+        ``optimal_azimuthal`` gives the best AUC of a classifier invariant under rotations
+        about the beam (the ceiling of both symmetries' networks).
+    scan_strengths : tuple of float, default=()
+        Strengths of a scan of that breaking at ``resolution`` (full training pool, as the
+        resolution scan); empty for no scan.
     preset : {"fast", "paper"}, default="fast"
         Network preset (see :mod:`sklearn_bsym.nn`).
     max_epochs : int or None, default=None
@@ -215,6 +233,9 @@ class StudyConfig:
     models: tuple[str, ...] = DEFAULT_MODELS
     resolution: float = 0.10
     scan_resolutions: tuple[float, ...] = (0.0, 0.025, 0.05, 0.10, 0.20)
+    symmetry: str = "lorentz"
+    detector_strength: float = 0.0
+    scan_strengths: tuple[float, ...] = ()
     preset: str = "fast"
     max_epochs: int | None = None
     model_params: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -235,7 +256,7 @@ class StudyConfig:
 
     def __post_init__(self):
         # Tuples (not lists) so that configs compare, pickle and print the same way everywhere.
-        for name in ("fractions", "models", "scan_resolutions"):
+        for name in ("fractions", "models", "scan_resolutions", "scan_strengths"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         self.validate()
 
@@ -258,6 +279,19 @@ class StudyConfig:
         RULES["resolution"].check("Resolutions (0 = no smearing)", self.resolution)
         for resolution in self.scan_resolutions:
             RULES["scan_resolutions"].check("Resolutions (0 = no smearing)", resolution)
+        if self.symmetry not in SYMMETRY_NAMES:
+            raise ValueError(
+                f"symmetry must be one of {list(SYMMETRY_NAMES)}, got {self.symmetry!r}; a "
+                "symmetry of your own goes into the networks directly "
+                "(InvariantClassifier(symmetry=Symmetry(...))), not into a study."
+            )
+        RULES["detector_strength"].check("detector_strength (0 = the paper's smearing)",
+                                         self.detector_strength)
+        for strength in self.scan_strengths:
+            RULES["scan_strengths"].check("Strengths of the scan (0 = the paper's smearing)",
+                                          strength)
+        if len(set(self.scan_strengths)) != len(self.scan_strengths):
+            raise ValueError(f"Strengths of the scan repeat: {list(self.scan_strengths)}.")
         if (self.signal is None) != (self.background is None):
             raise ValueError(
                 "Give both --signal and --background event files, or neither (built-in generator)."
@@ -315,6 +349,7 @@ class StudyConfig:
             "n_seeds",
             "models",
             "scan_resolutions",
+            "scan_strengths",
             "signal",
             "background",
             "lepton",
@@ -333,6 +368,10 @@ class StudyConfig:
             del options["ensemble"]
         if not options["reweighting"]:
             del options["reweighting"]  # likewise: the paper's weights keep the ids
+        if options["symmetry"] == "lorentz":
+            del options["symmetry"]  # likewise: the paper's symmetry
+        if not options["detector_strength"]:
+            del options["detector_strength"]  # likewise: the paper's smearing
         options["version"] = __version__
         if not self.uses_generator:
             options["signal_sha256"] = _file_sha256(self.signal)

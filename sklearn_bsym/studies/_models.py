@@ -9,6 +9,7 @@ those, never a model's name. Importing this module is cheap (no torch, no scikit
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 from collections.abc import Sequence
@@ -23,7 +24,10 @@ __all__ = [
     "DEFAULT_MODELS",
     "NETWORKS",
     "NETWORK_PRESETS",
+    "SYMMETRY_NAMES",
     "CEILING",
+    "CEILINGS",
+    "AZIMUTHAL_CEILING",
     "with_role",
     "make_model",
 ]
@@ -53,6 +57,12 @@ class ModelTags:
         or early stopping).
     seeds_together : bool
         The seeds of a point can train as one ensemble (``--ensemble``).
+    symmetric : bool
+        Has the study's symmetry built in (``config.symmetry`` is its ``symmetry``).
+    azimuthal : bool
+        (A ceiling) the best AUC of a classifier invariant under rotations about the beam;
+        it differs from the Bayes-optimal line only where the detector's resolution depends
+        on the azimuth, so it is computed only there.
     """
 
     ceiling: bool = False
@@ -61,9 +71,16 @@ class ModelTags:
     symmetry_factor: bool = False
     validation_share: bool = False
     seeds_together: bool = False
+    symmetric: bool = False
+    azimuthal: bool = False
 
 
 _NETWORK = ModelTags(torch=True, epochs=True, validation_share=True, seeds_together=True)
+_SYMMETRIC_NETWORK = dataclasses.replace(_NETWORK, symmetric=True)
+_HYBRID = dataclasses.replace(_SYMMETRIC_NETWORK, symmetry_factor=True)
+#: The chain hybrid of the study: a general, a Lorentz and a longitudinal branch
+#: (``benchmarks/symmetry_chain.py``).
+CHAIN_PARAMS = {"symmetry": ("lorentz", "longitudinal")}
 
 
 @dataclass(frozen=True)
@@ -82,9 +99,10 @@ class ModelSpec:
         Dotted path of its estimator class (imported when built); None for the ceiling.
     tags : ModelTags
         What it can do.
-    role : {"general", "invariant", "hybrid", "reference"} or None
+    role : {"general", "invariant", "hybrid", "chain", "reference"} or None
         Its part in the paper's comparison: the general network, the invariant one, the hybrid
-        (whose lead over the other two the resolution scan draws), the trained reference line.
+        (whose lead over the other two the resolution scan draws), the chain hybrid, the
+        trained reference line.
     default : bool
         Whether a study runs it when no models are named (an average costs several fits).
     members : int
@@ -164,6 +182,8 @@ class ModelSpec:
             return _load(self.estimator)(template, n_members=self.members,
                                          random_state=random_state)
         params: dict[str, Any] = {"random_state": random_state}
+        if self.tags.symmetric and config.symmetry != "lorentz":
+            params["symmetry"] = config.symmetry
         if self.tags.torch:
             params.update(preset=config.preset, verbose=0)
             if config.max_epochs is not None:
@@ -208,10 +228,13 @@ MODEL_TABLE: dict[str, ModelSpec] = {
         ModelSpec("pfn", "PFN (general)", "tab:blue", "sklearn_bsym.nn.PFNClassifier",
                   _NETWORK, role="general"),
         ModelSpec("invariant", "invariant", "tab:orange", "sklearn_bsym.nn.InvariantClassifier",
-                  _NETWORK, role="invariant"),
+                  _SYMMETRIC_NETWORK, role="invariant"),
         ModelSpec("hybrid", "hybrid", "tab:green", "sklearn_bsym.nn.HybridClassifier",
-                  ModelTags(torch=True, epochs=True, symmetry_factor=True,
-                            validation_share=True, seeds_together=True), role="hybrid"),
+                  _HYBRID, role="hybrid"),
+        ModelSpec("chain", "chain hybrid (general, Lorentz, longitudinal)", "tab:pink",
+                  "sklearn_bsym.nn.HybridClassifier",
+                  dataclasses.replace(_HYBRID, symmetric=False), role="chain",
+                  default=False, params=dict(CHAIN_PARAMS), marker="D"),
         ModelSpec("hybrid_x5", "5 hybrids averaged", "tab:purple", _ENSEMBLE,
                   ModelTags(torch=True, validation_share=True), default=False, members=5,
                   base="hybrid"),
@@ -232,6 +255,8 @@ MODEL_TABLE: dict[str, ModelSpec] = {
                   ModelTags(torch=True, epochs=True, validation_share=True), default=False,
                   marker="^", requires="lgatr"),
         ModelSpec("optimal", "Bayes optimal", "black", None, ModelTags(ceiling=True)),
+        ModelSpec("optimal_azimuthal", "Bayes optimal, invariant under rotations about the beam",
+                  "dimgray", None, ModelTags(ceiling=True, azimuthal=True), default=False),
     )
 }
 #: Every model name a study accepts.
@@ -244,7 +269,16 @@ NETWORKS = tuple(
     if spec.tags.torch and not spec.average and spec.role in ("general", "invariant", "hybrid")
 )
 #: The Bayes-optimal ceiling's name.
-CEILING = next(name for name, spec in MODEL_TABLE.items() if spec.tags.ceiling)
+CEILING = next(name for name, spec in MODEL_TABLE.items()
+               if spec.tags.ceiling and not spec.tags.azimuthal)
+#: The ceiling of classifiers invariant under rotations about the beam.
+AZIMUTHAL_CEILING = next(name for name, spec in MODEL_TABLE.items() if spec.tags.azimuthal)
+#: Every ceiling (not trained).
+CEILINGS = (CEILING, AZIMUTHAL_CEILING)
+#: The symmetries a study may build into its networks (the names of
+#: :data:`sklearn_bsym.symmetries.SYMMETRIES`; a test checks that they agree, so the command
+#: line can offer them without importing the networks).
+SYMMETRY_NAMES = ("lorentz", "longitudinal")
 
 
 def with_role(role: str) -> str | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import replace_atomically
-from ._models import CEILING, MODEL_TABLE, with_role
+from ._models import AZIMUTHAL_CEILING, CEILING, MODEL_TABLE, with_role
 
 __all__ = [
     "MODEL_STYLE",
@@ -19,6 +19,7 @@ __all__ = [
     "plot_epoch_curve",
     "plot_symmetry",
     "plot_resolution_scan",
+    "plot_strength_scan",
     "save_figure",
     "figure_png",
 ]
@@ -71,7 +72,8 @@ def _hline(ax, value, model, *, style="--", split="test split"):
     ax.set_ylim(min(lo, value - pad), max(hi, value + pad))
 
 
-def plot_fraction_curve(curve, *, optimal=None, n_pool=None, resolution=None, ax=None):
+def plot_fraction_curve(curve, *, optimal=None, n_pool=None, resolution=None, ax=None,
+                        azimuthal=None, strength=None):
     """Test AUC against training fraction, mean +- std over seeds (the paper's Fig. 6).
 
     Parameters
@@ -84,6 +86,11 @@ def plot_fraction_curve(curve, *, optimal=None, n_pool=None, resolution=None, ax
         Size of the training pool, to label the axis in events too.
     resolution : float, optional
         Smearing, for the title.
+    azimuthal : float, optional
+        The best AUC of a classifier invariant under rotations about the beam (where the
+        detector depends on the azimuth), drawn as a dotted line.
+    strength : float, optional
+        The detector's azimuthal strength, for the title.
     """
     ax = _axes(ax)
     for model, rows in curve.groupby("model", sort=False):
@@ -97,6 +104,7 @@ def plot_fraction_curve(curve, *, optimal=None, n_pool=None, resolution=None, ax
             marker=_marker(model),
         )
     _hline(ax, optimal, CEILING)
+    _hline(ax, azimuthal, AZIMUTHAL_CEILING, style=":")
     xlabel = "training fraction"
     if n_pool:
         xlabel += f" of {n_pool:,} events"
@@ -105,6 +113,8 @@ def plot_fraction_curve(curve, *, optimal=None, n_pool=None, resolution=None, ax
     title = "AUC against training size"
     if resolution is not None:
         title += f", {100 * resolution:g} % smearing"
+        if strength:
+            title += f" x (1 + {strength:g} cos phi)"
     ax.set_title(title)
     ax.grid(alpha=0.3)
     _legend(ax)
@@ -272,6 +282,38 @@ def plot_resolution_scan(scan, *, optimal=None, axes=None):
     if bottom.get_legend_handles_labels()[0]:
         _legend(bottom, title="bars: the two stds over seeds, combined")
     return top, bottom
+
+
+def plot_strength_scan(scan, *, optimal=None, azimuthal=None, resolution=None, ax=None):
+    """Test AUC against the strength of the detector's azimuthal dependence, sigma/pT =
+    resolution (1 + s cos phi), with the Bayes-optimal limit and the limit of classifiers
+    invariant under rotations about the beam.
+
+    Parameters
+    ----------
+    scan : DataFrame
+        Columns ``model, strength, mean, std``.
+    optimal, azimuthal : dict, optional
+        Strength -> AUC of the two limits, drawn as black and gray lines.
+    resolution : float, optional
+        The resolution r, for the axis label.
+    """
+    ax = _axes(ax)
+    for model, rows in scan.groupby("model", sort=False):
+        rows = rows.sort_values("strength")
+        _band(ax, rows["strength"], rows["mean"], rows["std"], model, marker=_marker(model))
+    for values, model, style in ((optimal, CEILING, "--"), (azimuthal, AZIMUTHAL_CEILING, ":")):
+        if values:
+            s = sorted(values)
+            label, color = MODEL_STYLE[model]
+            ax.plot(s, [values[v] for v in s], ls=style, color=color, lw=1.2, label=label)
+    r = "r" if resolution is None else f"{resolution:g}"
+    ax.set_xlabel(f"strength s of the azimuthal breaking: sigma/pT = {r} (1 + s cos phi)")
+    ax.set_ylabel("test AUC (pT-weighted)")
+    ax.set_title("Scan of the azimuthal breaking (full training pool)")
+    ax.grid(alpha=0.3)
+    _legend(ax)
+    return ax
 
 
 def figure_png(ax) -> bytes:

@@ -1,12 +1,13 @@
 """The one protocol of a study point: separate fits, ensembles and the Bayes-optimal line alike.
 
-A *study point* is (model, training fraction, resolution, seeds). :func:`compute_point` computes
-it the same way for every model:
+A *study point* is (model, training fraction, resolution, seeds, and the detector's azimuthal
+strength). :func:`compute_point` computes it the same way for every model:
 
 * the data, the fixed test split and the seeds of :func:`~._data.load_study_data`; seed ``s``
   trains on the first ``fraction`` part of the training pool in that seed's order;
-* smearing by ``MomentumSmearer(resolution, random_state=<study smear seed>)``, whose per-event
-  draws do not depend on the fold, so smearing all events once equals smearing each fold;
+* smearing by ``MomentumSmearer(detector(resolution, strength), random_state=<study smear
+  seed>)``, whose per-event draws do not depend on the fold, so smearing all events once equals
+  smearing each fold;
 * pT weights (the config's ``reweighting``) fitted on each training subset only
   (``PtReweightedClassifier``; on the training pool for the Bayes-optimal discriminant);
 * the test split scored once by ``pt_weighted_roc_auc`` (AUC with the pT weights of the scored
@@ -35,13 +36,14 @@ import numpy as np
 from .._threads import thread_limit
 from ._config import StudyConfig
 from ._data import StudyData, load_study_data
-from ._models import MODEL_TABLE
+from ._models import AZIMUTHAL_CEILING, CEILING, MODEL_TABLE
 from ._record import FitRecord
 from ._runner import TaskInterruptedError
 
 __all__ = [
     "StudyPoint",
     "FitInterruptedError",
+    "detector",
     "fit_key",
     "study_points",
     "study_tasks",
@@ -58,28 +60,45 @@ class FitInterruptedError(TaskInterruptedError):
     """
 
 
-def fit_key(model: str, fraction: float | None, resolution: float, seed: int | None) -> str:
-    """The store key (file name) of one fit."""
+def detector(resolution: float, strength: float = 0.0):
+    """The resolution a study's smearing and Bayes-optimal line take: ``resolution`` itself
+    (the paper's sigma/pT) at strength 0 or without smearing, else
+    ``DetectorResolution(resolution, strength=strength)``, sigma/pT = resolution (1 + strength
+    cos phi)."""
+    if not strength or not resolution:
+        return resolution
+    from ..preprocessing import DetectorResolution
+
+    return DetectorResolution(resolution, strength=strength)
+
+
+def fit_key(model: str, fraction: float | None, resolution: float, seed: int | None,
+            strength: float = 0.0) -> str:
+    """The store key (file name) of one fit (``_phi<strength>`` at the end where the detector
+    depends on the azimuth)."""
+    phi = f"_phi{strength:g}" if strength else ""
     if fraction is None:
-        return f"{model}_r{resolution:g}"
-    return f"{model}_f{fraction:g}_r{resolution:g}_s{seed}"
+        return f"{model}_r{resolution:g}{phi}"
+    return f"{model}_f{fraction:g}_r{resolution:g}_s{seed}{phi}"
 
 
 @dataclass(frozen=True)
 class StudyPoint:
-    """(model, fraction, resolution, seeds) of a study; ``together`` trains the seeds as one
-    ensemble. The Bayes-optimal line has ``fraction=None`` and no seeds."""
+    """(model, fraction, resolution, seeds, strength) of a study; ``together`` trains the seeds
+    as one ensemble. The Bayes-optimal line has ``fraction=None`` and no seeds."""
 
     model: str
     fraction: float | None
     resolution: float
     seeds: tuple[int, ...]
     together: bool = False
+    strength: float = 0.0
 
     def keys(self) -> tuple[str, ...]:
         if self.fraction is None:
-            return (fit_key(self.model, None, self.resolution, None),)
-        return tuple(fit_key(self.model, self.fraction, self.resolution, s) for s in self.seeds)
+            return (fit_key(self.model, None, self.resolution, None, self.strength),)
+        return tuple(fit_key(self.model, self.fraction, self.resolution, s, self.strength)
+                     for s in self.seeds)
 
     def task_key(self) -> str | tuple[str, ...]:
         """The runner's key: one key, or the tuple of an ensemble's keys."""
@@ -89,31 +108,45 @@ class StudyPoint:
 
 def study_points(config: StudyConfig) -> list[StudyPoint]:
     """Every point of a study: the curve (model, fraction, seed) at ``config.resolution``, the
-    scan (model, resolution, seed) on the full pool, and the Bayes-optimal line per resolution
-    (built-in generator only). A curve point and a scan point that coincide are one point; with
+    resolution scan (model, resolution, seed) and the strength scan (model, strength, seed) on
+    the full pool, all with the config's detector strength but the strength scan, and the
+    Bayes-optimal line per (resolution, strength) (built-in generator only), with the limit of
+    classifiers invariant under rotations about the beam where the detector depends on the
+    azimuth. A curve point and a scan point that coincide are one point; with
     ``config.ensemble`` the seeds of each network point are one point trained together."""
     trained = [m for m in config.models if not MODEL_TABLE[m].tags.ceiling]
+    strength = float(config.detector_strength)
+    scans = [(float(r), strength) for r in config.scan_resolutions]
+    scans += [(float(config.resolution), float(s)) for s in config.scan_strengths]
     fits: dict[tuple, None] = {}
     for model in trained:
         for fraction in config.fractions:
             for seed in range(config.n_seeds):
-                fits[(model, float(fraction), float(config.resolution), seed)] = None
-        for resolution in config.scan_resolutions:
+                fits[(model, float(fraction), float(config.resolution), strength, seed)] = None
+        for resolution, at in scans:
             for seed in range(config.n_seeds):
-                fits[(model, 1.0, float(resolution), seed)] = None
+                fits[(model, 1.0, resolution, at, seed)] = None
     points: list[StudyPoint] = []
     groups: dict[tuple, list[int]] = {}
-    for model, fraction, resolution, seed in fits:
+    for model, fraction, resolution, at, seed in fits:
         if config.ensemble and MODEL_TABLE[model].tags.seeds_together:
-            groups.setdefault((model, fraction, resolution), []).append(seed)
+            groups.setdefault((model, fraction, resolution, at), []).append(seed)
         else:
-            points.append(StudyPoint(model, fraction, resolution, (seed,)))
-    for (model, fraction, resolution), seeds in groups.items():
-        points.append(StudyPoint(model, fraction, resolution, tuple(seeds), together=True))
+            points.append(StudyPoint(model, fraction, resolution, (seed,), strength=at))
+    for (model, fraction, resolution, at), seeds in groups.items():
+        points.append(StudyPoint(model, fraction, resolution, tuple(seeds), together=True,
+                                 strength=at))
     if config.uses_generator:
-        for model in (m for m in config.models if MODEL_TABLE[m].tags.ceiling):
-            for resolution in dict.fromkeys((config.resolution, *config.scan_resolutions)):
-                points.append(StudyPoint(model, None, float(resolution), ()))
+        ceilings = [m for m in config.models if MODEL_TABLE[m].tags.ceiling]
+        if CEILING in ceilings and AZIMUTHAL_CEILING not in ceilings:
+            ceilings.append(AZIMUTHAL_CEILING)  # it comes with the Bayes-optimal line
+        detectors = dict.fromkeys([(float(config.resolution), strength), *scans])
+        for model in ceilings:
+            for resolution, at in detectors:
+                # Where the resolution does not depend on the azimuth, the limit of classifiers
+                # invariant under rotations about the beam is the Bayes-optimal limit itself.
+                if not MODEL_TABLE[model].tags.azimuthal or (at and resolution):
+                    points.append(StudyPoint(model, None, resolution, (), strength=at))
     return points
 
 
@@ -147,7 +180,8 @@ def compute_point(config: StudyConfig, point: StudyPoint) -> list[FitRecord]:
     }
     start = time.perf_counter()
     if spec.tags.ceiling:
-        auc = _optimal_auc(config, data, point.resolution)
+        auc = _optimal_auc(config, data, point.resolution, point.strength,
+                           azimuthal=spec.tags.azimuthal)
         return [
             FitRecord(
                 model=point.model,
@@ -158,6 +192,7 @@ def compute_point(config: StudyConfig, point: StudyPoint) -> list[FitRecord]:
                 test_auc=auc,
                 train_auc=None,
                 fit_time=time.perf_counter() - start,
+                strength=point.strength,
                 **sizes,
             )
         ]
@@ -184,6 +219,7 @@ def compute_point(config: StudyConfig, point: StudyPoint) -> list[FitRecord]:
                 test_auc=scores["test"],
                 train_auc=scores["train"],
                 fit_time=fit_time,
+                strength=point.strength,
                 **sizes,
                 **_training_details(classifier, measured, spec.tags.symmetry_factor,
                                     config.symmetry_bins),
@@ -229,7 +265,8 @@ def _cross_validate(config: StudyConfig, point: StudyPoint, data: StudyData, sub
         model = spec.build(config, seeds[0])
     pipeline = Pipeline(
         [
-            ("smear", MomentumSmearer(point.resolution, random_state=data.seeds["smear"])),
+            ("smear", MomentumSmearer(detector(point.resolution, point.strength),
+                                      random_state=data.seeds["smear"])),
             ("clf", PtReweightedClassifier(model, reweighter=_reweighter(config))),
         ]
     )
@@ -266,19 +303,24 @@ def _cross_validate(config: StudyConfig, point: StudyPoint, data: StudyData, sub
     ]
 
 
-def _optimal_auc(config: StudyConfig, data: StudyData, resolution: float) -> float:
-    """The Bayes-optimal AUC on the test split, weighted like every other AUC of the study."""
+def _optimal_auc(config: StudyConfig, data: StudyData, resolution: float, strength: float = 0.0,
+                 *, azimuthal: bool = False) -> float:
+    """The Bayes-optimal AUC on the test split, weighted like every other AUC of the study;
+    with ``azimuthal``, that of the best classifier invariant under rotations about the beam
+    (``optimal_discriminant(azimuthally_invariant=True)``)."""
     from ..optimal import optimal_discriminant
     from ..preprocessing import MomentumSmearer, weighted_roc_auc
 
     X, y = data.X, data.y
+    resolution = detector(resolution, strength)
     smear = MomentumSmearer(resolution, random_state=data.seeds["smear"]).fit(X[data.pool])
     measured = smear.transform(X[data.test])
     # The discriminant's background weight w(pT) comes from the training pool, like everything a
     # classifier may know: one fitted on the test fold would use the test labels (its per-bin
     # noise), an optimistic bias at small test sizes.
     reweighter = _reweighter(config).fit(smear.transform(X[data.pool]), y[data.pool])
-    score = optimal_discriminant(measured, resolution=resolution, reweighter=reweighter)
+    score = optimal_discriminant(measured, resolution=resolution, reweighter=reweighter,
+                                 azimuthally_invariant=azimuthal)
     return float(weighted_roc_auc(y[data.test], score, measured, reweighter=_reweighter(config)))
 
 

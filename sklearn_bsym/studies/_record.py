@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,10 @@ class FitRecord:
         Validation AUC per epoch (networks).
     symmetry : dict or None
         The hybrid's symmetry-factor table, {column: values}.
+    strength : float
+        How much the detector's resolution depends on the azimuth (0: the paper's smearing;
+        see :class:`~sklearn_bsym.studies.StudyConfig`'s ``detector_strength``). Records
+        stored before it existed read as 0.
     """
 
     model: str
@@ -71,6 +76,7 @@ class FitRecord:
     fit_time: float = 0.0
     valid_auc: list[float | None] = field(default_factory=list)
     symmetry: dict[str, list] | None = None
+    strength: float = 0.0
 
     def __post_init__(self):
         self.validate()
@@ -84,6 +90,7 @@ class FitRecord:
             raise ValueError(f"model {self.model!r} is not one of {list(MODELS)}")
         _number("fraction", self.fraction, RULES["fractions"], optional=True)
         _number("resolution", self.resolution, RULES["resolution"])
+        _number("strength", self.strength, RULES["detector_strength"])
         _number("test_auc", self.test_auc, _AUC)
         _number("train_auc", self.train_auc, _AUC, optional=True)
         _number("fit_time", self.fit_time, _SECONDS)
@@ -120,6 +127,8 @@ class FitRecord:
         if not isinstance(payload, dict):
             raise ValueError(f"the payload is a {type(payload).__name__}, not a record")
         names = {f.name for f in dataclasses.fields(cls)}
+        # Records stored before the detector's azimuthal strength existed: the paper's smearing.
+        payload = {"strength": 0.0, **payload}
         missing = sorted(names - set(payload))
         extra = sorted(set(payload) - names)
         if missing or extra:
@@ -151,9 +160,11 @@ _AUC = Range(float, 0, 1)
 _SECONDS = Range(float, 0)
 
 #: The columns of a symmetry-factor table (``symmetry_factor_table``), and those that are a
-#: weight in [0, 1].
+#: weight in [0, 1]; a chain hybrid's table has a mean and a spread of each branch's weight too
+#: (``w_<symmetry>_mean``, ``w_<symmetry>_std``).
 _SYMMETRY_COLUMNS = ("pt_low", "pt_high", "pt_center", "w_general_mean", "w_general_std", "count")
 _SYMMETRY_WEIGHTS = ("w_general_mean", "w_general_std")
+_BRANCH_WEIGHT = re.compile(r"^w_[a-z][a-z0-9_]*_(mean|std)$")
 
 
 def _number(name: str, value, rule: Range | None, *, optional: bool = False) -> None:
@@ -179,13 +190,14 @@ def _at_most(name: str, value, bound_name: str, bound) -> None:
 
 def _check_symmetry(table) -> None:
     """A symmetry-factor table: its columns, of one length, numbers (or null) in bounds."""
-    if not isinstance(table, dict) or set(table) != set(_SYMMETRY_COLUMNS):
+    if not isinstance(table, dict) or not set(_SYMMETRY_COLUMNS) <= set(table) or any(
+            not _BRANCH_WEIGHT.match(str(c)) for c in set(table) - set(_SYMMETRY_COLUMNS)):
         raise ValueError(f"symmetry must be a table with the columns {list(_SYMMETRY_COLUMNS)} "
-                         "or null")
+                         "(and w_<branch>_mean, w_<branch>_std of a chain's branches) or null")
     lengths = {len(v) if isinstance(v, list) else -1 for v in table.values()}
     if len(lengths) != 1 or -1 in lengths:
         raise ValueError("symmetry must hold one list per column, all of one length")
     for column, values in table.items():
-        rule = _AUC if column in _SYMMETRY_WEIGHTS else None
+        rule = _AUC if column in _SYMMETRY_WEIGHTS or column.startswith("w_") else None
         for value in values:
             _number(f"symmetry {column} entry", value, rule, optional=True)

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._claims import check_claims, describe_rules
-from ._models import CEILING, MODEL_TABLE, with_role
+from ._claims import _auc_standard_error, check_claims, check_symmetry_claims, describe_rules
+from ._models import AZIMUTHAL_CEILING, CEILING, CEILINGS, MODEL_TABLE, with_role
 from ._record import COLUMNS, INTEGER_COLUMNS, FitRecord
 from ._store import StoreWriteError
 
@@ -45,7 +45,8 @@ class StudyResult:
     scan : DataFrame
         Test AUC per (model, resolution) on the full training pool.
     optimal : dict
-        Resolution -> Bayes-optimal test AUC (empty for user files).
+        Resolution -> Bayes-optimal test AUC (empty for user files), with the study's
+        detector strength.
     claims : list of dict
         See :func:`sklearn_bsym.studies.check_claims`.
     summary : dict
@@ -59,6 +60,9 @@ class StudyResult:
     write_error : str or None
         Why the report's files were not all written (the one line of the failed write, with
         its fix); None when they were (or, for a read-only set, need not be).
+    strength_scan : DataFrame
+        Test AUC per (model, strength) of the detector's azimuthal dependence, on the full
+        training pool (empty without a strength scan).
     """
 
     folder: Path
@@ -72,6 +76,7 @@ class StudyResult:
     files: list[Path] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     write_error: str | None = None
+    strength_scan: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def copy_to(self, folder) -> list[Path]:
         """Copy the written files (not the per-fit JSON) to ``folder`` under the same names,
@@ -118,32 +123,54 @@ def summarize(config, payloads: dict[str, Any]) -> dict[str, Any]:
     """Tables and claims of a study from its fit records or their stored payloads (no files
     written).
 
-    Returns a dict with the DataFrames ``fits``, ``curve``, ``scan`` and the entries ``optimal``,
-    ``epochs``, ``symmetry``, ``hgb_at_largest`` and ``claims``.
+    Returns a dict with the DataFrames ``fits``, ``curve``, ``scan``, ``strength_scan`` and the
+    entries ``optimal``, ``azimuthal``, ``strength_optimal``, ``strength_azimuthal``,
+    ``limits``, ``epochs``, ``symmetry``, ``hgb_at_largest`` and ``claims``.
     """
     checked = [
         p if isinstance(p, FitRecord) else FitRecord.from_payload(p) for p in payloads.values()
     ]
     records = [record.to_payload() for record in checked]
     fits = pd.DataFrame([record.row() for record in checked], columns=COLUMNS)
-    trained = fits[fits["model"] != CEILING]
-    optimal = {
-        float(p["resolution"]): float(p["test_auc"]) for p in records if p["model"] == CEILING
-    }
+    trained = fits[~fits["model"].isin(CEILINGS)]
+    strength = float(config.detector_strength)
+    # Every limit by (resolution, strength); that of classifiers invariant under rotations
+    # about the beam is the Bayes-optimal one where the detector does not depend on phi.
+    limits = {model: {(float(p["resolution"]), float(p["strength"])): float(p["test_auc"])
+                      for p in records if p["model"] == model} for model in CEILINGS}
+    for key, value in limits[CEILING].items():
+        if not (key[0] and key[1]):
+            limits[AZIMUTHAL_CEILING].setdefault(key, value)
+    optimal = {r: v for (r, s), v in limits[CEILING].items() if s == strength}
+    azimuthal = {r: v for (r, s), v in limits[AZIMUTHAL_CEILING].items() if s == strength}
     # The tables average this run's own seeds only: a stored fit of another seed (from a run
     # with more --seeds, or put there by hand) is listed in results.csv but not averaged.
     trained = trained[trained["seed"].astype(float) < config.n_seeds]
     at_resolution = np.isclose(trained["resolution"].astype(float), config.resolution)
-    in_curve = trained[at_resolution & trained["fraction"].isin(config.fractions)]
+    at_strength = np.isclose(trained["strength"].astype(float), strength)
+    in_curve = trained[at_resolution & at_strength & trained["fraction"].isin(config.fractions)]
     curve = _aggregate(in_curve, ["model", "fraction"])
     curve["gap"] = optimal.get(float(config.resolution), np.nan) - curve["mean"]
     curve = curve.sort_values(["model", "fraction"], key=_model_order).reset_index(drop=True)
     in_scan = trained[
         (trained["fraction"] == 1.0) & trained["resolution"].isin(config.scan_resolutions)
+        & at_strength
     ]
     scan = _aggregate(in_scan, ["model", "resolution"])
     if len(scan):
         scan = scan.sort_values(["model", "resolution"], key=_model_order).reset_index(drop=True)
+    in_strength_scan = trained[
+        (trained["fraction"] == 1.0) & at_resolution
+        & trained["strength"].isin(config.scan_strengths)
+    ]
+    strength_scan = _aggregate(in_strength_scan, ["model", "strength"])
+    if len(strength_scan):
+        strength_scan = strength_scan.sort_values(["model", "strength"], key=_model_order
+                                                  ).reset_index(drop=True)
+    resolution = float(config.resolution)
+    strength_optimal = {s: v for (r, s), v in limits[CEILING].items() if r == resolution}
+    strength_azimuthal = {s: v for (r, s), v in limits[AZIMUTHAL_CEILING].items()
+                          if r == resolution}
 
     largest = max(config.fractions)
 
@@ -155,24 +182,43 @@ def summarize(config, payloads: dict[str, Any]) -> dict[str, Any]:
             and p["seed"] is not None and p["seed"] < config.n_seeds
             and p["fraction"] == largest
             and np.isclose(p["resolution"], config.resolution)
+            and np.isclose(p["strength"], strength)
         ]
 
     epochs = {m: _epoch_curves(at_largest(m)) for m, s in MODEL_TABLE.items() if s.tags.epochs}
     epochs = {m: c for m, c in epochs.items() if c["mean"]}
-    symmetry = [p["symmetry"] for m, s in MODEL_TABLE.items() if s.tags.symmetry_factor
-                for p in at_largest(m) if p["symmetry"]]
+    # The paper's Fig. 5 and claim 4: the two-branch hybrid's factor (a chain's has more).
+    symmetry = [p["symmetry"] for p in at_largest(with_role("hybrid")) if p["symmetry"]]
     hgb = _mean_std([p["test_auc"] for p in at_largest(with_role("reference"))])[0]
     claims = check_claims(curve, epochs, symmetry)
+    if config.symmetry != "lorentz" or strength or config.scan_strengths or \
+            with_role("chain") in config.models:
+        claims += check_symmetry_claims(
+            curve, optimal=optimal.get(resolution), azimuthal=azimuthal.get(resolution),
+            symmetry=config.symmetry, strength=strength, n_test=_n_test(fits))
     return {
         "fits": fits,
         "curve": curve,
         "scan": scan,
+        "strength_scan": strength_scan,
         "optimal": optimal,
+        "azimuthal": azimuthal,
+        "strength_optimal": strength_optimal,
+        "strength_azimuthal": strength_azimuthal,
+        "limits": limits,
         "epochs": epochs,
         "symmetry": symmetry,
         "hgb_at_largest": None if np.isnan(hgb) else hgb,
         "claims": claims,
     }
+
+
+def _n_test(fits: pd.DataFrame) -> tuple[int, int]:
+    """(signal, background) events of the test split (0, 0 without fits)."""
+    if not len(fits):
+        return 0, 0
+    n_test, n_signal = int(fits["n_test"].iloc[0]), int(fits["n_test_signal"].iloc[0])
+    return n_signal, n_test - n_signal
 
 
 _ORDER = {name: i for i, name in enumerate(MODEL_TABLE)}
@@ -239,7 +285,7 @@ def _check_numbers(check) -> str:
             continue
         if key == "best_other":
             key = check.get("best_other_model", "best other")
-        if key in ("difference", "gain", "pfn_gain", "invariant_gain"):
+        if key in ("difference", "gain", "pfn_gain", "invariant_gain", "gap"):
             number = f"{value:+.4f}"
         elif key == "spearman":
             number = f"{value:+.2f}"
@@ -265,7 +311,7 @@ def _markdown(config, set_id, tables, n_pool, n_test) -> str:
         "each training subset). Every model has its estimator's defaults but for that share: the "
         "study holds it out for its AUC-per-epoch curve, restores each network's best epoch on it "
         "and stops the tree early on it, where the estimators by default train on every event "
-        f"(no early stopping). Smearing {100 * config.resolution:g} % (transverse). Preset "
+        f"(no early stopping). {_detector_text(config)} Preset "
         f"`{config.preset}`, max epochs {epochs}, {config.n_seeds} seed(s), random_state "
         f"{config.random_state}. AUCs are on the test split, mean ± std (standard deviation) over "
         "seeds, weighted so that the background's dimuon pT spectrum matches the signal's (the "
@@ -276,17 +322,21 @@ def _markdown(config, set_id, tables, n_pool, n_test) -> str:
     ]
     table = curve.copy()
     opt = optimal.get(float(config.resolution))
-    if opt is not None:
-        extra = pd.DataFrame(
-            {"model": CEILING, "fraction": sorted(config.fractions), "mean": opt, "std": 0.0}
-        )
-        table = pd.concat([table, extra], ignore_index=True)
+    limits = {CEILING: opt}
+    if config.detector_strength:
+        limits[AZIMUTHAL_CEILING] = tables["azimuthal"].get(float(config.resolution))
+    for model, value in limits.items():
+        if value is not None:
+            extra = pd.DataFrame({"model": model, "fraction": sorted(config.fractions),
+                                  "mean": value, "std": 0.0})
+            table = pd.concat([table, extra], ignore_index=True)
     parts.append(
         _pivot_markdown(
             table,
             "fraction",
             "{:g}",
-            lambda r: _fmt(r["mean"], r["std"]) if r["model"] != CEILING else f"{r['mean']:.4f}",
+            lambda r: (_fmt(r["mean"], r["std"]) if r["model"] not in CEILINGS
+                       else f"{r['mean']:.4f}"),
         )
     )
     if opt is not None:
@@ -328,14 +378,43 @@ def _markdown(config, set_id, tables, n_pool, n_test) -> str:
                 ),
             ),
         ]
+    strength_scan = tables["strength_scan"]
+    if len(strength_scan):
+        table = strength_scan.copy()
+        for model, key in ((CEILING, "strength_optimal"),
+                           (AZIMUTHAL_CEILING, "strength_azimuthal")):
+            values = tables[key]
+            at = [v for v in sorted(values) if v in set(strength_scan["strength"])]
+            table = pd.concat([table, pd.DataFrame({"model": model, "strength": at,
+                                                    "mean": [values[v] for v in at],
+                                                    "std": 0.0})])
+        parts += [
+            "",
+            f"### Scan of the azimuthal breaking (resolution {config.resolution:g}, full "
+            "training pool)",
+            "",
+            f"sigma/pT = {config.resolution:g} (1 + s cos phi) for each strength s: the detector "
+            "breaks the rotations about the beam, and with them the longitudinal symmetry. "
+            f"`{AZIMUTHAL_CEILING}` is the best AUC of a classifier invariant under those "
+            "rotations (the ceiling of a network with either symmetry built in).",
+            "",
+            _pivot_markdown(
+                table,
+                "strength",
+                "s = {:g}",
+                lambda r: (_fmt(r["mean"], r["std"]) if r["model"] not in CEILINGS
+                           else f"{r['mean']:.4f}"),
+            ),
+        ]
     parts += [
         "",
         "### Claims of the paper, checked",
         "",
         "The four claims that the paper (Nabat, Ghosh, Witkowski, Kasieczka and Whiteson, "
         '"Learning Broken Symmetries with Approximate Invariance") makes about its networks, '
-        "each with where the paper makes it and the verdict of this study's numbers. How a "
-        "verdict is reached:",
+        "each with where the paper makes it and the verdict of this study's numbers"
+        + ("; then the claims of a symmetry and a detector of one's choice"
+           if len(tables["claims"]) > 4 else "") + ". How a verdict is reached:",
         "",
         *[f"- {rule}" for rule in describe_rules()],
         "",
@@ -343,6 +422,17 @@ def _markdown(config, set_id, tables, n_pool, n_test) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def _detector_text(config) -> str:
+    """The study's smearing in words, for the summary's first paragraph."""
+    text = f"Smearing {100 * config.resolution:g} % (transverse)"
+    if config.detector_strength:
+        text += (f", its resolution depending on the azimuth: sigma/pT = {config.resolution:g} "
+                 f"(1 + {config.detector_strength:g} cos phi)")
+    network = "" if config.symmetry == "lorentz" else (
+        f" The invariant network and the hybrid have the {config.symmetry} symmetry built in.")
+    return f"{text}.{network}"
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -354,21 +444,28 @@ def _py(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
-def physical_flags(fits: pd.DataFrame, optimal: dict[float, float]) -> list[str]:
+def physical_flags(fits: pd.DataFrame, optimal: dict) -> list[str]:
     """One line per result outside physical bounds: a test AUC outside [0, 1], or above the
     Bayes-optimal AUC at its resolution by more than 3 standard errors of that AUC on the test
-    split (Hanley & McNeil 1982), which no classifier can reach but by chance or by a bug."""
+    split (Hanley & McNeil 1982), which no classifier can reach but by chance or by a bug.
+
+    ``optimal`` maps a resolution, or a pair (resolution, detector strength), to the
+    Bayes-optimal AUC (a resolution alone: the paper's smearing, strength 0)."""
     flags = []
     for row in fits.itertuples(index=False):
         missing = row.seed is None or row.seed != row.seed  # None or NaN: the Bayes line
         seed = "-" if missing else int(row.seed)
         fraction = "-" if missing else f"{row.fraction:g}"
-        name = f"{row.model} (fraction {fraction}, resolution {row.resolution:g}, seed {seed})"
+        strength = float(getattr(row, "strength", 0.0) or 0.0)
+        phi = f", strength {strength:g}" if strength else ""
+        name = (f"{row.model} (fraction {fraction}, resolution {row.resolution:g}{phi}, "
+                f"seed {seed})")
         if not 0.0 <= row.test_auc <= 1.0:
             flags.append(f"{name}: test AUC {row.test_auc:.4f} lies outside [0, 1].")
             continue
-        ceiling = optimal.get(float(row.resolution))
-        if row.model == CEILING or ceiling is None:
+        key = (float(row.resolution), strength)
+        ceiling = optimal.get(key, None if strength else optimal.get(key[0]))
+        if row.model in CEILINGS or ceiling is None:
             continue
         n_signal = row.n_test_signal
         tolerance = 3 * _auc_standard_error(ceiling, n_signal, row.n_test - n_signal)
@@ -378,16 +475,6 @@ def physical_flags(fits: pd.DataFrame, optimal: dict[float, float]) -> list[str]
                 f"{ceiling:.4f} by more than its tolerance {tolerance:.4f} (3 standard errors)."
             )
     return flags
-
-
-def _auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
-    if n_pos < 1 or n_neg < 1:
-        return float("inf")
-    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
-    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (
-        n_pos * n_neg
-    )
-    return float(np.sqrt(max(var, 0.0)))
 
 
 def _flags_markdown(flags: list[str]) -> str:
@@ -413,7 +500,7 @@ def write_report(
     n_pool = int(fits_table["n_pool"].iloc[0]) if len(fits_table) else 0
     n_test = int(fits_table["n_test"].iloc[0]) if len(fits_table) else 0
     set_id = store.folder.name
-    flags = physical_flags(fits_table, tables["optimal"])
+    flags = physical_flags(fits_table, tables["limits"][CEILING])
     markdown = _markdown(config, set_id, tables, n_pool, n_test)
     if flags:
         markdown += _flags_markdown(flags)
@@ -426,12 +513,18 @@ def write_report(
             "fractions": list(config.fractions),
             "n_seeds": config.n_seeds,
             "scan_resolutions": list(config.scan_resolutions),
+            "scan_strengths": list(config.scan_strengths),
         },
         "n_pool": n_pool,
         "n_test": n_test,
         "curve": _records(tables["curve"]),
         "scan": _records(tables["scan"]),
         "optimal": {f"{r:g}": v for r, v in tables["optimal"].items()},
+        "strength_scan": _records(tables["strength_scan"]),
+        "optimal_azimuthal": {f"{r:g}": v for r, v in tables["azimuthal"].items()},
+        "strength_optimal": {f"{s:g}": v for s, v in tables["strength_optimal"].items()},
+        "strength_optimal_azimuthal": {f"{s:g}": v
+                                       for s, v in tables["strength_azimuthal"].items()},
         "epochs": tables["epochs"],
         "claims": tables["claims"],
         "flags": flags,
@@ -461,11 +554,13 @@ def write_report(
         files=files,
         flags=flags,
         write_error=write_error,
+        strength_scan=tables["strength_scan"],
     )
 
 
 def _write_files(config, tables, store, summary, markdown, plots, n_pool) -> list[Path]:
-    fits = tables["fits"].sort_values(["model", "resolution", "fraction", "seed"], key=_model_order)
+    fits = tables["fits"].sort_values(["model", "resolution", "strength", "fraction", "seed"],
+                                      key=_model_order)
     # Integers as integers (seed 0, not 0.0), even in columns with empty cells.
     fits = fits.astype(dict.fromkeys(INTEGER_COLUMNS, "Int64"))
     files = [
@@ -478,7 +573,8 @@ def _write_files(config, tables, store, summary, markdown, plots, n_pool) -> lis
     return files
 
 
-_FIGURES = ("fraction_curve.png", "auc_vs_epoch.png", "symmetry_factor.png", "resolution_scan.png")
+_FIGURES = ("fraction_curve.png", "auc_vs_epoch.png", "symmetry_factor.png", "resolution_scan.png",
+            "strength_scan.png")
 
 
 def _write_figures(config, tables, store, n_pool: int) -> list[Path]:
@@ -487,6 +583,7 @@ def _write_figures(config, tables, store, n_pool: int) -> list[Path]:
         plot_epoch_curve,
         plot_fraction_curve,
         plot_resolution_scan,
+        plot_strength_scan,
         plot_symmetry,
     )
 
@@ -494,8 +591,11 @@ def _write_figures(config, tables, store, n_pool: int) -> list[Path]:
     opt = optimal.get(float(config.resolution))
     figures = {}
     if len(tables["curve"]):
+        azimuthal = tables["azimuthal"].get(float(config.resolution)) \
+            if config.detector_strength else None
         figures["fraction_curve.png"] = plot_fraction_curve(
-            tables["curve"], optimal=opt, n_pool=n_pool, resolution=config.resolution
+            tables["curve"], optimal=opt, n_pool=n_pool, resolution=config.resolution,
+            azimuthal=azimuthal, strength=config.detector_strength,
         )
     if tables["epochs"]:
         figures["auc_vs_epoch.png"] = plot_epoch_curve(
@@ -508,4 +608,8 @@ def _write_figures(config, tables, store, n_pool: int) -> list[Path]:
         figures["symmetry_factor.png"] = plot_symmetry(tables["symmetry"])
     if len(tables["scan"]) and tables["scan"]["resolution"].nunique() > 1:
         figures["resolution_scan.png"] = plot_resolution_scan(tables["scan"], optimal=optimal)
+    if len(tables["strength_scan"]) and tables["strength_scan"]["strength"].nunique() > 1:
+        figures["strength_scan.png"] = plot_strength_scan(
+            tables["strength_scan"], optimal=tables["strength_optimal"],
+            azimuthal=tables["strength_azimuthal"], resolution=config.resolution)
     return [store.write_bytes(name, figure_png(ax)) for name, ax in figures.items()]

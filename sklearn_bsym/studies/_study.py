@@ -102,6 +102,7 @@ def _record_validator(config: StudyConfig):
                 "model": point.model,
                 "fraction": point.fraction,
                 "resolution": point.resolution,
+                "strength": point.strength,
                 "seed": seed,
                 "n_train": size,
             }
@@ -110,10 +111,11 @@ def _record_validator(config: StudyConfig):
         record = FitRecord.from_payload(payload)
         slot = slots.get(key, {})
         if not slot and fit_key(record.model, record.fraction, record.resolution,
-                                record.seed) != key:
+                                record.seed, record.strength) != key:
             raise ValueError(
                 f"it records model {record.model!r}, fraction {record.fraction!r}, resolution "
-                f"{record.resolution!r}, seed {record.seed!r}: a fit of another slot"
+                f"{record.resolution!r}, seed {record.seed!r}, strength {record.strength!r}: a "
+                "fit of another slot"
             )
         expected = {**slot, **sizes}
         wrong = [
