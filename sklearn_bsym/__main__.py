@@ -710,10 +710,10 @@ def _fit(args) -> int:
     if X_test is not None:
         from sklearn.metrics import roc_auc_score
 
-        from .preprocessing._reweighting import _signal_score
+        from .preprocessing._reweighting import signal_score
 
         auc = pt_weighted_roc_auc(model, X_test, y_test)
-        plain = roc_auc_score(y_test, _signal_score(model, X_test))
+        plain = roc_auc_score(y_test, signal_score(model, X_test))
         metadata["test_auc"] = {"pt_weighted": auc, "unweighted": plain,
                                 "n_events": len(y_test)}
         print(f"AUC on the {len(y_test):,} held-out events ({args.test_fraction:g} share): "

@@ -35,6 +35,8 @@ from ._reweighting import (
     PtReweighter,
     pt_weighted_roc_auc,
     roc_auc_contributions,
+    signal_score,
+    split_measurement,
     weighted_roc_auc,
 )
 from ._smearing import DetectorResolution, MomentumSmearer
@@ -47,6 +49,8 @@ __all__ = [
     "pt_weighted_roc_auc",
     "weighted_roc_auc",
     "roc_auc_contributions",
+    "signal_score",
+    "split_measurement",
     "MinkowskiInvariants",
     "SymmetryInvariants",
     "DimuonFeatures",
