@@ -89,9 +89,9 @@ def _parameter_types() -> set[type]:
 
 
 def _is_network(obj) -> bool:
-    from ..nn._classifiers import _EventClassifier
+    from ..nn import NETWORK_CLASSIFIERS
 
-    return isinstance(obj, _EventClassifier)
+    return isinstance(obj, NETWORK_CLASSIFIERS)
 
 
 def estimators_of(obj):

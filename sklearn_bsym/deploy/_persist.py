@@ -107,11 +107,9 @@ class SavedNetwork:
 
 
 def _network_classes() -> dict[str, type]:
-    from .. import nn
-    from ..nn._classifiers import _EventClassifier
+    from ..nn import NETWORK_CLASSIFIERS
 
-    return {f"{c.__module__}.{c.__qualname__}": c for c in vars(nn).values()
-            if isinstance(c, type) and issubclass(c, _EventClassifier)}
+    return {f"{c.__module__}.{c.__qualname__}": c for c in NETWORK_CLASSIFIERS}
 
 
 def _trusted_types() -> list[str]:
@@ -193,9 +191,9 @@ def _encode(obj, where: str, derived):
     attributes left out (copies: the caller's objects are not changed)."""
     import torch
 
-    from ..nn._classifiers import _EventClassifier
+    from ..nn import NETWORK_CLASSIFIERS
 
-    if isinstance(obj, _EventClassifier):
+    if isinstance(obj, NETWORK_CLASSIFIERS):
         return _saved_network(obj)
     obj = _symmetry_by_name(obj, f"the {where.split('.')[0]} ({where})")
     if isinstance(obj, torch.nn.Module | torch.Tensor | torch.optim.Optimizer):

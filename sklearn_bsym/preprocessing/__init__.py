@@ -39,11 +39,22 @@ from ._reweighting import (
     split_measurement,
     weighted_roc_auc,
 )
-from ._smearing import DetectorResolution, MomentumSmearer
+from ._smearing import (
+    DetectorResolution,
+    MomentumSmearer,
+    check_resolution,
+    is_detector_model,
+    is_zero_resolution,
+    relative_resolution,
+)
 
 __all__ = [
     "MomentumSmearer",
     "DetectorResolution",
+    "relative_resolution",
+    "check_resolution",
+    "is_detector_model",
+    "is_zero_resolution",
     "PtReweighter",
     "PtReweightedClassifier",
     "pt_weighted_roc_auc",
