@@ -499,7 +499,7 @@ def test_default_recipe_fits_a_few_dozen_events(cls, data):
     """Default parameters fit 40 events with both classes: the preset's batch is half of them
     (two batches per epoch), and a validation share that would hold out fewer than 50 events is
     not used (the fit trains on all of them, for its fixed epochs); the recipe says both."""
-    from sklearn_bsym.nn._training import MIN_VALID_EVENTS
+    from sklearn_bsym.nn._recipes import MIN_VALID_EVENTS
 
     X, y = data
     recipe = cls(validation_fraction=0.2).recipe(40)

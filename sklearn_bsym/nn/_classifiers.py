@@ -2,7 +2,7 @@
 
 All three take the canonical 2-D event array (see :mod:`sklearn_bsym.events`), accept per-event
 ``sample_weight`` in ``fit`` (applied in the loss, batch by batch) and are seeded by
-``random_state``. Training uses the kit of :mod:`sklearn_bsym.nn._training`: the whole
+``random_state``. Training uses the trainer core :mod:`sklearn_bsym.nn._training`: the whole
 training set is held as tensors on the compute device and each epoch slices batches out of one
 permutation, so no per-event Dataset or DataLoader work is done.
 
@@ -56,6 +56,8 @@ from .. import events
 from .._random import as_seed, derive_seed, spawn_seeds
 from .._threads import DEFAULT_THREADS, THREADS_CONSTRAINT, scoped_threads
 from ..symmetries import SYMMETRIES, Symmetry
+from ._batching import BatchIterator, EventTensors, batch_weights, weighted_bce
+from ._callbacks import WeightedValidAUC
 from ._chunks import in_chunks
 from ._modules import (
     CONTEXTS,
@@ -65,23 +67,18 @@ from ._modules import (
     InvariantNetwork,
     ParticleFlowNetwork,
 )
-from ._training import (
+from ._recipes import (
     MIN_FIT_EVENTS,
     MIN_VALID_EVENTS,
     PREDICT_BATCH,
     PRESETS,
-    BatchIterator,
     BySize,
-    EventTensors,
-    Trainer,
-    WeightedValidAUC,
-    batch_weights,
     by_size,
     resolve_device,
     resolve_recipe,
     validation_share,
-    weighted_bce,
 )
+from ._training import Trainer
 
 __all__ = ["PFNClassifier", "InvariantClassifier", "HybridClassifier", "PRESETS"]
 
@@ -128,7 +125,7 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
     _module_params: tuple[str, ...] = ()
     #: Per preset, this network's ``lr``, ``batch_size`` and ``max_epochs`` where they are None
     #: (read by ``resolve_recipe``; what a network leaves out, the preset's ``PRESETS`` entry
-    #: gives): values, or :class:`~sklearn_bsym.nn._training.BySize` rules of the number of
+    #: gives): values, or :class:`~sklearn_bsym.nn._recipes.BySize` rules of the number of
     #: events a fit is given.
     preset_recipe: dict[str, dict] = {
         "fast": {"lr": 3e-3, "batch_size": 256, "max_epochs": 12},

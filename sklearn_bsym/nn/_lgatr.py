@@ -25,7 +25,7 @@ from torch import nn
 
 from ._classifiers import _EventClassifier
 from ._modules import DEFAULT_INPUT_SCALE, _as_particles
-from ._training import BySize
+from ._recipes import BySize
 
 __all__ = ["LGATrNetwork", "LGATrClassifier", "lgatr_available"]
 
