@@ -385,24 +385,6 @@ def test_save_events_writes_through_the_atomic_writer(tmp_path, suffix):
     assert _leftovers(tmp_path) == []
 
 
-def test_save_figure_writes_through_the_atomic_writer(tmp_path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from sklearn_bsym.studies._plots import save_figure
-
-    victim = tmp_path / "victim.png"
-    victim.write_bytes(b"precious")
-    (tmp_path / "figure.png").symlink_to(victim)
-    fig, ax = plt.subplots()
-    save_figure(ax, tmp_path / "figure.png")
-    plt.close(fig)
-    assert victim.read_bytes() == b"precious"
-    assert (tmp_path / "figure.png").read_bytes()[:4] == b"\x89PNG"
-
-
 def test_a_column_mapping_file_is_read_within_bounds(tmp_path, capsys):
     mapping = tmp_path / "mapping.json"
     with open(mapping, "wb") as fh:
