@@ -22,11 +22,13 @@ TORCH = "torch==2.13.0"  # the CPU build CI installs first (.ci/run)
 
 
 def floors() -> list[str]:
-    """``name==floor`` for every ``name>=floor`` of the dependencies and the test extra."""
+    """``name==floor`` for every ``name>=floor`` (or ``name>=floor,<bound``) of the dependencies
+    and the test extra."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     pins = []
     for requirement in project["dependencies"] + project["optional-dependencies"]["test"]:
-        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)(\[[^\]]*\])?>=([^,;\s]+)", requirement.strip())
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)(\[[^\]]*\])?>=([^,;\s]+)(?:,<[^,;\s]+)?",
+                             requirement.strip())
         if match and match.group(1) != "torch":
             name, extra, floor = match.groups()
             pins.append(f"{name}{extra or ''}=={floor}")

@@ -1,6 +1,6 @@
 """
-Scoring measured data
-=====================
+Fit, save and score a model on measured events
+==============================================
 
 A model fitted on truth-level simulation smears its events first, as the detector would. Events
 that a detector has measured must not be smeared again: they are scored by the model's steps

@@ -64,14 +64,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
+from . import datasets as gen
 from . import kinematics
-from .datasets import _generator as gen
 from .events import to_particles, validate_events
-from .preprocessing._smearing import (
+from .preprocessing import (
     DetectorResolution,
-    _is_model,
-    _is_zero,
     check_resolution,
+    is_detector_model,
+    is_zero_resolution,
     relative_resolution,
 )
 
@@ -139,7 +139,7 @@ def _depends_on_phi(resolution) -> bool:
     DetectorResolution without azimuthal modulation)."""
     if isinstance(resolution, DetectorResolution):
         return resolution.strength != 0
-    return _is_model(resolution)
+    return is_detector_model(resolution)
 
 
 def _relative(resolution, p, pz, phi):
@@ -272,7 +272,8 @@ def _check_optimal_resolution(resolution) -> None:
     if isinstance(resolution, Real) and not isinstance(resolution, bool):
         known = bool(np.isfinite(resolution) and resolution >= 0)
     else:
-        known = isinstance(resolution, tuple) or callable(resolution) or _is_model(resolution)
+        known = (isinstance(resolution, tuple) or callable(resolution)
+                 or is_detector_model(resolution))
     if not known:
         raise ValueError(
             f"resolution must be a finite float >= 0, a pair (a, b), a callable sigma(pT) or a "
@@ -336,7 +337,7 @@ def optimal_discriminant(X, *, resolution=0.10, reweighter=None, n_nodes=64,
     particles = to_particles(X)
     pts = kinematics.pt(particles)
     pz1, pz2 = particles[:, 0, 2], particles[:, 1, 2]
-    if _is_zero(resolution):
+    if is_zero_resolution(resolution):
         # The true event is measured; everything but the mass density cancels in the ratio.
         p = pts.mean(axis=1)
         m = _lo_mass(p, pz1, pz2)

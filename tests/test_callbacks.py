@@ -122,19 +122,19 @@ def test_batchnorm_statistics_come_from_the_first_batches_of_a_pass(data, monkey
     """The recalibration of the BatchNorm statistics stops after ``max_events`` events (whole
     batches of the shuffled training pass; 16,384 by default): a study's fits recompute them
     every epoch. The default callback's setting is a parameter of the classifier."""
-    from sklearn_bsym.nn import _training
+    from sklearn_bsym.nn import _callbacks
 
     X, y = data
     seen = []
-    recalibrate = _training.recalibrate_batchnorm
+    recalibrate = _callbacks.recalibrate_batchnorm
 
     def counting(module, batches):
         batches = list(batches)
         seen.append(sum(len(b) for b in batches))
         return recalibrate(module, batches)
 
-    monkeypatch.setattr(_training, "recalibrate_batchnorm", counting)
+    monkeypatch.setattr(_callbacks, "recalibrate_batchnorm", counting)
     PFNClassifier(**TINY[0][1], **SETTINGS, callbacks__precise_bn__max_events=130).fit(X, y)
     assert seen == [192]  # three batches of 64 cover 130 events
     PFNClassifier(**TINY[0][1], **SETTINGS).fit(X, y)
-    assert seen[-1] == 400 < _training.RECALIBRATION_EVENTS
+    assert seen[-1] == 400 < _callbacks.RECALIBRATION_EVENTS

@@ -499,7 +499,7 @@ def test_default_recipe_fits_a_few_dozen_events(cls, data):
     """Default parameters fit 40 events with both classes: the preset's batch is half of them
     (two batches per epoch), and a validation share that would hold out fewer than 50 events is
     not used (the fit trains on all of them, for its fixed epochs); the recipe says both."""
-    from sklearn_bsym.nn._training import MIN_VALID_EVENTS
+    from sklearn_bsym.nn._recipes import MIN_VALID_EVENTS
 
     X, y = data
     recipe = cls(validation_fraction=0.2).recipe(40)
@@ -891,3 +891,20 @@ def test_an_enclosing_limit_holds_over_the_estimators(data, monkeypatch):
     with thread_limit(2):
         seen, _ = _fit_and_predict_threads(tiny(InvariantClassifier), X, y, monkeypatch)
     assert set.union(*seen.values()) == {2}
+
+
+def test_parameters_are_checked_once_per_fit(monkeypatch):
+    # initialize_fit, initialize and every recipe() of the loop ran the check (7 times for two
+    # epochs); a fit checks once, and leaves no mark of it on the estimator.
+    from sklearn_bsym.nn import _classifiers
+
+    calls = []
+    check = _classifiers.validate_parameter_constraints
+    monkeypatch.setattr(_classifiers, "validate_parameter_constraints",
+                        lambda *a, **k: calls.append(1) or check(*a, **k))
+    X, y = make_dimuon_events(400, random_state=0)
+    clf = HybridClassifier(max_epochs=2, random_state=0).fit(X, y)
+    assert len(calls) == 1
+    assert "_params_checked" not in vars(clf)
+    clf.recipe()  # outside a fit, each call checks
+    assert len(calls) == 2

@@ -31,6 +31,7 @@ FLOORS = {
     "studies": 4,
     "deploy": 4,
     "__main__": 5,
+    "cli": 5,
     # imports every public module (importlib), to list the estimators
     "_discovery": 5,
 }

@@ -16,8 +16,8 @@ from sklearn_bsym.nn import (
     make_mlp,
     n_invariants,
 )
+from sklearn_bsym.nn._callbacks import recalibrate_batchnorm
 from sklearn_bsym.nn._modules import MASS_ROUNDING, PARTICLE_INPUTS, _without_mass_rounding
-from sklearn_bsym.nn._training import recalibrate_batchnorm
 from sklearn_bsym.preprocessing import MomentumSmearer
 
 

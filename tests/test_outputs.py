@@ -149,7 +149,7 @@ def test_two_score_runs_on_one_output_each_write_a_whole_file(model, tmp_path, m
         save_events(tmp_path / f"{name}.parquet", X)
         inputs[name] = model.predict_proba(X)[:, 1]
     out = tmp_path / "same.csv"
-    b_done, calls, real = threading.Event(), {"a": 0}, _score._signal_score
+    b_done, calls, real = threading.Event(), {"a": 0}, _score.signal_score
 
     def scores(estimator, X):
         if threading.current_thread().name == "a":
@@ -158,7 +158,7 @@ def test_two_score_runs_on_one_output_each_write_a_whole_file(model, tmp_path, m
                 assert b_done.wait(60)
         return real(estimator, X)
 
-    monkeypatch.setattr(_score, "_signal_score", scores)
+    monkeypatch.setattr(_score, "signal_score", scores)
     errors = []
 
     def run_a():
@@ -225,7 +225,7 @@ def test_ctrl_c_on_score_is_one_line_and_writes_nothing(model_file, events, tmp_
 
     out = tmp_path / "scores.csv"
     out.write_text("old scores\n")
-    real, calls = _score._signal_score, []
+    real, calls = _score.signal_score, []
 
     def interrupted(estimator, X):
         calls.append(1)
@@ -233,7 +233,7 @@ def test_ctrl_c_on_score_is_one_line_and_writes_nothing(model_file, events, tmp_
             raise KeyboardInterrupt
         return real(estimator, X)
 
-    monkeypatch.setattr(_score, "_signal_score", interrupted)
+    monkeypatch.setattr(_score, "signal_score", interrupted)
     assert main(["score", str(model_file), str(events[0]), "--output", str(out),
                  "--chunk-size", "100", "--no-progress"]) == EXIT_INTERRUPTED
     err = capsys.readouterr().err.strip().splitlines()
@@ -383,24 +383,6 @@ def test_save_events_writes_through_the_atomic_writer(tmp_path, suffix):
     assert victim.read_text() == "precious" and not path.is_symlink()
     assert_array_equal(load_events(path)[0], X)
     assert _leftovers(tmp_path) == []
-
-
-def test_save_figure_writes_through_the_atomic_writer(tmp_path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from sklearn_bsym.studies._plots import save_figure
-
-    victim = tmp_path / "victim.png"
-    victim.write_bytes(b"precious")
-    (tmp_path / "figure.png").symlink_to(victim)
-    fig, ax = plt.subplots()
-    save_figure(ax, tmp_path / "figure.png")
-    plt.close(fig)
-    assert victim.read_bytes() == b"precious"
-    assert (tmp_path / "figure.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_a_column_mapping_file_is_read_within_bounds(tmp_path, capsys):

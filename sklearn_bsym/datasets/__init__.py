@@ -3,6 +3,7 @@ parquet, CSV)."""
 
 from __future__ import annotations
 
+from ._columns import mass_note
 from ._common import SkippedEventsWarning
 from ._generator import (
     ETA_MAX,
@@ -23,8 +24,10 @@ from ._generator import (
     signal_mass_pdf,
 )
 from ._io import (
+    EVENT_SUFFIXES,
     EventChunk,
     EventChunks,
+    event_file_suffix,
     load_event_file,
     load_events,
     load_lhe,
@@ -64,4 +67,7 @@ __all__ = [
     "PAIR_MODES",
     "LEPTON_MASSES",
     "SkippedEventsWarning",
+    "EVENT_SUFFIXES",
+    "event_file_suffix",
+    "mass_note",
 ]

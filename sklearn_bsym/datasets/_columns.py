@@ -167,9 +167,15 @@ def check_column_mapping(columns, lepton="mu") -> list[dict]:
 
 
 def mass_note(columns, lepton="mu") -> str | None:
-    """One line saying which masses of a mapping (as given by the user) are constants: those
-    it gives as numbers and the lepton's mass where it names none; None when every particle has
-    a mass column (or four-momenta)."""
+    """One line saying which masses of a column mapping (as given by the user, see
+    :func:`load_event_file`) are constants: those it gives as numbers and the ``lepton``'s mass
+    where it names none; None when every particle has a mass column (or four-momenta).
+
+    >>> from sklearn_bsym.datasets import mass_note
+    >>> mass_note([{"pt": "pt0", "eta": "eta0", "phi": "phi0", "mass": 0.1},
+    ...            {"pt": "pt1", "eta": "eta1", "phi": "phi1", "mass": 0.1}])
+    'Every particle of the mapping has a constant mass, 0.1 GeV.'
+    """
     specs = check_column_mapping(columns, lepton)
     given = [i for i, spec in enumerate(columns) if not isinstance(spec.get("mass", ""), str)]
     lepton_mass = [i for i, spec in enumerate(columns) if "pt" in spec and "mass" not in spec]

@@ -61,6 +61,8 @@ __all__ = [
     "read_event_chunks",
     "EventChunks",
     "EventChunk",
+    "EVENT_SUFFIXES",
+    "event_file_suffix",
 ]
 
 _LHE_SUFFIXES = (".lhe", ".lhe.gz")
@@ -71,6 +73,23 @@ _TRUTH_PREFIX = "truth_"
 # The %.17g values save_events writes read back exactly: pandas 3's default parser does it; before
 # pandas 3 the default is off by an ulp on some values and "round_trip" (deprecated in 3) is exact.
 _CSV_FLOATS = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+
+#: The endings of the event files the readers know (lower case), by kind of file: LHE and ROOT
+#: files carry the leptons' flavours, tables only when a column mapping names a pdg_id.
+EVENT_SUFFIXES = {"lhe": _LHE_SUFFIXES, "root": _ROOT_SUFFIXES, "table": _TABLE_SUFFIXES}
+
+
+def event_file_suffix(path) -> str | None:
+    """The ending of an event file's name that gives its format, one of
+    :data:`EVENT_SUFFIXES` (``".lhe.gz"`` for ``"run.LHE.gz"``), or None when the readers do
+    not know it.
+
+    >>> from sklearn_bsym.datasets import event_file_suffix
+    >>> event_file_suffix("data/run_01.LHE.gz"), event_file_suffix("notes.txt")
+    ('.lhe.gz', None)
+    """
+    return _suffix(Path(path))
+
 
 def _suffix(path: Path) -> str | None:
     name = path.name.lower()

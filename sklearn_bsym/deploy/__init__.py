@@ -2,6 +2,8 @@
 
 - :func:`save_model` / :func:`load_model`: model files whose loading cannot run code (skops
   archives of this library's estimators, with a manifest of versions and metadata);
+- :func:`fit_model`: what ``python -m sklearn_bsym fit`` does to events (the study's pipeline
+  of one model, a held-out AUC, the training support), for :func:`save_model`;
 - :func:`measured_model`: the part of a fitted model that scores *measured* events (without the
   smearing that simulated the detector);
 - :func:`score_files`: one score per entry of ROOT, LHE, parquet or CSV files, in their order,
@@ -17,12 +19,21 @@ guide's page "Scoring measured data" walks through them.
 
 from __future__ import annotations
 
+from ._fit import fit_model
 from ._onnx import ONNX_INPUT, ONNX_OUTPUT, to_onnx
 from ._persist import FORMAT_VERSION, ModelFileError, load_model, read_model_info, save_model
-from ._score import SCORE_TREE, ScoreSummary, measured_model, score_files
+from ._score import (
+    SCORE_SUFFIXES,
+    SCORE_TREE,
+    ScoreSummary,
+    measured_model,
+    score_files,
+    score_outputs,
+)
 from ._support import SUPPORT_VARIABLES, measure_support, outside_support
 
 __all__ = [
+    "fit_model",
     "save_model",
     "load_model",
     "read_model_info",
@@ -30,8 +41,10 @@ __all__ = [
     "FORMAT_VERSION",
     "measured_model",
     "score_files",
+    "score_outputs",
     "ScoreSummary",
     "SCORE_TREE",
+    "SCORE_SUFFIXES",
     "measure_support",
     "outside_support",
     "SUPPORT_VARIABLES",

@@ -89,9 +89,9 @@ def _parameter_types() -> set[type]:
 
 
 def _is_network(obj) -> bool:
-    from ..nn._classifiers import _EventClassifier
+    from ..nn import NETWORK_CLASSIFIERS
 
-    return isinstance(obj, _EventClassifier)
+    return isinstance(obj, NETWORK_CLASSIFIERS)
 
 
 def estimators_of(obj):
@@ -359,7 +359,7 @@ def check_predicts(model) -> None:
     from sklearn.exceptions import NotFittedError
     from sklearn.utils.validation import check_is_fitted
 
-    from ..preprocessing._reweighting import _signal_score
+    from ..preprocessing import signal_score
 
     n = getattr(model, "n_features_in_", None)
     if not hasattr(model, "predict_proba") or not isinstance(n, Integral):
@@ -371,7 +371,7 @@ def check_predicts(model) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. fitted on a DataFrame, probed with an array
-            scores = np.asarray(_signal_score(model, _probe_events(int(n))), dtype=float)
+            scores = np.asarray(signal_score(model, _probe_events(int(n))), dtype=float)
     except Exception as exc:
         text = " ".join(str(exc).split())[:300]
         raise Unfit(f"it does not score events ({type(exc).__name__}: {text})") from None

@@ -27,8 +27,7 @@ def _signal_module(model):
     from sklearn.pipeline import Pipeline
     from sklearn.utils.validation import check_is_fitted
 
-    from ..nn import EnsembleClassifier
-    from ..nn._classifiers import _EventClassifier
+    from ..nn import NETWORK_CLASSIFIERS, EnsembleClassifier
     from ..preprocessing import PtReweightedClassifier
     from ._persist import _describe
     from ._score import measured_model
@@ -41,7 +40,7 @@ def _signal_module(model):
             net = net[-1]
         else:
             break
-    if isinstance(net, _EventClassifier):
+    if isinstance(net, NETWORK_CLASSIFIERS):
         net.check_is_fitted()
         n_members = 1
     elif isinstance(net, EnsembleClassifier):

@@ -107,11 +107,9 @@ class SavedNetwork:
 
 
 def _network_classes() -> dict[str, type]:
-    from .. import nn
-    from ..nn._classifiers import _EventClassifier
+    from ..nn import NETWORK_CLASSIFIERS
 
-    return {f"{c.__module__}.{c.__qualname__}": c for c in vars(nn).values()
-            if isinstance(c, type) and issubclass(c, _EventClassifier)}
+    return {f"{c.__module__}.{c.__qualname__}": c for c in NETWORK_CLASSIFIERS}
 
 
 def _trusted_types() -> list[str]:
@@ -193,9 +191,9 @@ def _encode(obj, where: str, derived):
     attributes left out (copies: the caller's objects are not changed)."""
     import torch
 
-    from ..nn._classifiers import _EventClassifier
+    from ..nn import NETWORK_CLASSIFIERS
 
-    if isinstance(obj, _EventClassifier):
+    if isinstance(obj, NETWORK_CLASSIFIERS):
         return _saved_network(obj)
     obj = _symmetry_by_name(obj, f"the {where.split('.')[0]} ({where})")
     if isinstance(obj, torch.nn.Module | torch.Tensor | torch.optim.Optimizer):
@@ -250,7 +248,7 @@ def _measured(model) -> tuple[object, list]:
     part."""
     from sklearn.exceptions import NotFittedError
 
-    from ..preprocessing._reweighting import split_measurement
+    from ..preprocessing import split_measurement
 
     try:
         steps, part, _ = split_measurement(model)
@@ -470,7 +468,7 @@ def _manifest_problem(manifest: dict, version: int) -> str | None:
     return None
 
 
-def load_model(path, *, measured=True):
+def load_model(path, *, measured=True, return_info=False):
     """Read a model written by :func:`save_model`; reading it runs no code from the file.
 
     Only this library's estimators, the scikit-learn types its models hold, and skops'
@@ -492,12 +490,17 @@ def load_model(path, *, measured=True):
         ``load_model(path).predict_proba(X_measured)`` is right; the manifest names the steps
         left out (:func:`read_model_info`). False: the model as it was saved, smearing
         included (to evaluate it on truth-level simulation, as it was fitted).
+    return_info : bool, default=False
+        Also return the file's manifest, as :func:`read_model_info` gives it, from the same
+        read of the file (the manifest shown is the one checked against the model).
 
     Returns
     -------
     estimator
         The model (or its measured part); its predictions are bit for bit those of the saved
         one (of its measured part).
+    info : dict
+        With ``return_info``: the manifest.
 
     Warns
     -----
@@ -505,7 +508,8 @@ def load_model(path, *, measured=True):
         A file of model format 1 whose model smears: its measured part is returned, as for
         format 2 (format 1 did not record it; save the model again to update the file).
     """
-    return _load(path, measured=measured)[0]
+    model, info = _load(path, measured=measured)
+    return (model, info) if return_info else model
 
 
 def _load(path, *, measured=True) -> tuple[object, dict]:

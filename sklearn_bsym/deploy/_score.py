@@ -12,10 +12,17 @@ import numpy as np
 
 from .._files import atomic_output, check_output, remove_stale_temporaries
 from ..datasets import read_event_chunks
-from ..preprocessing._reweighting import _signal_score, split_measurement
+from ..preprocessing import signal_score, split_measurement
 from ._support import SUPPORT_VARIABLES, check_support, outside_support
 
-__all__ = ["measured_model", "score_files", "ScoreSummary", "SCORE_SUFFIXES", "SCORE_TREE"]
+__all__ = [
+    "measured_model",
+    "score_files",
+    "score_outputs",
+    "ScoreSummary",
+    "SCORE_SUFFIXES",
+    "SCORE_TREE",
+]
 
 #: Formats :func:`score_files` writes.
 SCORE_SUFFIXES = (".root", ".parquet", ".csv")
@@ -196,7 +203,7 @@ def score_files(model, inputs, output, *, lepton="mu", tree=None, columns=None,
     inputs = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
     if not inputs:
         raise ValueError("Give at least one input file to score.")
-    outputs = _outputs(output, inputs)
+    outputs = score_outputs(output, inputs)
     columns_out = {name: np.float64}
     if support_column is not None:
         if support is None:
@@ -235,11 +242,23 @@ def score_files(model, inputs, output, *, lepton="mu", tree=None, columns=None,
                         outside)
 
 
-def _outputs(output, inputs) -> list[Path]:
-    """The output file of each input: ``output`` itself, or the pattern filled in."""
+def score_outputs(output, inputs) -> list[Path]:
+    """The file :func:`score_files` writes the scores of each of ``inputs`` to: ``output``
+    itself, or the pattern with ``{stem}`` (the input's file name without its extension) or
+    ``{index}`` filled in; checked as :func:`score_files` checks them before any work (a
+    known suffix, :data:`SCORE_SUFFIXES`; writable; none of the inputs), else a ValueError
+    that says what to change.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sklearn_bsym.deploy import score_outputs
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> [p.name for p in score_outputs(folder / "{stem}.root", ["a/run1.lhe.gz", "b/run2.root"])]
+    ['run1.root', 'run2.root']
+    """
     import string
 
-    from ..datasets._io import _suffix
+    from ..datasets import event_file_suffix
 
     text = os.fspath(output)
     fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
@@ -251,7 +270,7 @@ def _outputs(output, inputs) -> list[Path]:
         outputs = []
         for i, path in enumerate(inputs):
             path = Path(path)
-            suffix = _suffix(path) or path.suffix
+            suffix = event_file_suffix(path) or path.suffix
             stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
             outputs.append(Path(text.format(stem=stem, index=i)))
         repeated = sorted({str(o) for o in outputs if outputs.count(o) > 1})
@@ -298,7 +317,7 @@ class _ScoreTask:
             out = {names[0]: scores}
             flags = np.zeros(chunk.selected.size, dtype=bool)
             if chunk.X.shape[0]:
-                scores[chunk.selected] = _signal_score(self.measured, chunk.X)
+                scores[chunk.selected] = signal_score(self.measured, chunk.X)
                 if self.support is not None:
                     where = outside_support(chunk.X, self.support)
                     for key in SUPPORT_VARIABLES:

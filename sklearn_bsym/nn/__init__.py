@@ -16,6 +16,7 @@ from ._modules import (
     momentum_inputs,
     n_invariants,
 )
+from ._recipes import PRESETS
 from ._stacking import (
     EnsembleBatchNorm1d,
     EnsembleLinear,
@@ -24,7 +25,11 @@ from ._stacking import (
     unstack_module,
 )
 from ._symmetry import plot_symmetry_factor, symmetry_factor_table
-from ._training import PRESETS
+
+#: The single-network classifiers (skorch classifiers of one torch network each): what a model
+#: file stores as a network, what exports to ONNX, and what an
+#: :class:`EnsembleClassifier` holds as members.
+NETWORK_CLASSIFIERS = (PFNClassifier, InvariantClassifier, HybridClassifier, LGATrClassifier)
 
 __all__ = [
     "EnsembleClassifier",
@@ -38,6 +43,7 @@ __all__ = [
     "InvariantClassifier",
     "HybridClassifier",
     "LGATrClassifier",
+    "NETWORK_CLASSIFIERS",
     "LGATrNetwork",
     "lgatr_available",
     "symmetry_factor_table",

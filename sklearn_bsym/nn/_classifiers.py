@@ -2,7 +2,7 @@
 
 All three take the canonical 2-D event array (see :mod:`sklearn_bsym.events`), accept per-event
 ``sample_weight`` in ``fit`` (applied in the loss, batch by batch) and are seeded by
-``random_state``. Training uses the kit of :mod:`sklearn_bsym.nn._training`: the whole
+``random_state``. Training uses the trainer core :mod:`sklearn_bsym.nn._training`: the whole
 training set is held as tensors on the compute device and each epoch slices batches out of one
 permutation, so no per-event Dataset or DataLoader work is done.
 
@@ -38,7 +38,9 @@ one-cycle schedule; ``EarlyStopping`` on a validation score needs ``validation_f
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import textwrap
 import types
 from numbers import Integral, Real
 
@@ -56,6 +58,8 @@ from .. import events
 from .._random import as_seed, derive_seed, spawn_seeds
 from .._threads import DEFAULT_THREADS, THREADS_CONSTRAINT, scoped_threads
 from ..symmetries import SYMMETRIES, Symmetry
+from ._batching import BatchIterator, EventTensors, batch_weights, weighted_bce
+from ._callbacks import WeightedValidAUC
 from ._chunks import in_chunks
 from ._modules import (
     CONTEXTS,
@@ -65,23 +69,18 @@ from ._modules import (
     InvariantNetwork,
     ParticleFlowNetwork,
 )
-from ._training import (
+from ._recipes import (
     MIN_FIT_EVENTS,
     MIN_VALID_EVENTS,
     PREDICT_BATCH,
     PRESETS,
-    BatchIterator,
     BySize,
-    EventTensors,
-    Trainer,
-    WeightedValidAUC,
-    batch_weights,
     by_size,
     resolve_device,
     resolve_recipe,
     validation_share,
-    weighted_bce,
 )
+from ._training import Trainer
 
 __all__ = ["PFNClassifier", "InvariantClassifier", "HybridClassifier", "PRESETS"]
 
@@ -89,6 +88,76 @@ __all__ = ["PFNClassifier", "InvariantClassifier", "HybridClassifier", "PRESETS"
 #: The attributes skorch keeps for itself, ending in "_" as fitted attributes do.
 _SKORCH_BOOKKEEPING = frozenset({"prefixes_", "cuda_dependent_attributes_", "init_context_",
                                  "virtual_params_", "initialized_"})
+
+
+#: Where a network's docstring lists the training parameters that every network shares, each
+#: with this network's default recipe in words (:func:`_training_parameters`).
+_TRAINING_PARAMETERS = "    <training parameters>\n"
+
+
+def _training_parameters(cls) -> str:
+    """The numpydoc entries of the parameters every network takes (the preset and training
+    settings, skorch's among them), with ``cls``'s own default recipe in words, read from its
+    ``preset_recipe`` and :data:`PRESETS` (so the text follows the numbers)."""
+
+    def recipe(name: str) -> str:
+        values = {preset: str(cls.preset_recipe.get(preset, {}).get(name, rule[name]))
+                  for preset, rule in PRESETS.items()}
+        if len(set(values.values())) == 1:
+            return f"{next(iter(values.values()))} with either preset"
+        return "; ".join(f"{value} with the {preset} preset" for preset, value in values.items())
+
+    def entry(head: str, text: str) -> str:
+        return f"    {head}\n" + textwrap.fill(text, 96, initial_indent=" " * 8,
+                                                subsequent_indent=" " * 8) + "\n"
+
+    settings = "".join([
+        entry("lr : float or None, default None",
+              "AdamW's learning rate (the schedule's peak with the fast preset); None: "
+              f"{recipe('lr')}."),
+        entry("batch_size : int or None, default None",
+              f"Training batch; None: {recipe('batch_size')}, and half the training events "
+              "where they are fewer than that."),
+        entry("max_epochs : int or None, default None",
+              "Epochs of training (early stopping, with ``validation_fraction``, may end it "
+              f"sooner); None: {recipe('max_epochs')}."),
+        entry("weight_decay : float or None, default None",
+              f"AdamW's decoupled weight decay; None: {recipe('weight_decay')}."),
+    ])
+    return f"""\
+    preset : {{"fast", "paper"}}, default "fast"
+        Training recipe: "fast", AdamW with a one-cycle learning-rate schedule (warm-up, then
+        cosine decay) and settings that follow the number of events a fit is given (the
+        sizes below); "paper", the authors' (AdamW, constant learning rate). The settings
+        below left at None take the preset's; ``clf.recipe(n_events)`` states a fit's.
+{settings.rstrip(chr(10))}
+    validation_fraction : float or None, default None
+        Hold out this stratified fraction for early stopping on the weighted validation AUC
+        (recorded as ``history[:, "valid_auc"]``; the best epoch's weights are restored).
+        None uses every event for training (what cross-validation wants).
+    patience : int, default 5
+        Epochs without validation improvement before stopping.
+    random_state : int, RandomState or None, default None
+        Seeds weight initialization, dropout, batch order and the validation split.
+    device : {{"cpu", "cuda", "auto"}}, default "cpu"
+        "auto": CUDA where available, else the CPU; resolved when the network is initialized
+        (at fit) into the fitted attribute ``device_``, where it trains and predicts.
+    n_threads : int or None, default 1
+        torch threads of each call (``fit``, ``partial_fit``, ``predict_proba``, ``predict``,
+        ``decision_function``, ``symmetry_factor``), set for the call and restored after it, so
+        the process's own setting is never changed. One thread is as fast as several for these
+        small networks on a quiet machine and many times faster beside another busy process
+        (``benchmarks/thread_policy.py``); None uses torch's current setting (its default of
+        one thread per core, or what ``torch.set_num_threads`` set). Inside a study (or any
+        call already under a limit) the outer limit holds.
+    verbose : int, default 0
+        Print skorch's per-epoch table when > 0.
+    progress_bar : bool, default False
+        Show skorch's progress bar during training.
+    **kwargs
+        Any other skorch ``NeuralNet`` argument, e.g. ``callbacks``, ``optimizer__betas``,
+        ``iterator_train__shuffle`` or ``module__*`` (a setting of the network module).
+"""
 
 
 def _full_init_signature(cls) -> inspect.Signature:
@@ -128,14 +197,15 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
     _module_params: tuple[str, ...] = ()
     #: Per preset, this network's ``lr``, ``batch_size`` and ``max_epochs`` where they are None
     #: (read by ``resolve_recipe``; what a network leaves out, the preset's ``PRESETS`` entry
-    #: gives): values, or :class:`~sklearn_bsym.nn._training.BySize` rules of the number of
-    #: events a fit is given.
+    #: gives): values, or rules by the number of events a fit is given (``BySize``); the
+    #: parameters above state them in words, ``clf.recipe(n_events)`` for one fit.
     preset_recipe: dict[str, dict] = {
         "fast": {"lr": 3e-3, "batch_size": 256, "max_epochs": 12},
         "paper": {"lr": 1e-5},
     }
     #: Network hyperparameters whose default, ``"auto"``, is the preset's (a value, or a
-    #: ``BySize`` rule): the fast preset's sizes, the paper preset's the authors'.
+    #: ``BySize`` rule): the fast preset's sizes, the paper preset's the authors' (the
+    #: parameters above state them in words).
     preset_module: dict[str, dict] = {}
     #: The package's own parameters (skorch's are checked by skorch), validated at fit with
     #: scikit-learn's machinery; subclasses add their network's.
@@ -190,6 +260,8 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         super().__init_subclass__(**kwargs)
         if "__init__" in vars(cls):
             cls.__init__.__signature__ = _full_init_signature(cls)
+        if cls.__doc__ and _TRAINING_PARAMETERS in cls.__doc__:
+            cls.__doc__ = cls.__doc__.replace(_TRAINING_PARAMETERS, _training_parameters(cls))
 
     def _get_param_names(self):
         # skorch lists every public attribute of the instance (its **kwargs are parameters
@@ -256,12 +328,26 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         """``_parameter_constraints`` checked as scikit-learn's ``_fit_context`` checks them
         (skipped inside a meta-estimator that asks for it). Not ``_validate_params``: that is
         skorch's check of the argument names, which ``set_params`` runs too."""
-        if get_config()["skip_parameter_validation"]:
+        if get_config()["skip_parameter_validation"] or vars(self).get("_params_checked"):
             return
         params = {name: getattr(self, name) for name in self._parameter_constraints
                   if hasattr(self, name)}
         validate_parameter_constraints(self._parameter_constraints, params,
                                        caller_name=type(self).__name__)
+
+    @contextlib.contextmanager
+    def _checked_params(self):
+        """The parameters checked once for the block (a fit): ``initialize_fit``,
+        ``initialize`` and each ``recipe()`` inside it do not check them again."""
+        if vars(self).get("_params_checked"):
+            yield
+            return
+        self._check_params()
+        vars(self)["_params_checked"] = True  # not through skorch's __setattr__
+        try:
+            yield
+        finally:
+            vars(self).pop("_params_checked", None)
 
     def recipe(self, n_events=None):
         """The training settings this classifier's ``fit`` uses on ``n_events`` events (its
@@ -480,9 +566,10 @@ class _EventClassifier(Trainer, NeuralNetBinaryClassifier):
         -------
         self
         """
-        data = self.initialize_fit(X, y, sample_weight)
-        with self._seeded(self.seed_):
-            super().partial_fit(data, None)
+        with self._checked_params():
+            data = self.initialize_fit(X, y, sample_weight)
+            with self._seeded(self.seed_):
+                super().partial_fit(data, None)
         return self
 
     @scoped_threads
@@ -560,36 +647,7 @@ class PFNClassifier(_EventClassifier):
         (512, 256, 128) with the paper preset.
     latent_dropout : float, default 0.0
         Dropout on the summed latent vector.
-    preset : {"fast", "paper"}, default "fast"
-        Training recipe (see the module docstring); explicit values below override it.
-    lr, max_epochs, batch_size, weight_decay : optional
-        Training settings; None takes the preset's for this network, which may follow the
-        number of training events (``preset_recipe``; ``clf.recipe(n_events)`` states them).
-    validation_fraction : float or None, default None
-        Hold out this stratified fraction for early stopping on the weighted validation AUC
-        (recorded as ``history[:, "valid_auc"]``; the best epoch's weights are restored).
-        None uses every event for training (what cross-validation wants).
-    patience : int, default 5
-        Epochs without validation improvement before stopping.
-    random_state : int, RandomState or None
-        Seeds weight initialization, dropout, batch order and the validation split.
-    device : {"cpu", "cuda", "auto"}, default "cpu"
-        "auto": CUDA where available, else the CPU; resolved when the network is initialized
-        (at fit) into the fitted attribute ``device_``, where it trains and predicts.
-    n_threads : int or None, default 1
-        torch threads of each call (``fit``, ``partial_fit``, ``predict_proba``, ``predict``,
-        ``decision_function``, ``symmetry_factor``), set for the call and restored after it, so
-        the process's own setting is never changed. One thread is as fast as several for these
-        small networks on a quiet machine and many times faster beside another busy process
-        (``benchmarks/thread_policy.py``); None uses torch's current setting (its default of
-        one thread per core, or what ``torch.set_num_threads`` set). Inside a study (or any
-        call already under a limit) the outer limit holds.
-    verbose : int, default 0
-        Print skorch's per-epoch table when > 0.
-    progress_bar : bool, default False
-        Show skorch's progress bar during training.
-    **kwargs
-        Any skorch ``NeuralNet`` argument, including ``module__*`` and ``callbacks``.
+    <training parameters>
     """
 
     _module_params = ("Phi_sizes", "F_sizes", "latent_dropout")
@@ -642,8 +700,7 @@ class InvariantClassifier(_EventClassifier):
         ``benchmarks/default_recipe.py``).
     log_scale : bool, default True
         Compress the invariants with ``sign(x) log(1 + |x|)``.
-    **kwargs
-        As :class:`PFNClassifier` (``preset="paper"`` uses lr 1e-6 here, as the authors).
+    <training parameters>
     """
 
     _module_params = ("hidden_sizes", "log_scale", "symmetry")
@@ -729,8 +786,7 @@ class HybridClassifier(_EventClassifier):
         shared by the other branches; None: torch's default initialization (about 0.5, the
         paper's); "auto": with the fast preset 0.99 below 4,000 training events and 0.95 from
         there, 0.88 with the paper preset.
-    **kwargs
-        As :class:`PFNClassifier`.
+    <training parameters>
     """
 
     _module_params = ("Phi_sizes", "invariant_sizes", "weight_sizes", "F_sizes", "pooling",

@@ -44,9 +44,11 @@ from skorch.history import History
 from .. import events
 from .._random import spawn_seeds
 from .._threads import DEFAULT_THREADS, THREADS_CONSTRAINT, scoped_threads
+from ._batching import batch_events, batch_weights, weighted_bce
+from ._callbacks import weighted_auc
 from ._chunks import in_chunks
 from ._stacking import member_view, stack_modules, unstack_module
-from ._training import Trainer, batch_events, batch_weights, weighted_auc, weighted_bce
+from ._training import Trainer
 
 __all__ = [
     "EnsembleNet",

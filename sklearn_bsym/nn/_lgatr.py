@@ -25,7 +25,7 @@ from torch import nn
 
 from ._classifiers import _EventClassifier
 from ._modules import DEFAULT_INPUT_SCALE, _as_particles
-from ._training import BySize
+from ._recipes import BySize
 
 __all__ = ["LGATrNetwork", "LGATrClassifier", "lgatr_available"]
 
@@ -150,9 +150,7 @@ class LGATrClassifier(_EventClassifier):
     spurions : bool, default True
         The beam plane and the time direction as extra multivector channels of each token;
         False: a Lorentz-invariant network.
-    **kwargs
-        As :class:`PFNClassifier` (``preset``, ``lr``, ``max_epochs``, ``batch_size``,
-        ``random_state``, ``n_threads``...).
+    <training parameters>
     """
 
     _module_params = ("num_blocks", "hidden_mv_channels", "hidden_s_channels", "num_heads",

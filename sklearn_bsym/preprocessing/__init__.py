@@ -35,18 +35,33 @@ from ._reweighting import (
     PtReweighter,
     pt_weighted_roc_auc,
     roc_auc_contributions,
+    signal_score,
+    split_measurement,
     weighted_roc_auc,
 )
-from ._smearing import DetectorResolution, MomentumSmearer
+from ._smearing import (
+    DetectorResolution,
+    MomentumSmearer,
+    check_resolution,
+    is_detector_model,
+    is_zero_resolution,
+    relative_resolution,
+)
 
 __all__ = [
     "MomentumSmearer",
     "DetectorResolution",
+    "relative_resolution",
+    "check_resolution",
+    "is_detector_model",
+    "is_zero_resolution",
     "PtReweighter",
     "PtReweightedClassifier",
     "pt_weighted_roc_auc",
     "weighted_roc_auc",
     "roc_auc_contributions",
+    "signal_score",
+    "split_measurement",
     "MinkowskiInvariants",
     "SymmetryInvariants",
     "DimuonFeatures",

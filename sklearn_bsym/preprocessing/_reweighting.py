@@ -36,6 +36,8 @@ __all__ = [
     "pt_weighted_roc_auc",
     "weighted_roc_auc",
     "roc_auc_contributions",
+    "signal_score",
+    "split_measurement",
 ]
 
 
@@ -533,8 +535,18 @@ def weighted_roc_auc(y_true, y_score, X, *, reweighter=None) -> float:
     return float(roc_auc_score(y_true, y_score, sample_weight=weight))
 
 
-def _signal_score(estimator, X) -> np.ndarray:
-    """The estimator's signal-likeness: predict_proba of class 1, else decision_function."""
+def signal_score(estimator, X) -> np.ndarray:
+    """The fitted ``estimator``'s signal-likeness of the events ``X``, one value per event: its
+    ``predict_proba`` of class 1, else its ``decision_function`` (what the AUCs rank and what
+    :func:`~sklearn_bsym.deploy.score_files` writes).
+
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn_bsym.datasets import make_dimuon_events
+    >>> from sklearn_bsym.preprocessing import signal_score
+    >>> X, y = make_dimuon_events(500, random_state=0)
+    >>> signal_score(LogisticRegression(max_iter=1000).fit(X, y), X).shape
+    (500,)
+    """
     if hasattr(estimator, "predict_proba"):
         column = list(estimator.classes_).index(1)
         return np.asarray(estimator.predict_proba(X))[:, column]
@@ -572,7 +584,7 @@ def pt_weighted_roc_auc(estimator, X, y) -> float:
     float
     """
     X_measured, reweighter = _measured(estimator, X)
-    return weighted_roc_auc(y, _signal_score(estimator, X), X_measured, reweighter=reweighter)
+    return weighted_roc_auc(y, signal_score(estimator, X), X_measured, reweighter=reweighter)
 
 
 def _measured(estimator, X):

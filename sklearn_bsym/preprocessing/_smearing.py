@@ -19,7 +19,14 @@ from .._random import as_seed
 from ..events import feature_names, to_particles, validate_events
 from ._common import map_row_blocks
 
-__all__ = ["MomentumSmearer", "DetectorResolution"]
+__all__ = [
+    "MomentumSmearer",
+    "DetectorResolution",
+    "relative_resolution",
+    "check_resolution",
+    "is_detector_model",
+    "is_zero_resolution",
+]
 
 #: A smearing factor below this is clipped to it: a draw that would make pT zero or negative.
 MIN_FACTOR = 1e-3
@@ -214,7 +221,7 @@ class MomentumSmearer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_events(self, X, reset=False)
-        if _is_zero(self.resolution):
+        if is_zero_resolution(self.resolution):
             return X.copy()
         return map_row_blocks(self._smear_block, X, X.shape[1])
 
@@ -264,15 +271,20 @@ class MomentumSmearer(TransformerMixin, BaseEstimator):
         return tags
 
 
-def _is_zero(resolution) -> bool:
+def is_zero_resolution(resolution) -> bool:
+    """Whether a ``resolution`` of :class:`MomentumSmearer` smears nothing: 0, ``(0, 0)`` or a
+    :class:`DetectorResolution` of resolution 0 (a callable never counts as zero)."""
     if isinstance(resolution, tuple):
         return all(v == 0 for v in resolution)
     if isinstance(resolution, DetectorResolution):
         return resolution.resolution == 0
-    return not callable(resolution) and not _is_model(resolution) and resolution == 0
+    return not callable(resolution) and not is_detector_model(resolution) and resolution == 0
 
 
-def _is_model(resolution) -> bool:
+def is_detector_model(resolution) -> bool:
+    """Whether a ``resolution`` of :class:`MomentumSmearer` is a detector model: an object
+    with a method ``relative_resolution(pt, eta, phi)``, such as :class:`DetectorResolution`
+    (its sigma/pT may depend on where the particle goes)."""
     return callable(getattr(resolution, "relative_resolution", None))
 
 
@@ -289,8 +301,18 @@ def check_relative(value, written: str = "resolution={}") -> None:
 
 
 def check_resolution(resolution) -> None:
-    """What the parameter constraints cannot say: a float or the pair's constant term above 1
-    (a percentage), the (a, b) pair's values, a :class:`DetectorResolution`'s parameters."""
+    """Check a ``resolution`` of :class:`MomentumSmearer` for what its parameter constraints
+    cannot say: a float or the pair's constant term above 1 (a percentage), the (a, b) pair's
+    values, a :class:`DetectorResolution`'s parameters; a one-line ValueError that says what to
+    write instead.
+
+    >>> from sklearn_bsym.preprocessing import check_resolution
+    >>> check_resolution((0.01, 0.0005))  # a pair (a, b): sigma/pT = a (+) b pT
+    >>> check_resolution(10)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: resolution=10 is a relative resolution sigma/pT above 1 ... write resolution=0.1.
+    """
     check_relative(resolution)
     if isinstance(resolution, DetectorResolution):
         resolution.validate()
@@ -309,23 +331,29 @@ def check_resolution(resolution) -> None:
 
 def relative_resolution(resolution, pt: np.ndarray, particles: np.ndarray | None = None, *,
                         eta: np.ndarray | None = None, phi: np.ndarray | None = None):
-    """sigma / pT for particles of true transverse momentum ``pt`` (any shape); 0 where
-    pT == 0 (nothing to smear there).
+    """sigma / pT for particles of true transverse momentum ``pt`` (any shape) under any
+    ``resolution`` that :class:`MomentumSmearer` takes; 0 where pT == 0 (nothing to smear
+    there). A constant resolution comes back as a float.
 
     A detector model also needs each particle's pseudorapidity and azimuth: from the
     four-vectors ``particles`` (``pt.shape + (4,)``), or given as ``eta`` and ``phi``.
+
+    >>> import numpy as np
+    >>> from sklearn_bsym.preprocessing import relative_resolution
+    >>> relative_resolution((0.01, 0.0005), np.array([40.0, 200.0])).round(4)
+    array([0.0224, 0.1005])
     """
     if isinstance(resolution, tuple):
         a, b = resolution
         return np.sqrt(a**2 + (b * pt) ** 2)
-    if not callable(resolution) and not _is_model(resolution):
+    if not callable(resolution) and not is_detector_model(resolution):
         return float(resolution)
     rel = np.zeros_like(pt)
     positive = pt > 0
     if not positive.any():
         return rel
     pt_pos = pt[positive]
-    if _is_model(resolution):
+    if is_detector_model(resolution):
         if eta is None:
             eta, phi = kinematics.eta(particles), kinematics.phi(particles)
         value = np.asarray(resolution.relative_resolution(pt_pos, eta[positive], phi[positive]),

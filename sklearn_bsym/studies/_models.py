@@ -307,3 +307,4 @@ def make_model(name: str, config, random_state):
         trainable = [n for n, s in MODEL_TABLE.items() if s.estimator is not None]
         raise ValueError(f"No trainable model named {name!r}; choose from {trainable}.")
     return spec.build(config, random_state)
+

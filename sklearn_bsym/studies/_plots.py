@@ -1,16 +1,13 @@
 """The study's figures (PNG), drawn on ``matplotlib.figure.Figure`` so no GUI backend is needed.
 
 Each ``plot_*`` function draws on a given Axes (or a new figure's) and returns the Axes; the
-study writes them with :func:`save_figure`.
+study stores each figure's :func:`figure_png` bytes in its result store.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from .._files import replace_atomically
 from ._models import AZIMUTHAL_CEILING, CEILING, MODEL_TABLE, with_role
 
 __all__ = [
@@ -20,7 +17,6 @@ __all__ = [
     "plot_symmetry",
     "plot_resolution_scan",
     "plot_strength_scan",
-    "save_figure",
     "figure_png",
 ]
 
@@ -325,9 +321,3 @@ def figure_png(ax) -> bytes:
     first.figure.savefig(buffer, format="png", dpi=120)
     return buffer.getvalue()
 
-
-def save_figure(ax, path) -> Path:
-    """Write the figure of ``ax`` (an Axes or a sequence of them) as a PNG and return the path."""
-    path = Path(path)
-    replace_atomically(path, figure_png(ax))  # whole or not at all, never through a link
-    return path

@@ -37,6 +37,7 @@ from .._threads import thread_limit
 from ._config import StudyConfig
 from ._data import StudyData, load_study_data
 from ._models import AZIMUTHAL_CEILING, CEILING, MODEL_TABLE
+from ._pipeline import make_fit_pipeline
 from ._record import FitRecord
 from ._runner import TaskInterruptedError
 
@@ -49,6 +50,7 @@ __all__ = [
     "study_tasks",
     "compute_point",
     "point_payloads",
+    "training_course",
 ]
 
 
@@ -242,34 +244,22 @@ def _cross_validate(config: StudyConfig, point: StudyPoint, data: StudyData, sub
     subset, (the fitted classifier, the smeared test events, its test and training AUCs).
     """
     from sklearn.model_selection import cross_validate
-    from sklearn.pipeline import Pipeline
 
-    from ..preprocessing import (
-        MomentumSmearer,
-        PtReweightedClassifier,
-        pt_weighted_roc_auc,
-        weighted_roc_auc,
-    )
+    from ..preprocessing import MomentumSmearer, pt_weighted_roc_auc, weighted_roc_auc
 
     trains = [train for train, _ in subsets]
     seeds = [model_seed for _, model_seed in subsets]
-    spec = MODEL_TABLE[point.model]
     if point.together:
         fold = np.unique(np.concatenate(trains))
         # Positions into the training fold; a list of n_seeds arrays, never as long as X, so
         # cross_validate passes it on whole instead of indexing it like a per-event parameter.
         params = {"clf__subsets": [np.searchsorted(fold, train) for train in trains]}
-        model = spec.build(config, seeds)
     else:
         (fold,), params = trains, {}
-        model = spec.build(config, seeds[0])
-    pipeline = Pipeline(
-        [
-            ("smear", MomentumSmearer(detector(point.resolution, point.strength),
-                                      random_state=data.seeds["smear"])),
-            ("clf", PtReweightedClassifier(model, reweighter=_reweighter(config))),
-        ]
-    )
+    smearer = MomentumSmearer(detector(point.resolution, point.strength),
+                              random_state=data.seeds["smear"])
+    pipeline = make_fit_pipeline(point.model, config, smearer=smearer,
+                                 random_state=seeds if point.together else seeds[0])
     result = cross_validate(
         pipeline,
         data.X,
@@ -325,17 +315,19 @@ def _optimal_auc(config: StudyConfig, data: StudyData, resolution: float, streng
 
 
 def _refuse_interrupted(key: str, classifier) -> None:
-    run, planned, reason = _course(classifier)
+    run, planned, reason = training_course(classifier)
     if reason == "interrupted":
         raise FitInterruptedError(
             f"Fit {key} was interrupted after {run} of {planned} epochs; it is not stored."
         )
 
 
-def _course(classifier) -> tuple[int | None, int | None, str]:
-    """(epochs run, epochs planned, stop reason) of a fitted classifier; for an average of
-    members (``members_``) the longest member's epochs, "interrupted" if any member was, else
-    "early_stopping" if any member stopped early."""
+def training_course(classifier) -> tuple[int | None, int | None, str]:
+    """(epochs run, epochs planned, stop reason) of a fitted classifier: the reason is
+    "interrupted" (Ctrl-C cut the training short: no model to keep), "early_stopping" or
+    "completed"; epochs are None for a model without a training history (a tree). For an
+    average of members (``members_``) the longest member's epochs, "interrupted" if any member
+    was, else "early_stopping" if any member stopped early."""
     members = getattr(classifier, "members_", None) or [classifier]
     runs = [len(m.history) for m in members if getattr(m, "history", None) is not None]
     planned = [int(m.epochs_planned_) for m in members
@@ -357,7 +349,7 @@ def _training_details(classifier, measured_test, symmetry: bool, bins: int) -> d
             for v in history[:, "valid_auc"]
         ]
     finite = [(v, i) for i, v in enumerate(valid_auc) if v is not None]
-    run, planned, reason = _course(classifier)
+    run, planned, reason = training_course(classifier)
     details: dict[str, Any] = {
         "valid_auc": valid_auc,
         "n_epochs": run,
