@@ -293,7 +293,7 @@ def where_lgatr_leads(auc: pd.DataFrame, bins: pd.DataFrame) -> list[str]:
     Bayes-optimal discriminant per bin (mean over seeds), and the hybrid's excess loss."""
     lines = []
     for n, part in auc.groupby(level="n_train"):
-        if part["lgatr"].mean() <= part["hybrid"].mean():
+        if not part["lgatr"].mean() > part["hybrid"].mean():  # also where L-GATr has no fit
             continue
         b = bins[(bins["n_train"] == n) & bins["model"].isin(["hybrid", "lgatr"])]
         mean = b.groupby(["variable", "bin", "lo", "hi", "model"])["auc_lost"].mean().unstack()
