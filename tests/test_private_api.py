@@ -26,14 +26,17 @@ def _broken(library, name: str, what: str, where: str) -> str:
 
 
 def _check_parameters(library, owner, name: str, expected: list[str], where: str) -> None:
-    """``owner.name`` exists and its parameters begin with ``expected``."""
+    """``owner.name`` exists and its parameters begin with ``expected`` (the ones the package
+    passes by position; an entry ``"=name"`` is a keyword it passes, which may stand anywhere)."""
     member = getattr(owner, name, None)
     qualified = f"{getattr(owner, '__name__', owner)}.{name}"
     assert member is not None, _broken(library, qualified, "is gone", where)
     found = list(inspect.signature(member).parameters)
-    assert found[: len(expected)] == expected, _broken(
-        library, qualified, f"takes ({', '.join(found)}), not ({', '.join(expected)}, ...)",
-        where)
+    positional = [p for p in expected if not p.startswith("=")]
+    keywords = [p[1:] for p in expected if p.startswith("=")]
+    wanted = ", ".join([*positional, *(f"{k}=" for k in keywords)])
+    assert found[: len(positional)] == positional and set(keywords) <= set(found), _broken(
+        library, qualified, f"takes ({', '.join(found)}), not ({wanted}, ...)", where)
 
 
 class _Tiny(torch.nn.Module):
@@ -146,7 +149,7 @@ SKLEARN_CALLABLES = [
     ("sklearn.utils", "_safe_indexing", ["X", "indices", "axis"]),
     # sample weights checked as scikit-learn's estimators check them (events.py)
     ("sklearn.utils.validation", "_check_sample_weight",
-     ["sample_weight", "X", "dtype", "force_float_dtype", "ensure_non_negative"]),
+     ["sample_weight", "X", "=dtype", "=ensure_non_negative"]),
     # get_feature_names_out as scikit-learn's transformers answer it
     ("sklearn.utils.validation", "_check_feature_names_in",
      ["estimator", "input_features", "generate_names"]),
