@@ -236,6 +236,13 @@ def _fmt(mean: float, std: float) -> str:
     return f"{mean:.4f} ± {std:.4f}"
 
 
+def _auc_cell(row) -> str:
+    """A table cell: a trained model's mean ± std over seeds, a ceiling's value alone."""
+    if row["model"] in CEILINGS:
+        return f"{row['mean']:.4f}"
+    return _fmt(row["mean"], row["std"])
+
+
 def _pivot_markdown(table: pd.DataFrame, column: str, header: str, value) -> str:
     keys = sorted(table[column].unique())
     lines = [
@@ -335,8 +342,7 @@ def _markdown(config, set_id, tables, n_pool, n_test) -> str:
             table,
             "fraction",
             "{:g}",
-            lambda r: (_fmt(r["mean"], r["std"]) if r["model"] not in CEILINGS
-                       else f"{r['mean']:.4f}"),
+            _auc_cell,
         )
     )
     if opt is not None:
@@ -402,8 +408,7 @@ def _markdown(config, set_id, tables, n_pool, n_test) -> str:
                 table,
                 "strength",
                 "s = {:g}",
-                lambda r: (_fmt(r["mean"], r["std"]) if r["model"] not in CEILINGS
-                           else f"{r['mean']:.4f}"),
+                _auc_cell,
             ),
         ]
     parts += [
